@@ -1,0 +1,83 @@
+//! API keys: stored as SHA-256 hashes, found by hash, revocable.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use super::users::User;
+use crate::ids::{ApiKeyId, UserId};
+
+/// An API key as listed (never the key itself).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    /// Id.
+    pub id: ApiKeyId,
+    /// Owner.
+    pub user_id: UserId,
+    /// A name to tell keys apart.
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Store a new key's hash.
+pub async fn create(
+    ex: impl PgExecutor<'_>,
+    user_id: UserId,
+    name: &str,
+    prefix: &str,
+    key_hash: &[u8],
+) -> Result<ApiKey, sqlx::Error> {
+    sqlx::query_as!(
+        ApiKey,
+        r#"INSERT INTO api_keys (id, user_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)
+           RETURNING id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, prefix, created_at, revoked_at"#,
+        ApiKeyId::new() as ApiKeyId,
+        user_id as UserId,
+        name,
+        prefix,
+        key_hash
+    )
+    .fetch_one(ex)
+    .await
+}
+
+/// The user holding the key with this hash, unless it was revoked.
+pub async fn authenticate(ex: impl PgExecutor<'_>, key_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        r#"UPDATE api_keys k SET last_used_at = now()
+           FROM users u
+           WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.id = k.user_id
+           RETURNING u.id AS "id: UserId", u.email, u.role, u.credits, u.created_at"#,
+        key_hash
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// A user's keys.
+pub async fn list(ex: impl PgExecutor<'_>, user_id: UserId) -> Result<Vec<ApiKey>, sqlx::Error> {
+    sqlx::query_as!(
+        ApiKey,
+        r#"SELECT id AS "id: ApiKeyId", user_id AS "user_id: UserId", name, prefix, created_at, revoked_at
+           FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"#,
+        user_id as UserId
+    )
+    .fetch_all(ex)
+    .await
+}
+
+/// Revoke a key; false when there is no such key.
+pub async fn revoke(ex: impl PgExecutor<'_>, id: ApiKeyId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
+        id as ApiKeyId
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

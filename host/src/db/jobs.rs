@@ -1,0 +1,133 @@
+//! Scraping jobs.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use crate::ids::{JobId, SchemaId, UserId};
+
+/// A job row.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: JobId,
+    pub owner_id: UserId,
+    pub schema_id: SchemaId,
+    pub name: String,
+    pub start_urls: Vec<String>,
+    pub pagination: serde_json::Value,
+    pub max_pages: i32,
+    pub concurrency: i32,
+    pub dedup_scope: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What creating or replacing a job takes.
+#[derive(Debug)]
+pub struct NewJob<'a> {
+    pub schema_id: SchemaId,
+    pub name: &'a str,
+    pub start_urls: &'a [String],
+    pub pagination: &'a serde_json::Value,
+    pub max_pages: i32,
+    pub concurrency: i32,
+    pub dedup_scope: &'a str,
+    pub enabled: bool,
+}
+
+/// Create a job. The schema must be `owner`'s: checked in the same statement.
+pub async fn create(ex: impl PgExecutor<'_>, owner: UserId, new: &NewJob<'_>) -> Result<Option<JobId>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"INSERT INTO scraping_jobs (id, owner_id, schema_id, name, start_urls, pagination, max_pages, concurrency, dedup_scope, enabled)
+           SELECT $1, $2, s.id, $4, $5, $6, $7, $8, $9, $10 FROM extractor_schemas s WHERE s.id = $3 AND s.owner_id = $2
+           RETURNING id AS "id: JobId""#,
+        JobId::new() as JobId,
+        owner as UserId,
+        new.schema_id as SchemaId,
+        new.name,
+        new.start_urls,
+        new.pagination,
+        new.max_pages,
+        new.concurrency,
+        new.dedup_scope,
+        new.enabled
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| r.id))
+}
+
+/// Replace a job's definition. False when the job or the schema is not `owner`'s.
+pub async fn update(ex: impl PgExecutor<'_>, owner: UserId, id: JobId, new: &NewJob<'_>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE scraping_jobs j
+           SET schema_id = s.id, name = $4, start_urls = $5, pagination = $6, max_pages = $7, concurrency = $8,
+               dedup_scope = $9, enabled = $10, updated_at = now()
+           FROM extractor_schemas s
+           WHERE j.id = $1 AND j.owner_id = $2 AND s.id = $3 AND s.owner_id = $2"#,
+        id as JobId,
+        owner as UserId,
+        new.schema_id as SchemaId,
+        new.name,
+        new.start_urls,
+        new.pagination,
+        new.max_pages,
+        new.concurrency,
+        new.dedup_scope,
+        new.enabled
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One of `owner`'s jobs.
+pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: JobId) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+           FROM scraping_jobs WHERE id = $1 AND owner_id = $2"#,
+        id as JobId,
+        owner as UserId
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// A job by id alone, for workers.
+pub async fn get_any(ex: impl PgExecutor<'_>, id: JobId) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+           FROM scraping_jobs WHERE id = $1"#,
+        id as JobId
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// `owner`'s jobs, newest first, after the `before` cursor.
+pub async fn list(ex: impl PgExecutor<'_>, owner: UserId, before: Option<JobId>, limit: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as!(
+        JobRow,
+        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+           FROM scraping_jobs WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3"#,
+        owner as UserId,
+        before as Option<JobId>,
+        limit
+    )
+    .fetch_all(ex)
+    .await
+}
+
+/// Delete one of `owner`'s jobs with its runs and results. False when not found.
+pub async fn delete(ex: impl PgExecutor<'_>, owner: UserId, id: JobId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!("DELETE FROM scraping_jobs WHERE id = $1 AND owner_id = $2", id as JobId, owner as UserId)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

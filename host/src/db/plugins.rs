@@ -1,0 +1,142 @@
+//! Plugins: component bytes, digest and what the plugin says about itself.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use crate::ids::{PluginId, UserId};
+use crate::runtime::PluginManifest;
+
+/// A plugin as listed (without its bytes).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Plugin {
+    /// Id.
+    pub id: PluginId,
+    /// Name from `info()`.
+    pub name: String,
+    /// Version from `info()`.
+    pub version: String,
+    /// `extractor` or `exporter`.
+    pub kind: String,
+    /// Description from `info()`.
+    pub description: String,
+    /// WIT package version it was built against.
+    pub wit_version: String,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+    /// Size of the component.
+    pub size_bytes: i64,
+    /// Bundled with trawl (true) or uploaded.
+    pub system: bool,
+    /// Everything `info()` (and `format()`) said.
+    #[schema(value_type = Object)]
+    pub info: serde_json::Value,
+    /// Deprecated plugins keep serving old schemas but are hidden from new ones.
+    pub deprecated_at: Option<DateTime<Utc>>,
+    /// Registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Register (or refresh) a plugin bundled with trawl.
+pub async fn upsert_system(
+    pool: &sqlx::PgPool,
+    manifest: &PluginManifest,
+    digest: &[u8],
+    component: &[u8],
+) -> Result<PluginId, sqlx::Error> {
+    let info = serde_json::to_value(manifest).expect("a manifest always serialises");
+    let row = sqlx::query!(
+        r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info)
+           VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (name, version) DO UPDATE
+             SET digest = EXCLUDED.digest, component = EXCLUDED.component, size_bytes = EXCLUDED.size_bytes,
+                 description = EXCLUDED.description, info = EXCLUDED.info, kind = EXCLUDED.kind,
+                 wit_version = EXCLUDED.wit_version, updated_at = now()
+             WHERE plugins.owner_id IS NULL AND plugins.digest <> EXCLUDED.digest
+           RETURNING id AS "id: PluginId""#,
+        PluginId::new() as PluginId,
+        manifest.name,
+        manifest.version,
+        manifest.kind.as_str(),
+        manifest.description,
+        manifest.wit_version,
+        digest,
+        component,
+        component.len() as i64,
+        info
+    )
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => Ok(row.id),
+        // Already registered with these very bytes.
+        None => id_by_name(pool, &manifest.name, &manifest.version).await?.ok_or(sqlx::Error::RowNotFound),
+    }
+}
+
+/// The id of a plugin by name and version.
+pub async fn id_by_name(ex: impl PgExecutor<'_>, name: &str, version: &str) -> Result<Option<PluginId>, sqlx::Error> {
+    let row = sqlx::query!(r#"SELECT id AS "id: PluginId" FROM plugins WHERE name = $1 AND version = $2"#, name, version)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|r| r.id))
+}
+
+/// Plugins `user` may use: system plugins and their own.
+pub async fn list_visible(ex: impl PgExecutor<'_>, user: UserId) -> Result<Vec<Plugin>, sqlx::Error> {
+    sqlx::query_as!(
+        Plugin,
+        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
+                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  info, deprecated_at, created_at
+           FROM plugins WHERE owner_id IS NULL OR owner_id = $1
+           ORDER BY name, created_at DESC"#,
+        user as UserId
+    )
+    .fetch_all(ex)
+    .await
+}
+
+/// The newest non-deprecated version of a plugin `user` may use, or the given version.
+pub async fn find_visible(
+    ex: impl PgExecutor<'_>,
+    user: UserId,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Option<Plugin>, sqlx::Error> {
+    sqlx::query_as!(
+        Plugin,
+        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
+                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  info, deprecated_at, created_at
+           FROM plugins
+           WHERE (owner_id IS NULL OR owner_id = $1) AND name = $2
+             AND ($3::text IS NULL OR version = $3)
+             AND ($3::text IS NOT NULL OR deprecated_at IS NULL)
+           ORDER BY created_at DESC LIMIT 1"#,
+        user as UserId,
+        name,
+        version
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// One plugin by id.
+pub async fn get(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Option<Plugin>, sqlx::Error> {
+    sqlx::query_as!(
+        Plugin,
+        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
+                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  info, deprecated_at, created_at
+           FROM plugins WHERE id = $1"#,
+        id as PluginId
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// A plugin's component bytes.
+pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>, sqlx::Error> {
+    let row = sqlx::query!("SELECT component FROM plugins WHERE id = $1", id as PluginId).fetch_one(ex).await?;
+    Ok(row.component)
+}

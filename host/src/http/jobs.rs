@@ -1,0 +1,237 @@
+//! `/v1/jobs`: what to scrape — start URLs, pagination and limits — with which schema.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{Page, PageQuery};
+use crate::db::{self, jobs::JobRow};
+use crate::ids::{JobId, SchemaId};
+use crate::server::AppState;
+use crate::validate::Problem;
+use crate::worker::run::Pagination;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_job, list_jobs))
+        .routes(routes!(get_job, replace_job, delete_job))
+}
+
+/// Items are deduplicated within one run, or across every run of the job (incremental).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupScope {
+    /// Each run starts afresh.
+    #[default]
+    Run,
+    /// A run stores only items no earlier run of the job stored.
+    Job,
+}
+
+/// A job to create or replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobIn {
+    /// A name for people.
+    pub name: String,
+    /// The schema items are extracted and validated with.
+    pub schema_id: SchemaId,
+    /// Where crawling starts (http or https).
+    pub start_urls: Vec<String>,
+    /// How the next pages are found (default `{"type": "none"}`).
+    #[serde(default = "no_pagination")]
+    pub pagination: Pagination,
+    /// Pages fetched at most in one run (default 100).
+    #[serde(default = "default_max_pages")]
+    pub max_pages: i32,
+    /// Pages fetched at once (default 4, at most 64).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: i32,
+    /// Default `run`.
+    #[serde(default)]
+    pub dedup_scope: DedupScope,
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn no_pagination() -> Pagination {
+    Pagination::None
+}
+fn default_max_pages() -> i32 {
+    100
+}
+fn default_concurrency() -> i32 {
+    4
+}
+fn yes() -> bool {
+    true
+}
+
+/// A stored job.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobOut {
+    /// Id.
+    pub id: JobId,
+    /// Name.
+    pub name: String,
+    /// Schema.
+    pub schema_id: SchemaId,
+    /// Start URLs.
+    pub start_urls: Vec<String>,
+    /// Pagination.
+    pub pagination: Pagination,
+    /// Max pages per run.
+    pub max_pages: i32,
+    /// Pages at once.
+    pub concurrency: i32,
+    /// Dedup scope.
+    pub dedup_scope: DedupScope,
+    /// Enabled.
+    pub enabled: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last replaced.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<JobRow> for JobOut {
+    type Error = ApiError;
+
+    fn try_from(row: JobRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            schema_id: row.schema_id,
+            start_urls: row.start_urls,
+            pagination: serde_json::from_value(row.pagination).map_err(ApiError::internal)?,
+            max_pages: row.max_pages,
+            concurrency: row.concurrency,
+            dedup_scope: if row.dedup_scope == "job" { DedupScope::Job } else { DedupScope::Run },
+            enabled: row.enabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn check(body: &JobIn) -> ApiResult<()> {
+    let mut problems = Vec::new();
+    let mut problem = |path: &str, message: String| problems.push(Problem { path: path.into(), message });
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        problem("/name", "must be 1 to 200 characters".into());
+    }
+    if body.start_urls.is_empty() || body.start_urls.len() > 10_000 {
+        problem("/start_urls", "give 1 to 10000 start URLs".into());
+    }
+    for (i, url) in body.start_urls.iter().enumerate() {
+        match url::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(_) => problem(&format!("/start_urls/{i}"), format!("{url:?} is not an http(s) URL")),
+            Err(e) => problem(&format!("/start_urls/{i}"), format!("{url:?}: {e}")),
+        }
+    }
+    if let Pagination::NextLink { selector } = &body.pagination {
+        if let Err(e) = scraper::Selector::parse(selector) {
+            problem("/pagination/selector", format!("not a CSS selector: {e}"));
+        }
+    }
+    if !(1..=100_000).contains(&body.max_pages) {
+        problem("/max_pages", "must be 1 to 100000".into());
+    }
+    if !(1..=64).contains(&body.concurrency) {
+        problem("/concurrency", "must be 1 to 64".into());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable("invalid_job", "the job is not valid").with_details(problems))
+    }
+}
+
+fn new_job<'a>(body: &'a JobIn, pagination: &'a serde_json::Value) -> db::jobs::NewJob<'a> {
+    db::jobs::NewJob {
+        schema_id: body.schema_id,
+        name: &body.name,
+        start_urls: &body.start_urls,
+        pagination,
+        max_pages: body.max_pages,
+        concurrency: body.concurrency,
+        dedup_scope: match body.dedup_scope {
+            DedupScope::Run => "run",
+            DedupScope::Job => "job",
+        },
+        enabled: body.enabled,
+    }
+}
+
+fn pagination_json(body: &JobIn) -> serde_json::Value {
+    serde_json::to_value(&body.pagination).expect("pagination always serialises")
+}
+
+fn unknown_schema() -> ApiError {
+    ApiError::unprocessable("unknown_schema", "there is no schema with that id among yours")
+}
+
+/// Create a job.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobIn,
+    responses((status = 201, body = JobOut), (status = 422, body = ErrorBody)))]
+async fn create_job(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<JobIn>) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
+    check(&body)?;
+    let pagination = pagination_json(&body);
+    let new = new_job(&body, &pagination);
+    let id = db::jobs::create(&state.pool, caller.0.id, &new).await?.ok_or_else(unknown_schema)?;
+    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::internal("job vanished"))?;
+    Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
+}
+
+/// List your jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(PageQuery), responses((status = 200, body = Page<JobOut>)))]
+async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<axum::Json<Page<JobOut>>> {
+    let rows = db::jobs::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
+    let items = rows.into_iter().map(JobOut::try_from).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(Page::new(items, q.limit(), |j| j.id.to_string())))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)),
+    responses((status = 200, body = JobOut), (status = 404, body = ErrorBody)))]
+async fn get_job(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<JobId>) -> ApiResult<axum::Json<JobOut>> {
+    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    Ok(axum::Json(row.try_into()?))
+}
+
+/// Replace a job.
+#[utoipa::path(put, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)), request_body = JobIn,
+    responses((status = 200, body = JobOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn replace_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+    ApiJson(body): ApiJson<JobIn>,
+) -> ApiResult<axum::Json<JobOut>> {
+    db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    check(&body)?;
+    let pagination = pagination_json(&body);
+    let new = new_job(&body, &pagination);
+    if !db::jobs::update(&state.pool, caller.0.id, id, &new).await? {
+        return Err(unknown_schema());
+    }
+    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    Ok(axum::Json(row.try_into()?))
+}
+
+/// Delete a job with its runs, results and exports.
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_job(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<JobId>) -> ApiResult<StatusCode> {
+    if !db::jobs::delete(&state.pool, caller.0.id, id).await? {
+        return Err(ApiError::not_found("job"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

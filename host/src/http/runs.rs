@@ -1,0 +1,222 @@
+//! Runs of a job (`POST /v1/jobs/{id}/runs`, with `Idempotency-Key`), their status and
+//! counters, cancellation, and their results.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiPath, ApiQuery};
+use super::{Page, PageQuery};
+use crate::db::{self, results::ResultRow, runs::RunRow};
+use crate::ids::{JobId, ResultId, RunId};
+use crate::server::AppState;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_run, list_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(cancel_run))
+        .routes(routes!(list_results))
+}
+
+/// Live counters of a run.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunCounters {
+    /// Pages fetched and extracted.
+    pub pages_fetched: i64,
+    /// Pages that failed.
+    pub pages_failed: i64,
+    /// Items stored.
+    pub items_new: i64,
+    /// Items already stored (same content hash), not stored again.
+    pub items_duplicate: i64,
+    /// Items that failed validation.
+    pub items_invalid: i64,
+    /// Bytes fetched.
+    pub bytes_fetched: i64,
+    /// Plugin fuel burnt.
+    pub fuel_consumed: i64,
+}
+
+/// Why a run failed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunError {
+    /// Stable code (`plugin_timeout`, `no_pages_fetched`, …).
+    pub code: String,
+    /// For people; names the plugin and version when a plugin failed.
+    pub message: String,
+}
+
+/// A run.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunOut {
+    /// Id.
+    pub id: RunId,
+    /// Job.
+    pub job_id: JobId,
+    /// `api` or `schedule`.
+    pub trigger: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled` or `timed_out`.
+    pub status: String,
+    /// Counters, current while the run goes.
+    pub counters: RunCounters,
+    /// Credits charged.
+    pub credits_consumed: i64,
+    /// Set when the run failed or was cancelled.
+    pub error: Option<RunError>,
+    /// The Idempotency-Key it was started with.
+    pub idempotency_key: Option<String>,
+    /// Queued.
+    pub created_at: DateTime<Utc>,
+    /// Started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<RunRow> for RunOut {
+    fn from(r: RunRow) -> Self {
+        Self {
+            id: r.id,
+            job_id: r.job_id,
+            trigger: r.trigger,
+            status: r.status,
+            counters: RunCounters {
+                pages_fetched: r.pages_fetched,
+                pages_failed: r.pages_failed,
+                items_new: r.items_new,
+                items_duplicate: r.items_duplicate,
+                items_invalid: r.items_invalid,
+                bytes_fetched: r.bytes_fetched,
+                fuel_consumed: r.fuel_consumed,
+            },
+            credits_consumed: r.credits_consumed,
+            error: r.error_code.map(|code| RunError { code, message: r.error_message.unwrap_or_default() }),
+            idempotency_key: r.idempotency_key,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// Queue a run. With an `Idempotency-Key` used before for this job, the earlier run is
+/// returned (200) instead of a new one (201).
+#[utoipa::path(post, path = "/v1/jobs/{id}/runs", tag = "runs",
+    params(("id" = JobId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe run creation")),
+    responses((status = 201, body = RunOut), (status = 200, body = RunOut), (status = 404, body = ErrorBody)))]
+async fn start_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(job): ApiPath<JobId>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, axum::Json<RunOut>)> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let v = v
+                .to_str()
+                .ok()
+                .filter(|v| !v.is_empty() && v.len() <= 255)
+                .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+            Some(v.to_owned())
+        }
+        None => None,
+    };
+    let (run, created) = db::runs::create(&state.pool, caller.0.id, job, "api", key.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    if created {
+        state.wake.notify_waiters();
+    }
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, axum::Json(run.into())))
+}
+
+/// A job's runs, newest first.
+#[utoipa::path(get, path = "/v1/jobs/{id}/runs", tag = "runs", params(("id" = JobId, Path), PageQuery),
+    responses((status = 200, body = Page<RunOut>), (status = 404, body = ErrorBody)))]
+async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(job): ApiPath<JobId>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<Page<RunOut>>> {
+    db::jobs::get(&state.pool, caller.0.id, job).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    let rows = db::runs::list_for_job(&state.pool, caller.0.id, job, q.cursor()?, q.limit()).await?;
+    let items: Vec<RunOut> = rows.into_iter().map(RunOut::from).collect();
+    Ok(axum::Json(Page::new(items, q.limit(), |r| r.id.to_string())))
+}
+
+/// One run, with its live counters.
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", params(("id" = RunId, Path)),
+    responses((status = 200, body = RunOut), (status = 404, body = ErrorBody)))]
+async fn get_run(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RunId>) -> ApiResult<axum::Json<RunOut>> {
+    let run = db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    Ok(axum::Json(run.into()))
+}
+
+/// Cancel a queued or running run.
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", params(("id" = RunId, Path)),
+    responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_run(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RunId>) -> ApiResult<axum::Json<RunOut>> {
+    let cancelled = db::runs::cancel(&state.pool, caller.0.id, id).await?;
+    let run = db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    if !cancelled {
+        return Err(ApiError::conflict("run_finished", format!("the run already ended ({})", run.status)));
+    }
+    Ok(axum::Json(run.into()))
+}
+
+/// A stored item.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResultOut {
+    /// Id (also the cursor).
+    pub id: ResultId,
+    /// The page it came from.
+    pub source_url: String,
+    /// The item.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// SHA-256 of the canonical JSON, hex.
+    pub content_hash: String,
+    /// The plugin's confidence, in [0, 1].
+    pub confidence: Option<f32>,
+    /// Lenient mode: how the item breaks the schema.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub validation_errors: Option<serde_json::Value>,
+    /// Stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ResultRow> for ResultOut {
+    fn from(r: ResultRow) -> Self {
+        Self {
+            id: r.id,
+            source_url: r.source_url,
+            data: r.data,
+            content_hash: hex::encode(r.content_hash),
+            confidence: r.confidence,
+            validation_errors: r.validation_errors,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// A run's results, in the order they were stored.
+#[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = RunId, Path), PageQuery),
+    responses((status = 200, body = Page<ResultOut>), (status = 404, body = ErrorBody)))]
+async fn list_results(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<RunId>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<Page<ResultOut>>> {
+    db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    let rows = db::results::list(&state.pool, id, q.cursor()?, q.limit()).await?;
+    let items: Vec<ResultOut> = rows.into_iter().map(ResultOut::from).collect();
+    Ok(axum::Json(Page::new(items, q.limit(), |r| r.id.to_string())))
+}

@@ -1,0 +1,245 @@
+//! `/v1/schemas`: extractor schemas (a JSON Schema with `x-` hints, an extractor plugin,
+//! its options and a validation mode).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{Page, PageQuery};
+use crate::db::{self, ResultExt, schemas::SchemaRow};
+use crate::ids::{PluginId, SchemaId};
+use crate::server::AppState;
+use crate::validate;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_schema, list_schemas))
+        .routes(routes!(get_schema, replace_schema, delete_schema))
+}
+
+/// How strictly items are checked.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationMode {
+    /// Invalid items are counted and dropped.
+    #[default]
+    Strict,
+    /// Invalid items are kept, with their validation errors.
+    Lenient,
+    /// Items are not checked.
+    Off,
+}
+
+impl ValidationMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ValidationMode::Strict => "strict",
+            ValidationMode::Lenient => "lenient",
+            ValidationMode::Off => "off",
+        }
+    }
+}
+
+/// A schema to create or replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaIn {
+    /// Unique among your schemas.
+    pub name: String,
+    /// The JSON Schema of one item, with `x-` extraction hints for the plugin.
+    #[schema(value_type = Object)]
+    pub json_schema: Box<RawValue>,
+    /// Extractor plugin name (default `css-extractor`).
+    #[serde(default = "default_plugin")]
+    pub plugin: String,
+    /// A plugin version; the newest non-deprecated one when absent.
+    pub plugin_version: Option<String>,
+    /// Options handed to the plugin (a JSON object).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub plugin_options: Option<serde_json::Value>,
+    /// Default `strict`.
+    #[serde(default)]
+    pub validation_mode: ValidationMode,
+}
+
+fn default_plugin() -> String {
+    "css-extractor".into()
+}
+
+/// The plugin a schema uses.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PluginRef {
+    /// Id.
+    pub id: PluginId,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+}
+
+/// A stored schema.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SchemaOut {
+    /// Id.
+    pub id: SchemaId,
+    /// Name.
+    pub name: String,
+    /// Starts at 1; every replacement adds one.
+    pub version: i32,
+    /// The JSON Schema as written.
+    #[schema(value_type = Object)]
+    pub json_schema: Box<RawValue>,
+    /// The extractor.
+    pub plugin: PluginRef,
+    /// Plugin options.
+    #[schema(value_type = Object)]
+    pub plugin_options: serde_json::Value,
+    /// `strict`, `lenient` or `off`.
+    pub validation_mode: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last replaced.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<SchemaRow> for SchemaOut {
+    type Error = ApiError;
+
+    fn try_from(row: SchemaRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            version: row.version,
+            json_schema: RawValue::from_string(row.json_schema).map_err(ApiError::internal)?,
+            plugin: PluginRef { id: row.plugin_id, name: row.plugin_name, version: row.plugin_version },
+            plugin_options: row.plugin_options,
+            validation_mode: row.validation_mode,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Check a schema request and resolve its plugin.
+async fn checked(state: &AppState, caller: &Caller, body: &SchemaIn) -> ApiResult<(PluginId, serde_json::Value)> {
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        return Err(ApiError::unprocessable("invalid_request", "name must be 1 to 200 characters"));
+    }
+    let value: serde_json::Value = serde_json::from_str(body.json_schema.get())
+        .map_err(|e| ApiError::unprocessable("invalid_schema", e.to_string()))?;
+    if let Err(problems) = validate::check_schema(&value) {
+        return Err(ApiError::unprocessable("invalid_schema", "the JSON Schema is not valid").with_details(problems));
+    }
+    let options = body.plugin_options.clone().unwrap_or_else(|| serde_json::json!({}));
+    if !options.is_object() {
+        return Err(ApiError::unprocessable("invalid_request", "plugin_options must be a JSON object"));
+    }
+    let plugin = db::plugins::find_visible(&state.pool, caller.0.id, &body.plugin, body.plugin_version.as_deref())
+        .await?
+        .ok_or_else(|| {
+            ApiError::unprocessable("unknown_plugin", format!("there is no extractor plugin named {:?} you can use", body.plugin))
+        })?;
+    if plugin.kind != "extractor" {
+        return Err(ApiError::unprocessable(
+            "wrong_plugin_kind",
+            format!("{} is an {}, not an extractor", plugin.name, plugin.kind),
+        ));
+    }
+    Ok((plugin.id, options))
+}
+
+/// Create a schema.
+#[utoipa::path(post, path = "/v1/schemas", tag = "schemas", request_body = SchemaIn,
+    responses((status = 201, body = SchemaOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SchemaIn>,
+) -> ApiResult<(StatusCode, axum::Json<SchemaOut>)> {
+    let (plugin_id, options) = checked(&state, &caller, &body).await?;
+    let new = db::schemas::NewSchema {
+        name: &body.name,
+        json_schema: body.json_schema.get(),
+        plugin_id,
+        plugin_options: &options,
+        validation_mode: body.validation_mode.as_str(),
+    };
+    let id = db::schemas::create(&state.pool, caller.0.id, &new)
+        .await
+        .on_constraint("extractor_schemas_owner_name_key", || {
+            ApiError::conflict("schema_name_taken", format!("you already have a schema named {:?}", body.name))
+        })?;
+    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::internal("schema vanished"))?;
+    Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
+}
+
+/// List your schemas, newest first.
+#[utoipa::path(get, path = "/v1/schemas", tag = "schemas", params(PageQuery),
+    responses((status = 200, body = Page<SchemaOut>)))]
+async fn list_schemas(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<Page<SchemaOut>>> {
+    let rows = db::schemas::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
+    let items = rows.into_iter().map(SchemaOut::try_from).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(Page::new(items, q.limit(), |s| s.id.to_string())))
+}
+
+/// One schema.
+#[utoipa::path(get, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)),
+    responses((status = 200, body = SchemaOut), (status = 404, body = ErrorBody)))]
+async fn get_schema(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<SchemaId>) -> ApiResult<axum::Json<SchemaOut>> {
+    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+    Ok(axum::Json(row.try_into()?))
+}
+
+/// Replace a schema (its version goes up by one; runs already going keep the old one).
+#[utoipa::path(put, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)), request_body = SchemaIn,
+    responses((status = 200, body = SchemaOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn replace_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SchemaId>,
+    ApiJson(body): ApiJson<SchemaIn>,
+) -> ApiResult<axum::Json<SchemaOut>> {
+    db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+    let (plugin_id, options) = checked(&state, &caller, &body).await?;
+    let new = db::schemas::NewSchema {
+        name: &body.name,
+        json_schema: body.json_schema.get(),
+        plugin_id,
+        plugin_options: &options,
+        validation_mode: body.validation_mode.as_str(),
+    };
+    let found = db::schemas::update(&state.pool, caller.0.id, id, &new)
+        .await
+        .on_constraint("extractor_schemas_owner_name_key", || {
+            ApiError::conflict("schema_name_taken", format!("you already have a schema named {:?}", body.name))
+        })?;
+    if !found {
+        return Err(ApiError::not_found("schema"));
+    }
+    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+    Ok(axum::Json(row.try_into()?))
+}
+
+/// Delete a schema no job uses.
+#[utoipa::path(delete, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_schema(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<SchemaId>) -> ApiResult<StatusCode> {
+    let deleted = db::schemas::delete(&state.pool, caller.0.id, id).await.on_constraint("scraping_jobs_schema_id_fkey", || {
+        ApiError::conflict("schema_in_use", "jobs use this schema: delete them or point them elsewhere first")
+    })?;
+    if !deleted {
+        return Err(ApiError::not_found("schema"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,125 @@
+//! Users and API keys (admins), and `/v1/me`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::{Admin, Caller};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath};
+use crate::db::{self, ResultExt, api_keys::ApiKey, users::User};
+use crate::ids::{ApiKeyId, UserId};
+use crate::server::{AppState, hash_api_key, key_prefix, new_api_key};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(revoke_key))
+}
+
+/// Who the key belongs to.
+#[utoipa::path(get, path = "/v1/me", tag = "users", responses((status = 200, body = User)))]
+async fn me(Caller(user): Caller) -> axum::Json<User> {
+    axum::Json(user)
+}
+
+/// Role of a new user.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages plugins, users and keys.
+    Admin,
+    /// Uses trawl.
+    #[default]
+    Member,
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    /// Unique e-mail or handle.
+    pub email: String,
+    /// Default `member`.
+    #[serde(default)]
+    pub role: Role,
+    /// Starting credits.
+    #[serde(default)]
+    pub credits: i64,
+}
+
+/// Create a user (admins).
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = UserIn,
+    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_user(State(state): State<AppState>, _: Admin, ApiJson(body): ApiJson<UserIn>) -> ApiResult<(StatusCode, axum::Json<User>)> {
+    if body.email.trim().is_empty() || body.email.len() > 320 {
+        return Err(ApiError::unprocessable("invalid_request", "email must be 1 to 320 characters"));
+    }
+    let role = match body.role {
+        Role::Admin => "admin",
+        Role::Member => "member",
+    };
+    let user = db::users::create(&state.pool, body.email.trim(), role, body.credits)
+        .await
+        .on_constraint("users_email_key", || ApiError::conflict("email_taken", "a user with that email exists"))?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// Every user (admins).
+#[utoipa::path(get, path = "/v1/users", tag = "users", responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
+async fn list_users(State(state): State<AppState>, _: Admin) -> ApiResult<axum::Json<Vec<User>>> {
+    Ok(axum::Json(db::users::list(&state.pool).await?))
+}
+
+/// A key to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyIn {
+    /// A name to tell keys apart.
+    pub name: String,
+}
+
+/// A new key: `key` is shown this once and never again.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NewKeyOut {
+    /// The key itself.
+    pub key: String,
+    /// What is stored about it.
+    #[serde(flatten)]
+    pub info: ApiKey,
+}
+
+/// Create an API key for a user (admins).
+#[utoipa::path(post, path = "/v1/users/{id}/keys", tag = "users", params(("id" = UserId, Path)), request_body = KeyIn,
+    responses((status = 201, body = NewKeyOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn create_key(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(user): ApiPath<UserId>,
+    ApiJson(body): ApiJson<KeyIn>,
+) -> ApiResult<(StatusCode, axum::Json<NewKeyOut>)> {
+    db::users::get(&state.pool, user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let (key, _) = new_api_key();
+    let info = db::api_keys::create(&state.pool, user, &body.name, &key_prefix(&key), &hash_api_key(&key)).await?;
+    Ok((StatusCode::CREATED, axum::Json(NewKeyOut { key, info })))
+}
+
+/// A user's keys (admins).
+#[utoipa::path(get, path = "/v1/users/{id}/keys", tag = "users", params(("id" = UserId, Path)),
+    responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
+async fn list_keys(State(state): State<AppState>, _: Admin, ApiPath(user): ApiPath<UserId>) -> ApiResult<axum::Json<Vec<ApiKey>>> {
+    Ok(axum::Json(db::api_keys::list(&state.pool, user).await?))
+}
+
+/// Revoke a key (admins).
+#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "users", params(("id" = ApiKeyId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_key(State(state): State<AppState>, _: Admin, ApiPath(id): ApiPath<ApiKeyId>) -> ApiResult<StatusCode> {
+    if !db::api_keys::revoke(&state.pool, id).await? {
+        return Err(ApiError::not_found("key"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

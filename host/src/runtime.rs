@@ -1,0 +1,615 @@
+//! The plugin runtime: a narrow facade over wasmtime for trawl's two plugin worlds.
+//!
+//! One [`Engine`] per process (Cranelift, pooling allocator, copy-on-write memory images,
+//! fuel and epochs on). A plugin is compiled once and its `…Pre` built once, which also
+//! proves that it implements a world. Every call gets a fresh `Store` with a memory cap,
+//! fuel, an epoch deadline, small hostcall-fuel and handle caps and an empty WASI context,
+//! and runs on a blocking thread, never on a tokio worker.
+
+pub mod bindings;
+pub mod limits;
+pub mod log;
+pub mod page;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::config::PluginLimits;
+pub use limits::{CallError, CallErrorKind};
+use limits::Limiter;
+pub use log::LogLine;
+use log::LogSink;
+pub use page::PageData;
+use page::PageResource;
+
+use bindings::exporter::{ExporterPlugin, ExporterPluginPre};
+use bindings::extractor::{ExtractorPlugin, ExtractorPluginPre};
+
+/// The WIT package versions this host serves.
+pub const WIT_VERSIONS: &[&str] = &["0.1.0"];
+
+/// How often the epoch ticks; plugin wall-clock deadlines are counted in these.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-call state of a plugin instance.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    logs: LogSink,
+    max_nodes: usize,
+    timeout: Duration,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Which world a plugin implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginKind {
+    /// `extractor-plugin`: pages in, items out.
+    Extractor,
+    /// `exporter-plugin`: rows in, file bytes out.
+    Exporter,
+}
+
+impl PluginKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Extractor => "extractor",
+            PluginKind::Exporter => "exporter",
+        }
+    }
+}
+
+/// What a plugin says about itself (its `info()`, and `format()` for exporters).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PluginManifest {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version (semver).
+    pub version: String,
+    /// One-line description.
+    pub description: String,
+    /// Which world it implements.
+    pub kind: PluginKind,
+    /// The WIT package version it was built against.
+    pub wit_version: String,
+    /// Exporters: media type of the files they write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Exporters: file name extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+}
+
+enum Pre {
+    Extractor(ExtractorPluginPre<PluginState>),
+    Exporter(ExporterPluginPre<PluginState>),
+}
+
+/// A compiled plugin, ready to instantiate.
+pub struct LoadedPlugin {
+    pre: Pre,
+    /// What the plugin said about itself.
+    pub manifest: PluginManifest,
+    /// SHA-256 of the component bytes.
+    pub digest: [u8; 32],
+}
+
+impl LoadedPlugin {
+    fn label(&self) -> String {
+        format!("{}@{}", self.manifest.name, self.manifest.version)
+    }
+}
+
+/// Why a component could not be loaded as a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a component, or it does not compile.
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    /// A component, but it implements neither trawl world (or imports what trawl does not offer).
+    #[error("the component does not implement a trawl plugin world: {0}")]
+    WrongWorld(String),
+    /// Built against a WIT version this host does not serve.
+    #[error("the plugin was built against trawl:plugin@{found}; this host serves {served}")]
+    UnsupportedWitVersion {
+        /// The version the component names.
+        found: String,
+        /// The versions served.
+        served: String,
+    },
+    /// `info()` failed.
+    #[error("calling the plugin's info() failed: {0}")]
+    Info(CallError),
+}
+
+/// The output of one `extract` call.
+#[derive(Debug)]
+pub struct ExtractOutput {
+    /// Items as parsed JSON objects with their confidence.
+    pub items: Vec<(serde_json::Value, Option<f32>)>,
+    /// URLs to follow.
+    pub follow: Vec<String>,
+    /// Absolute URLs of the links matching the request's link selector (host-side DOM).
+    pub links: Vec<String>,
+    /// Fuel burnt.
+    pub fuel: u64,
+    /// Lines logged.
+    pub logs: Vec<LogLine>,
+    /// Lines dropped over the cap.
+    pub logs_dropped: u64,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+/// The wasmtime engine, the linkers and the compiled plugins of one process.
+pub struct Runtime {
+    engine: Engine,
+    extractor_linker: Linker<PluginState>,
+    exporter_linker: Linker<PluginState>,
+    limits: PluginLimits,
+    /// Compiled plugins by digest. A std mutex: held only for map lookups, never across
+    /// compilation or an await.
+    loaded: Mutex<HashMap<[u8; 32], Arc<LoadedPlugin>>>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Build the engine and linkers, and start the epoch ticker.
+    pub fn new(limits: PluginLimits) -> anyhow::Result<Arc<Self>> {
+        let memory = usize::try_from(limits.memory.as_u64()).unwrap_or(usize::MAX);
+        let instances = u32::try_from(limits.concurrency.max(1) * 2).unwrap_or(u32::MAX);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            // A Rust wasip2 component holds several core instances and memories.
+            .total_core_instances(instances * 8)
+            .total_memories(instances * 4)
+            .total_tables(instances * 8)
+            .max_memory_size(memory);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .concurrency_support(false)
+            .memory_init_cow(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+
+        let mut extractor_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut extractor_linker)?;
+        ExtractorPlugin::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
+            &mut extractor_linker,
+            |s| s,
+        )?;
+        let mut exporter_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut exporter_linker)?;
+        ExporterPlugin::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
+            &mut exporter_linker,
+            |s| s,
+        )?;
+        // An exporter built with an SDK that also knows the extractor world may import
+        // `page`; it can never get one, but linking it costs nothing.
+        bindings::page::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
+            &mut exporter_linker,
+            |s| s,
+        )?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("trawl-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
+
+        let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
+        Ok(Arc::new(Self {
+            engine,
+            extractor_linker,
+            exporter_linker,
+            limits,
+            loaded: Mutex::new(HashMap::new()),
+            permits,
+        }))
+    }
+
+    /// The default limits of a call.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// Compile a component (or reuse the compiled one with the same digest), check which
+    /// world it implements and ask it who it is. Blocking: compilation takes tens to
+    /// hundreds of milliseconds; call it from a blocking thread.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(found) = self.lock_loaded().get(&digest) {
+            return Ok(found.clone());
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let wit_version = wit_version_of(&component, &self.engine)?;
+        let extractor = self
+            .extractor_linker
+            .instantiate_pre(&component)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|pre| ExtractorPluginPre::new(pre).map_err(|e| format!("{e:#}")));
+        let pre = match extractor {
+            Ok(pre) => Pre::Extractor(pre),
+            Err(as_extractor) => {
+                let exporter = self
+                    .exporter_linker
+                    .instantiate_pre(&component)
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|pre| ExporterPluginPre::new(pre).map_err(|e| format!("{e:#}")));
+                match exporter {
+                    Ok(pre) => Pre::Exporter(pre),
+                    Err(as_exporter) => {
+                        return Err(LoadError::WrongWorld(format!(
+                            "as an extractor: {as_extractor}; as an exporter: {as_exporter}"
+                        )));
+                    }
+                }
+            }
+        };
+        let manifest = self.manifest(&pre, wit_version).map_err(LoadError::Info)?;
+        let loaded = Arc::new(LoadedPlugin { pre, manifest, digest });
+        self.lock_loaded().insert(digest, loaded.clone());
+        Ok(loaded)
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedPlugin>>> {
+        // A poisoned map only means a panic elsewhere while inserting: the map is still valid.
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn new_store(&self) -> Store<PluginState> {
+        let memory = usize::try_from(self.limits.memory.as_u64()).unwrap_or(usize::MAX);
+        let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        let state = PluginState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: Limiter::new(memory),
+            logs: LogSink::new(self.limits.max_log_lines),
+            max_nodes: self.limits.max_nodes,
+            timeout: self.limits.timeout,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // Bounds what one boundary crossing may copy, results of the call included.
+        store.set_hostcall_fuel(usize::try_from(self.limits.max_output.as_u64()).unwrap_or(usize::MAX));
+        store.set_max_component_handles(10_000);
+        store.epoch_deadline_trap();
+        self.arm(&mut store);
+        store
+    }
+
+    /// Give the store a fresh fuel budget and wall-clock deadline for the next call.
+    fn arm(&self, store: &mut Store<PluginState>) {
+        let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
+    }
+
+    fn manifest(&self, pre: &Pre, wit_version: String) -> Result<PluginManifest, CallError> {
+        let mut store = self.new_store();
+        let label = "plugin being loaded";
+        match pre {
+            Pre::Extractor(pre) => {
+                let result = pre
+                    .instantiate(&mut store)
+                    .and_then(|p| p.trawl_plugin_extractor().call_info(&mut store));
+                let info = result.map_err(|e| limits::classify(e, &store, label))?;
+                Ok(PluginManifest {
+                    name: info.name,
+                    version: info.version,
+                    description: info.description,
+                    kind: PluginKind::Extractor,
+                    wit_version,
+                    media_type: None,
+                    extension: None,
+                })
+            }
+            Pre::Exporter(pre) => {
+                let result = pre.instantiate(&mut store).and_then(|p| {
+                    let info = p.trawl_plugin_exporter().call_info(&mut store)?;
+                    let format = p.trawl_plugin_exporter().call_format(&mut store)?;
+                    Ok((info, format))
+                });
+                let (info, format) = result.map_err(|e| limits::classify(e, &store, label))?;
+                Ok(PluginManifest {
+                    name: info.name,
+                    version: info.version,
+                    description: info.description,
+                    kind: PluginKind::Exporter,
+                    wit_version,
+                    media_type: Some(format.media_type),
+                    extension: Some(format.extension),
+                })
+            }
+        }
+    }
+
+    /// Run an extractor on a page.
+    pub async fn extract(
+        self: &Arc<Self>,
+        plugin: &Arc<LoadedPlugin>,
+        page: Arc<PageData>,
+        schema: Arc<str>,
+        options: Arc<str>,
+        link_selector: Option<Arc<str>>,
+    ) -> Result<ExtractOutput, CallError> {
+        let label = plugin.label();
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
+            CallError::new(&label, CallErrorKind::Trap("the runtime is shutting down".into()))
+        })?;
+        let this = self.clone();
+        let plugin = plugin.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.extract_blocking(&plugin, page, &schema, &options, link_selector.as_deref())
+        });
+        self.with_timeout(&label, task).await
+    }
+
+    async fn with_timeout<T>(
+        &self,
+        label: &str,
+        task: tokio::task::JoinHandle<Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        // The epoch deadline stops wasm; this outer timeout also covers time spent waiting
+        // inside host calls, where epochs do not tick.
+        let outer = self.limits.timeout + Duration::from_secs(2);
+        match tokio::time::timeout(outer, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(CallError::new(label, CallErrorKind::Trap(format!("host task failed: {join}")))),
+            Err(_) => Err(CallError::new(label, CallErrorKind::Timeout(self.limits.timeout))),
+        }
+    }
+
+    fn extract_blocking(
+        &self,
+        plugin: &LoadedPlugin,
+        page: Arc<PageData>,
+        schema: &str,
+        options: &str,
+        link_selector: Option<&str>,
+    ) -> Result<ExtractOutput, CallError> {
+        let label = plugin.label();
+        let Pre::Extractor(pre) = &plugin.pre else {
+            return Err(CallError::new(&label, CallErrorKind::WrongKind("an exporter cannot extract")));
+        };
+        let started = Instant::now();
+        let mut store = self.new_store();
+        let max_nodes = store.data().max_nodes;
+        let mut page_rep = None;
+        let result = (|| {
+            let instance = pre.instantiate(&mut store)?;
+            let page = store.data_mut().table.push(PageResource::new(page, max_nodes))?;
+            page_rep = Some(page.rep());
+            instance.trawl_plugin_extractor().call_extract(&mut store, page, schema, options)
+        })();
+        let fuel = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let extraction = match result {
+            Err(trap) => return Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
+            Ok(Err(plugin_error)) => {
+                return Err(CallError::new(&label, CallErrorKind::Plugin(plugin_error.into())).with_fuel(fuel));
+            }
+            Ok(Ok(extraction)) => extraction,
+        };
+        let limits = &self.limits;
+        let fail = |what: String| Err(CallError::new(&label, CallErrorKind::OutputLimit(what)).with_fuel(fuel));
+        if extraction.items.len() > limits.max_items {
+            return fail(format!("{} items (limit {})", extraction.items.len(), limits.max_items));
+        }
+        if extraction.follow.len() > limits.max_follow {
+            return fail(format!("{} follow URLs (limit {})", extraction.follow.len(), limits.max_follow));
+        }
+        let bytes: usize = extraction.items.iter().map(|i| i.json.len()).sum();
+        if bytes as u64 > limits.max_output.as_u64() {
+            return fail(format!("{bytes} bytes of items (limit {})", limits.max_output));
+        }
+        let mut items = Vec::with_capacity(extraction.items.len());
+        for (index, item) in extraction.items.into_iter().enumerate() {
+            let value: serde_json::Value = serde_json::from_str(&item.json).map_err(|e| {
+                CallError::new(&label, CallErrorKind::BadOutput(format!("item {index} is not JSON: {e}")))
+            })?;
+            if !value.is_object() {
+                return Err(CallError::new(
+                    &label,
+                    CallErrorKind::BadOutput(format!("item {index} is not a JSON object")),
+                ));
+            }
+            let confidence = item.confidence.filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0));
+            items.push((value, confidence));
+        }
+        // Pagination links come from the same DOM the plugin used: the page is parsed once.
+        let links = match (link_selector, page_rep) {
+            (Some(selector), Some(rep)) => store
+                .data_mut()
+                .table
+                .delete(wasmtime::component::Resource::<PageResource>::new_own(rep))
+                .map(|mut page| page.select_urls(selector))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let state = store.into_data();
+        Ok(ExtractOutput {
+            items,
+            follow: extraction.follow,
+            links,
+            fuel,
+            logs: state.logs.lines,
+            logs_dropped: state.logs.dropped,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Start an export: instantiate the exporter and open a writer.
+    pub async fn open_exporter(
+        self: &Arc<Self>,
+        plugin: &Arc<LoadedPlugin>,
+        schema: String,
+        options: String,
+    ) -> Result<ExportSession, CallError> {
+        let label = plugin.label();
+        let this = self.clone();
+        let plugin2 = plugin.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let Pre::Exporter(pre) = &plugin2.pre else {
+                return Err(CallError::new(&label, CallErrorKind::WrongKind("an extractor cannot export")));
+            };
+            let mut store = this.new_store();
+            let result = pre.instantiate(&mut store).and_then(|instance| {
+                let writer = instance.trawl_plugin_exporter().writer().call_open(&mut store, &schema, &options)?;
+                Ok((instance, writer))
+            });
+            let fuel = this.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+            match result {
+                Err(trap) => Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
+                Ok((_, Err(e))) => Err(CallError::new(&label, CallErrorKind::Plugin(e.into())).with_fuel(fuel)),
+                Ok((instance, Ok(writer))) => Ok(ExportSession {
+                    runtime: this.clone(),
+                    label,
+                    inner: Some(SessionInner { store, instance, writer }),
+                    fuel,
+                }),
+            }
+        });
+        self.with_timeout(&plugin.label(), task).await
+    }
+}
+
+struct SessionInner {
+    store: Store<PluginState>,
+    instance: ExporterPlugin,
+    writer: ResourceAny,
+}
+
+/// An export in progress: one exporter instance kept across `write` calls.
+pub struct ExportSession {
+    runtime: Arc<Runtime>,
+    label: String,
+    inner: Option<SessionInner>,
+    /// Fuel burnt so far.
+    pub fuel: u64,
+}
+
+impl std::fmt::Debug for ExportSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportSession").field("plugin", &self.label).finish_non_exhaustive()
+    }
+}
+
+impl ExportSession {
+    /// Hand a batch of rows (JSON object text) to the writer; get the bytes to append.
+    pub async fn write(&mut self, rows: Vec<String>) -> Result<Vec<u8>, CallError> {
+        self.call(move |inner| {
+            let SessionInner { store, instance, writer } = inner;
+            instance.trawl_plugin_exporter().writer().call_write(store, *writer, &rows)
+        })
+        .await
+    }
+
+    /// End the export; get the last bytes.
+    pub async fn finish(mut self) -> Result<Vec<u8>, CallError> {
+        self.call(|inner| {
+            let SessionInner { store, instance, writer } = inner;
+            instance.trawl_plugin_exporter().writer().call_finish(store, *writer)
+        })
+        .await
+    }
+
+    async fn call<F>(&mut self, f: F) -> Result<Vec<u8>, CallError>
+    where
+        F: FnOnce(&mut SessionInner) -> wasmtime::Result<Result<Vec<u8>, bindings::types::PluginError>>
+            + Send
+            + 'static,
+    {
+        let label = self.label.clone();
+        let Some(mut inner) = self.inner.take() else {
+            return Err(CallError::new(&label, CallErrorKind::Trap("the exporter failed earlier".into())));
+        };
+        let runtime = self.runtime.clone();
+        let permit = runtime.permits.clone().acquire_owned().await.map_err(|_| {
+            CallError::new(&label, CallErrorKind::Trap("the runtime is shutting down".into()))
+        })?;
+        let label2 = label.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            runtime.arm(&mut inner.store);
+            let result = f(&mut inner);
+            let fuel = runtime.limits.fuel.saturating_sub(inner.store.get_fuel().unwrap_or(0));
+            let max_output = runtime.limits.max_output.as_u64();
+            let out = match result {
+                Err(trap) => Err(limits::classify(trap, &inner.store, &label2)),
+                Ok(Err(e)) => Err(CallError::new(&label2, CallErrorKind::Plugin(e.into()))),
+                Ok(Ok(bytes)) if bytes.len() as u64 > max_output => Err(CallError::new(
+                    &label2,
+                    CallErrorKind::OutputLimit(format!("{} bytes in one write (limit {max_output})", bytes.len())),
+                )),
+                Ok(Ok(bytes)) => Ok(bytes),
+            };
+            (inner, fuel, out)
+        });
+        let outer = self.runtime.limits.timeout + Duration::from_secs(2);
+        match tokio::time::timeout(outer, task).await {
+            Ok(Ok((inner, fuel, out))) => {
+                self.fuel += fuel;
+                if out.is_ok() {
+                    self.inner = Some(inner);
+                }
+                out
+            }
+            Ok(Err(join)) => Err(CallError::new(&label, CallErrorKind::Trap(format!("host task failed: {join}")))),
+            Err(_) => Err(CallError::new(&label, CallErrorKind::Timeout(self.runtime.limits.timeout))),
+        }
+    }
+}
+
+/// The `trawl:plugin` version a component was built against, from its export names.
+fn wit_version_of(component: &Component, engine: &Engine) -> Result<String, LoadError> {
+    let ty = component.component_type();
+    let mut found = None;
+    for (name, _) in ty.exports(engine) {
+        if let Some(rest) = name.strip_prefix("trawl:plugin/") {
+            if let Some((_, version)) = rest.split_once('@') {
+                found = Some(version.to_owned());
+                break;
+            }
+        }
+    }
+    let Some(version) = found else {
+        return Err(LoadError::WrongWorld(
+            "it exports no trawl:plugin interface (expected trawl:plugin/extractor or trawl:plugin/exporter)".into(),
+        ));
+    };
+    if !WIT_VERSIONS.contains(&version.as_str()) {
+        return Err(LoadError::UnsupportedWitVersion { found: version, served: WIT_VERSIONS.join(", ") });
+    }
+    Ok(version)
+}

@@ -1,0 +1,251 @@
+//! The `page` import: a fetched page as a host resource with a host-side DOM.
+//!
+//! The HTML is parsed with html5ever (through `scraper`) the first time the plugin asks
+//! for the DOM, never before: a plugin that reads only the body never pays for parsing.
+//! Nodes are indexes into `nodes`, a per-call arena bounded by `max_nodes`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ego_tree::NodeId;
+use scraper::{ElementRef, Html, Selector};
+use wasmtime::component::Resource;
+
+use super::PluginState;
+use super::bindings::page::{Field, Host, HostPage, Node, QueryError, Source};
+
+/// What the crawler fetched: everything a plugin may know about a page.
+#[derive(Debug, Clone)]
+pub struct PageData {
+    /// Final URL, after redirects.
+    pub url: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers, lower-case names, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body decoded to text.
+    pub body: String,
+}
+
+/// The page resource held in a plugin call's `ResourceTable`.
+pub struct PageResource {
+    data: Arc<PageData>,
+    base: Option<url::Url>,
+    dom: Option<Html>,
+    /// Node handle → element id; index 0 is the document.
+    nodes: Vec<NodeId>,
+    max_nodes: usize,
+}
+
+impl PageResource {
+    pub(crate) fn new(data: Arc<PageData>, max_nodes: usize) -> Self {
+        let base = url::Url::parse(&data.url).ok();
+        Self { data, base, dom: None, nodes: Vec::new(), max_nodes }
+    }
+
+    /// Absolute URLs of the `href`s of the elements matching `selector` (bad selectors
+    /// match nothing: they are refused when a job is saved).
+    pub(crate) fn select_urls(&mut self, selector: &str) -> Vec<String> {
+        let Ok(selector) = Selector::parse(selector) else { return Vec::new() };
+        let base = self.base.clone();
+        let html = self.dom();
+        html.select(&selector)
+            .filter_map(|el| value(el, &Source::Url("href".into()), base.as_ref()))
+            .collect()
+    }
+
+    fn dom(&mut self) -> &Html {
+        if self.dom.is_none() {
+            let html = Html::parse_document(&self.data.body);
+            self.nodes = vec![html.tree.root().id()];
+            self.dom = Some(html);
+        }
+        self.dom.as_ref().expect("parsed just above")
+    }
+}
+
+fn parse_selector(selector: &str) -> Result<Selector, QueryError> {
+    Selector::parse(selector).map_err(|e| QueryError::BadSelector(format!("{selector:?}: {e}")))
+}
+
+/// Collapse runs of whitespace into one space and trim.
+fn collapse_text(element: ElementRef<'_>) -> String {
+    let mut out = String::new();
+    let mut space = false;
+    for chunk in element.text() {
+        for ch in chunk.chars() {
+            if ch.is_whitespace() {
+                space = true;
+            } else {
+                if space && !out.is_empty() {
+                    out.push(' ');
+                }
+                space = false;
+                out.push(ch);
+            }
+        }
+    }
+    out
+}
+
+fn element<'a>(html: &'a Html, nodes: &[NodeId], node: Node) -> Result<Option<ElementRef<'a>>, QueryError> {
+    let id = *nodes.get(node as usize).ok_or(QueryError::BadNode(node))?;
+    let node_ref = html.tree.get(id).ok_or(QueryError::BadNode(node))?;
+    Ok(ElementRef::wrap(node_ref))
+}
+
+fn matches<'a>(html: &'a Html, scope: Option<ElementRef<'a>>, selector: &Selector) -> Vec<ElementRef<'a>> {
+    match scope {
+        Some(el) => el.select(selector).collect(),
+        None => html.select(selector).collect(),
+    }
+}
+
+fn value(el: ElementRef<'_>, source: &Source, base: Option<&url::Url>) -> Option<String> {
+    match source {
+        Source::Text => Some(collapse_text(el)),
+        Source::InnerHtml => Some(el.inner_html()),
+        Source::OuterHtml => Some(el.html()),
+        Source::Attr(name) => el.attr(name).map(str::to_owned),
+        Source::Url(name) => {
+            let raw = el.attr(name)?.trim();
+            match base {
+                Some(base) => base.join(raw).ok().map(String::from),
+                None => url::Url::parse(raw).ok().map(String::from),
+            }
+        }
+    }
+}
+
+impl HostPage for PluginState {
+    fn url(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&page)?.data.url.clone())
+    }
+
+    fn status(&mut self, page: Resource<PageResource>) -> wasmtime::Result<u16> {
+        Ok(self.table.get(&page)?.data.status)
+    }
+
+    fn headers(&mut self, page: Resource<PageResource>) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self.table.get(&page)?.data.headers.clone())
+    }
+
+    fn body(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&page)?.data.body.clone())
+    }
+
+    fn select(
+        &mut self,
+        page: Resource<PageResource>,
+        scopes: Vec<Node>,
+        selector: String,
+    ) -> wasmtime::Result<Result<Vec<Vec<Node>>, QueryError>> {
+        let page = self.table.get_mut(&page)?;
+        let selector = match parse_selector(&selector) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        page.dom();
+        let PageResource { dom, nodes, max_nodes, .. } = page;
+        let html = dom.as_ref().expect("dom() parsed the page");
+        let scopes = if scopes.is_empty() { vec![0] } else { scopes };
+        let mut out = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let scope_el = match element(html, nodes, scope) {
+                Ok(el) => el,
+                Err(e) => return Ok(Err(e)),
+            };
+            if scope != 0 && scope_el.is_none() {
+                return Ok(Err(QueryError::BadNode(scope)));
+            }
+            let found = matches(html, if scope == 0 { None } else { scope_el }, &selector);
+            if nodes.len() + found.len() > *max_nodes {
+                return Ok(Err(QueryError::TooManyNodes));
+            }
+            let mut handles = Vec::with_capacity(found.len());
+            for el in found {
+                handles.push(nodes.len() as Node);
+                nodes.push(el.id());
+            }
+            out.push(handles);
+        }
+        Ok(Ok(out))
+    }
+
+    fn read(
+        &mut self,
+        page: Resource<PageResource>,
+        nodes_in: Vec<Node>,
+        fields: Vec<Field>,
+    ) -> wasmtime::Result<Result<Vec<Vec<Vec<String>>>, QueryError>> {
+        let page = self.table.get_mut(&page)?;
+        // Parse every distinct selector once for the whole batch.
+        let mut selectors: HashMap<&str, Selector> = HashMap::new();
+        for field in &fields {
+            if let Some(sel) = field.selector.as_deref() {
+                if !selectors.contains_key(sel) {
+                    match parse_selector(sel) {
+                        Ok(s) => selectors.insert(sel, s),
+                        Err(e) => return Ok(Err(e)),
+                    };
+                }
+            }
+        }
+        page.dom();
+        let PageResource { dom, nodes, base, .. } = page;
+        let html = dom.as_ref().expect("dom() parsed the page");
+        let mut out = Vec::with_capacity(nodes_in.len());
+        for node in nodes_in {
+            let scope = match element(html, nodes, node) {
+                Ok(el) => el,
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut per_field = Vec::with_capacity(fields.len());
+            for field in &fields {
+                let mut values = Vec::new();
+                match field.selector.as_deref() {
+                    None => {
+                        let target = scope.or_else(|| Some(html.root_element()));
+                        if let Some(v) = target.and_then(|el| value(el, &field.source, base.as_ref())) {
+                            values.push(v);
+                        }
+                    }
+                    Some(sel) => {
+                        let selector = &selectors[sel];
+                        let found = matches(html, scope, selector);
+                        for el in found {
+                            if let Some(v) = value(el, &field.source, base.as_ref()) {
+                                values.push(v);
+                                if !field.all {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                per_field.push(values);
+            }
+            out.push(per_field);
+        }
+        Ok(Ok(out))
+    }
+
+    fn drop(&mut self, page: Resource<PageResource>) -> wasmtime::Result<()> {
+        self.table.delete(page)?;
+        Ok(())
+    }
+}
+
+impl Host for PluginState {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_collapsed() {
+        let html = Html::parse_fragment("<p>  Hello\n  <b>big</b>   world <i>4</i>5 </p>");
+        let p = html.select(&Selector::parse("p").expect("valid")).next().expect("p");
+        assert_eq!(collapse_text(p), "Hello big world 45");
+    }
+}

@@ -1,0 +1,86 @@
+//! Carrying out one export: stream a run's results from the database in batches through
+//! the exporter plugin into a file. Memory stays flat however many rows there are.
+
+use tokio::io::AsyncWriteExt;
+
+use crate::db::{self, exports::ExportRow};
+use crate::server::AppState;
+
+/// Rows per database read and per exporter `write` call.
+const BATCH: i64 = 500;
+
+/// Write a claimed export and record how it ended.
+pub async fn execute(state: &AppState, worker: &str, export: ExportRow) {
+    let id = export.id;
+    if let Err((code, message)) = write(state, worker, &export).await {
+        if let Err(e) = db::exports::fail(&state.pool, id, worker, code, &message).await {
+            tracing::error!(export = %id, "recording a failed export: {e}");
+        }
+    }
+}
+
+type Failure = (&'static str, String);
+
+fn internal(e: impl std::fmt::Display) -> Failure {
+    tracing::error!("export failed: {e}");
+    ("internal_error", "the export could not be written".into())
+}
+
+async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(), Failure> {
+    let pool = &state.pool;
+    let run = db::runs::get(pool, export.owner_id, export.run_id)
+        .await
+        .map_err(internal)?
+        .ok_or(("run_missing", "the run was deleted".to_owned()))?;
+    let job = db::jobs::get_any(pool, run.job_id)
+        .await
+        .map_err(internal)?
+        .ok_or(("job_missing", "the job was deleted".to_owned()))?;
+    let schema = db::schemas::get(pool, export.owner_id, job.schema_id)
+        .await
+        .map_err(internal)?
+        .ok_or(("schema_missing", "the schema was deleted".to_owned()))?;
+    let plugin = state
+        .plugin(export.plugin_id)
+        .await
+        .map_err(|e| ("plugin_unavailable", e.to_string()))?;
+    let extension = plugin.manifest.extension.clone().unwrap_or_else(|| "out".into());
+    let media_type = plugin.manifest.media_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+
+    let key = state.storage.key_for(export.id, &extension);
+    let path = state.storage.path(&key);
+    let partial = path.with_extension("part");
+    let mut file = tokio::fs::File::create(&partial).await.map_err(internal)?;
+    let fail = |e: crate::runtime::CallError| (e.code(), e.to_string());
+
+    let mut session = state
+        .runtime
+        .open_exporter(&plugin, schema.json_schema.clone(), export.options.to_string())
+        .await
+        .map_err(fail)?;
+    let lease = state.config.lease.as_secs_f64();
+    let (mut rows, mut bytes) = (0i64, 0i64);
+    let mut after = None;
+    loop {
+        let batch = db::results::data_batch(pool, export.run_id, after, BATCH).await.map_err(internal)?;
+        let Some((last, _)) = batch.last() else { break };
+        after = Some(*last);
+        rows += batch.len() as i64;
+        let out = session.write(batch.into_iter().map(|(_, data)| data).collect()).await.map_err(fail)?;
+        file.write_all(&out).await.map_err(internal)?;
+        bytes += out.len() as i64;
+        if !db::exports::progress(pool, export.id, worker, rows, bytes, lease).await.map_err(internal)? {
+            return Ok(()); // taken over by another worker after our lease lapsed
+        }
+    }
+    let out = session.finish().await.map_err(fail)?;
+    file.write_all(&out).await.map_err(internal)?;
+    bytes += out.len() as i64;
+    file.sync_all().await.map_err(internal)?;
+    drop(file);
+    tokio::fs::rename(&partial, &path).await.map_err(internal)?;
+    db::exports::succeed(pool, export.id, worker, rows, bytes, &key, &media_type, &extension)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! Carrying out one run: walk the persisted frontier with bounded concurrency; for each
+//! page fetch, extract, validate, store through the content-hash index, enqueue the next
+//! pages, and keep the run's counters current.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters, runs::RunRow};
+use crate::ids::{JobId, RunId};
+use crate::runtime::{CallError, LoadedPlugin};
+use crate::server::AppState;
+use crate::validate;
+
+/// How a job finds its next pages.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Pagination {
+    /// Only the start URLs.
+    None,
+    /// Follow the link matched by a CSS selector on each page (`a.next`).
+    NextLink {
+        /// CSS selector of the next-page link.
+        selector: String,
+    },
+    /// Follow the URLs the extractor plugin returns.
+    Plugin,
+}
+
+/// How strictly items are checked against the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Invalid items are counted and dropped.
+    Strict,
+    /// Invalid items are kept with their validation errors.
+    Lenient,
+    /// No validation.
+    Off,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Self {
+        match s {
+            "lenient" => Mode::Lenient,
+            "off" => Mode::Off,
+            _ => Mode::Strict,
+        }
+    }
+}
+
+/// A reason the whole run failed.
+#[derive(Debug)]
+struct Failure {
+    code: String,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into() }
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!("database error during a run: {e}");
+        Failure::new("internal_error", "a database error interrupted the run")
+    }
+}
+
+impl From<CallError> for Failure {
+    fn from(e: CallError) -> Self {
+        Failure { code: e.code().into(), message: e.to_string() }
+    }
+}
+
+struct RunCtx {
+    state: AppState,
+    run: RunId,
+    job: JobId,
+    dedup_key: uuid::Uuid,
+    plugin: Arc<LoadedPlugin>,
+    schema: Arc<str>,
+    options: Arc<str>,
+    validator: Option<jsonschema::Validator>,
+    mode: Mode,
+    pagination: Pagination,
+}
+
+enum End {
+    /// The frontier is exhausted or max pages reached.
+    Finished { any_page_ok: bool, first_error: Option<String> },
+    /// Cancelled, or the lease passed to another worker: nothing more to write.
+    Lost,
+    /// The host is shutting down: hand the run back.
+    Stopped,
+}
+
+/// Execute a claimed run to its end.
+pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::Receiver<bool>) {
+    let id = run.id;
+    let pool = &state.pool;
+    let result = drive(state, worker, &run, stop).await;
+    let finish = match result {
+        Ok(End::Finished { any_page_ok: true, .. }) => db::runs::finish(pool, id, worker, "succeeded", None).await,
+        Ok(End::Finished { any_page_ok: false, first_error }) => {
+            let message = first_error.unwrap_or_else(|| "no page could be fetched".into());
+            db::runs::finish(pool, id, worker, "failed", Some(("no_pages_fetched", &message))).await
+        }
+        Ok(End::Lost) => Ok(true),
+        Ok(End::Stopped) => db::runs::release(pool, id, worker).await.map(|_| true),
+        Err(failure) => db::runs::finish(pool, id, worker, "failed", Some((&failure.code, &failure.message))).await,
+    };
+    if let Err(e) = finish {
+        tracing::error!(run = %id, "recording the end of a run failed: {e}");
+    }
+}
+
+async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::JobRow), Failure> {
+    let job = db::jobs::get_any(&state.pool, run.job_id)
+        .await?
+        .ok_or_else(|| Failure::new("job_missing", "the job was deleted"))?;
+    let schema = db::schemas::get(&state.pool, run.owner_id, job.schema_id)
+        .await?
+        .ok_or_else(|| Failure::new("schema_missing", "the job's schema was deleted"))?;
+    let plugin = state
+        .plugin(schema.plugin_id)
+        .await
+        .map_err(|e| Failure::new("plugin_unavailable", format!("plugin {}@{}: {e}", schema.plugin_name, schema.plugin_version)))?;
+    let mode = Mode::parse(&schema.validation_mode);
+    let validator = if mode == Mode::Off {
+        None
+    } else {
+        let value: serde_json::Value = serde_json::from_str(&schema.json_schema)
+            .map_err(|e| Failure::new("invalid_schema", e.to_string()))?;
+        Some(validate::check_schema(&value).map_err(|p| {
+            Failure::new("invalid_schema", p.first().map(|p| p.message.clone()).unwrap_or_default())
+        })?)
+    };
+    let pagination: Pagination = serde_json::from_value(job.pagination.clone())
+        .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
+    let ctx = RunCtx {
+        state: state.clone(),
+        run: run.id,
+        job: job.id,
+        dedup_key: if job.dedup_scope == "job" { job.id.0 } else { run.id.0 },
+        plugin,
+        schema: schema.json_schema.into(),
+        options: schema.plugin_options.to_string().into(),
+        validator,
+        mode,
+        pagination,
+    };
+    Ok((ctx, job))
+}
+
+async fn drive(state: &AppState, worker: &str, run: &RunRow, mut stop: watch::Receiver<bool>) -> Result<End, Failure> {
+    let (ctx, job) = prepare(state, run).await?;
+    let ctx = Arc::new(ctx);
+    let pool = &state.pool;
+    db::pages::requeue_in_flight(pool, run.id).await?;
+    db::pages::enqueue(pool, run.id, &job.start_urls, 0).await?;
+    let mut taken = db::pages::visited(pool, run.id).await?;
+    let max_pages = i64::from(job.max_pages);
+    let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1);
+
+    let (lost_tx, mut lost) = watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat(state.clone(), run.id, worker.to_owned(), lost_tx));
+    let _heartbeat = AbortOnDrop(heartbeat);
+
+    let mut inflight: JoinSet<Result<PageReport, Failure>> = JoinSet::new();
+    let mut any_page_ok = run.pages_fetched > 0;
+    let mut first_error = None;
+    loop {
+        if *lost.borrow() {
+            return Ok(End::Lost);
+        }
+        if *stop.borrow() {
+            while inflight.join_next().await.is_some() {}
+            return Ok(End::Stopped);
+        }
+        let room = (concurrency - inflight.len()).min(usize::try_from(max_pages - taken).unwrap_or(0));
+        let mut took = 0;
+        if room > 0 {
+            for (url, depth) in db::pages::take_pending(pool, run.id, room as i64).await? {
+                took += 1;
+                taken += 1;
+                let ctx = ctx.clone();
+                inflight.spawn(async move { process_page(&ctx, url, depth).await });
+            }
+        }
+        if inflight.is_empty() {
+            if took == 0 {
+                return Ok(End::Finished { any_page_ok, first_error });
+            }
+            continue;
+        }
+        tokio::select! {
+            done = inflight.join_next() => match done {
+                Some(Ok(Ok(report))) => {
+                    any_page_ok |= report.ok;
+                    if first_error.is_none() {
+                        first_error = report.error;
+                    }
+                }
+                Some(Ok(Err(failure))) => return Err(failure),
+                Some(Err(join)) => return Err(Failure::new("internal_error", format!("a page task failed: {join}"))),
+                None => {}
+            },
+            _ = lost.changed() => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn heartbeat(state: AppState, run: RunId, worker: String, lost: watch::Sender<bool>) {
+    let lease = state.config.lease;
+    let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match db::runs::heartbeat(&state.pool, run, &worker, lease.as_secs_f64()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = lost.send(true);
+                return;
+            }
+            Err(e) => tracing::warn!(run = %run, "heartbeat failed: {e}"),
+        }
+    }
+}
+
+struct PageReport {
+    ok: bool,
+    error: Option<String>,
+}
+
+async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageReport, Failure> {
+    let pool = &ctx.state.pool;
+    let fetched = match ctx.state.fetcher.fetch(&url).await {
+        Ok(f) => f,
+        Err(e) => {
+            let message = format!("{url}: {e}");
+            let outcome = Outcome {
+                state: "failed",
+                error_code: Some(e.code()),
+                error_message: Some(&message),
+                ..Outcome::default()
+            };
+            db::pages::record(pool, ctx.run, &url, &outcome).await?;
+            db::runs::add_counters(pool, ctx.run, &Counters { pages_failed: 1, ..Counters::default() }).await?;
+            return Ok(PageReport { ok: false, error: Some(message) });
+        }
+    };
+    let link_selector = match &ctx.pagination {
+        Pagination::NextLink { selector } => Some(Arc::<str>::from(selector.as_str())),
+        _ => None,
+    };
+    let page = fetched.page.clone();
+    let extracted = ctx
+        .state
+        .runtime
+        .extract(&ctx.plugin, page.clone(), ctx.schema.clone(), ctx.options.clone(), link_selector)
+        .await;
+    let output = match extracted {
+        Ok(output) => output,
+        Err(e) => {
+            let message = e.to_string();
+            let outcome = Outcome {
+                state: "failed",
+                final_url: Some(&page.url),
+                http_status: Some(i32::from(page.status)),
+                bytes: Some(fetched.bytes as i64),
+                error_code: Some(e.code()),
+                error_message: Some(&message),
+                ..Outcome::default()
+            };
+            db::pages::record(pool, ctx.run, &url, &outcome).await?;
+            let counters = Counters {
+                pages_failed: 1,
+                bytes_fetched: fetched.bytes as i64,
+                fuel_consumed: e.fuel as i64,
+                ..Counters::default()
+            };
+            db::runs::add_counters(pool, ctx.run, &counters).await?;
+            return Err(e.into());
+        }
+    };
+
+    let mut invalid = 0i64;
+    let mut rows = Vec::with_capacity(output.items.len());
+    for (item, confidence) in &output.items {
+        let problems = match &ctx.validator {
+            Some(v) => validate::item_problems(v, item),
+            None => Vec::new(),
+        };
+        if !problems.is_empty() {
+            invalid += 1;
+            if ctx.mode == Mode::Strict {
+                continue;
+            }
+        }
+        let data = validate::canonical_json(item);
+        rows.push(NewResult {
+            content_hash: validate::content_hash(&data),
+            data,
+            confidence: *confidence,
+            validation_errors: (!problems.is_empty())
+                .then(|| serde_json::to_string(&problems).expect("problems always serialise")),
+        });
+    }
+    let stored = db::results::insert_batch(pool, ctx.run, ctx.job, ctx.dedup_key, &page.url, &rows).await? as i64;
+
+    let next: Vec<String> = match ctx.pagination {
+        Pagination::None => Vec::new(),
+        Pagination::NextLink { .. } => output.links.iter().filter_map(|u| normalise(u)).collect(),
+        Pagination::Plugin => output.follow.iter().filter_map(|u| normalise(u)).collect(),
+    };
+    if !next.is_empty() {
+        db::pages::enqueue(pool, ctx.run, &next, depth + 1).await?;
+    }
+    let outcome = Outcome {
+        state: "done",
+        final_url: Some(&page.url),
+        http_status: Some(i32::from(page.status)),
+        bytes: Some(fetched.bytes as i64),
+        items: Some(output.items.len() as i32),
+        elapsed_ms: Some(i32::try_from(fetched.elapsed.as_millis() + output.elapsed.as_millis()).unwrap_or(i32::MAX)),
+        ..Outcome::default()
+    };
+    db::pages::record(pool, ctx.run, &url, &outcome).await?;
+    let counters = Counters {
+        pages_fetched: 1,
+        items_new: stored,
+        items_duplicate: rows.len() as i64 - stored,
+        items_invalid: invalid,
+        bytes_fetched: fetched.bytes as i64,
+        fuel_consumed: output.fuel as i64,
+        ..Counters::default()
+    };
+    db::runs::add_counters(pool, ctx.run, &counters).await?;
+    Ok(PageReport { ok: true, error: None })
+}
+
+/// Frontier form of a URL: http(s) only, without the fragment.
+fn normalise(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    parsed.set_fragment(None);
+    Some(parsed.into())
+}

@@ -1,0 +1,47 @@
+//! The bundled CSS extractor: items from CSS selectors and `x-` hints in the item's JSON
+//! Schema, with no code to write. The hint vocabulary is documented in `README.md`.
+//!
+//! # Layout
+//! - `hints`: the schema's hints, read and checked into a plan of batched reads.
+//! - `run`: the plan run against a page (or a fake [`Dom`] in tests), and items assembled.
+//! - `coerce`: strings from the page turned into values of the declared type.
+
+use trawl_sdk::prelude::*;
+
+mod coerce;
+mod hints;
+mod run;
+
+pub use hints::Plan;
+
+/// The `css-extractor` plugin.
+pub struct CssExtractor;
+
+impl CssExtractor {
+    /// Extract from anything that answers DOM queries: the host's page, or a test's fake.
+    pub fn extract_from(dom: &impl Dom, schema: &Schema) -> Result<Extraction, PluginError> {
+        let plan = Plan::parse(schema.json()?)?;
+        let (items, follow) = run::run(dom, &plan)?;
+        Ok(Extraction { items, follow })
+    }
+}
+
+impl Extractor for CssExtractor {
+    fn info() -> PluginInfo {
+        PluginInfo::new(
+            "css-extractor",
+            env!("CARGO_PKG_VERSION"),
+            "Items from CSS selectors and x- hints in the item's JSON Schema",
+        )
+    }
+
+    fn extract(
+        page: &Page,
+        schema: &Schema,
+        _options: &Options,
+    ) -> Result<Extraction, PluginError> {
+        Self::extract_from(page, schema)
+    }
+}
+
+register_extractor!(CssExtractor);

@@ -1,0 +1,269 @@
+//! The bundled CSV exporter (RFC 4180, via the `csv` crate).
+//!
+//! Columns are the item schema's top-level `properties`, in schema order; the header row
+//! is written first, even for an export of zero rows. Cells: strings as they are, numbers
+//! and booleans as their JSON text, `null` or missing as empty, objects and arrays as
+//! compact JSON. Keys a row has beyond the schema's properties are not exported.
+//!
+//! Options (all optional):
+//! - `delimiter`: one ASCII character instead of `,` (`";"`, `"\t"`).
+//! - `escape_formulas`: `true` to prefix string cells starting with `=`, `+`, `-`, `@`, tab
+//!   or carriage return with `'`, so that spreadsheets show scraped text instead of
+//!   running it as a formula.
+
+use serde_json::{Map, Value};
+use trawl_sdk::prelude::*;
+
+/// One CSV export in progress.
+pub struct CsvExport {
+    columns: Vec<String>,
+    /// Whether columns come from the first row (the schema has no properties).
+    columns_from_first_row: bool,
+    header_written: bool,
+    escape_formulas: bool,
+    rows_seen: u64,
+    builder: csv::WriterBuilder,
+}
+
+impl CsvExport {
+    fn header_if_needed(&mut self, out: &mut csv::Writer<Vec<u8>>) -> Result<(), PluginError> {
+        if !self.header_written {
+            self.header_written = true;
+            if !self.columns.is_empty() {
+                out.write_record(&self.columns).map_err(csv_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A writer for one batch: each call returns only its own bytes.
+    fn batch(&self) -> csv::Writer<Vec<u8>> {
+        self.builder.from_writer(Vec::new())
+    }
+
+    fn cell(&self, value: Option<&Value>) -> String {
+        match value {
+            None | Some(Value::Null) => String::new(),
+            // Only text can smuggle a formula: a JSON number like -3 stays a number.
+            Some(Value::String(s))
+                if self.escape_formulas && s.starts_with(['=', '+', '-', '@', '\t', '\r']) =>
+            {
+                format!("'{s}")
+            }
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        }
+    }
+}
+
+fn csv_error(e: csv::Error) -> PluginError {
+    PluginError::other(format!("CSV: {e}"))
+}
+
+fn into_bytes(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, PluginError> {
+    out.into_inner()
+        .map_err(|e| PluginError::other(format!("CSV: {}", e.error())))
+}
+
+impl Exporter for CsvExport {
+    fn info() -> PluginInfo {
+        PluginInfo::new(
+            "csv-exporter",
+            env!("CARGO_PKG_VERSION"),
+            "CSV (RFC 4180) with a header row of the schema's properties",
+        )
+    }
+
+    fn format() -> Format {
+        Format::new("text/csv", "csv")
+    }
+
+    fn open(schema: &Schema, options: &Options) -> Result<Self, PluginError> {
+        let columns: Vec<String> = match schema.json()?.get("properties") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(props)) => props.keys().cloned().collect(),
+            Some(_) => {
+                return Err(PluginError::invalid_input(
+                    "schema `properties` must be an object",
+                ));
+            }
+        };
+        let delimiter = match options.get_str("delimiter")? {
+            None => b',',
+            Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" && d != "\n" && d != "\r" => {
+                d.as_bytes()[0]
+            }
+            Some(d) => {
+                return Err(PluginError::invalid_input(format!(
+                    "option `delimiter` must be one ASCII character other than a quote or a line break, not {d:?}"
+                )));
+            }
+        };
+        let escape_formulas = match options.get("escape_formulas")? {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(PluginError::invalid_input(format!(
+                    "option `escape_formulas` must be true or false, not {other}"
+                )));
+            }
+        };
+        let mut builder = csv::WriterBuilder::new();
+        builder
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF)
+            // A header row and data rows may differ in length when columns come from
+            // the first row; padding is done here, not by the writer.
+            .flexible(true);
+        Ok(Self {
+            columns_from_first_row: columns.is_empty(),
+            columns,
+            header_written: false,
+            escape_formulas,
+            rows_seen: 0,
+            builder,
+        })
+    }
+
+    fn write(&mut self, rows: Vec<String>) -> Result<Vec<u8>, PluginError> {
+        let mut out = self.batch();
+        let mut record: Vec<String> = Vec::with_capacity(self.columns.len());
+        for row in rows {
+            self.rows_seen += 1;
+            let object: Map<String, Value> = serde_json::from_str(&row).map_err(|e| {
+                PluginError::other(format!("row {} is not a JSON object: {e}", self.rows_seen))
+            })?;
+            if self.columns_from_first_row && !self.header_written {
+                self.columns = object.keys().cloned().collect();
+            }
+            self.header_if_needed(&mut out)?;
+            if self.columns.is_empty() {
+                continue;
+            }
+            record.clear();
+            record.extend(self.columns.iter().map(|c| self.cell(object.get(c))));
+            out.write_record(&record).map_err(csv_error)?;
+        }
+        self.header_if_needed(&mut out)?;
+        into_bytes(out)
+    }
+
+    fn finish(mut self) -> Result<Vec<u8>, PluginError> {
+        let mut out = self.batch();
+        self.header_if_needed(&mut out)?;
+        into_bytes(out)
+    }
+}
+
+register_exporter!(CsvExport);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+mod tests {
+    use super::*;
+
+    fn open(schema: &str, options: &str) -> CsvExport {
+        CsvExport::open(&Schema::new(schema), &Options::new(options)).unwrap()
+    }
+
+    const SCHEMA: &str = r#"{"type":"object","properties":{
+        "title":{"type":"string"},"price":{"type":"number"},"in_stock":{"type":"boolean"},
+        "tags":{"type":"array"},"seller":{"type":"object"},"note":{"type":["string","null"]}}}"#;
+
+    fn text(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn header_in_schema_order_and_cells() {
+        let mut export = open(SCHEMA, "");
+        let out = export
+            .write(vec![
+                // Keys in another order than the schema; one extra key.
+                r#"{"price":51.77,"title":"A Light in the \"Attic\"","in_stock":true,"tags":["a","b"],"seller":{"n":1},"note":null,"extra":1}"#.into(),
+                r#"{"title":"Line\nbreak, comma"}"#.into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            text(out),
+            "title,price,in_stock,tags,seller,note\r\n\
+             \"A Light in the \"\"Attic\"\"\",51.77,true,\"[\"\"a\"\",\"\"b\"\"]\",\"{\"\"n\"\":1}\",\r\n\
+             \"Line\nbreak, comma\",,,,,\r\n"
+        );
+        // Streaming: the next batch has only its own rows, the header is not repeated.
+        let out = export
+            .write(vec![r#"{"title":"x","price":3}"#.into()])
+            .unwrap();
+        assert_eq!(text(out), "x,3,,,,\r\n");
+        assert_eq!(text(export.finish().unwrap()), "");
+    }
+
+    #[test]
+    fn header_even_with_zero_rows() {
+        let export = open(SCHEMA, "{}");
+        assert_eq!(
+            text(export.finish().unwrap()),
+            "title,price,in_stock,tags,seller,note\r\n"
+        );
+        let mut export = open(SCHEMA, "{}");
+        assert_eq!(
+            text(export.write(vec![]).unwrap()),
+            "title,price,in_stock,tags,seller,note\r\n"
+        );
+        assert_eq!(text(export.finish().unwrap()), "");
+    }
+
+    #[test]
+    fn options() {
+        let mut export = open(
+            r#"{"properties":{"a":{},"b":{}}}"#,
+            r#"{"delimiter":";","escape_formulas":true}"#,
+        );
+        let out = export
+            .write(vec![
+                r#"{"a":"=HYPERLINK(\"x\")","b":"-3"}"#.into(),
+                r#"{"a":-3,"b":"a-b"}"#.into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            text(out),
+            "a;b\r\n\"'=HYPERLINK(\"\"x\"\")\";'-3\r\n-3;a-b\r\n"
+        );
+        for bad in [
+            r#"{"delimiter":";;"}"#,
+            r#"{"delimiter":"\""}"#,
+            r#"{"escape_formulas":1}"#,
+            "[1]",
+        ] {
+            assert!(
+                matches!(
+                    CsvExport::open(&Schema::new(SCHEMA), &Options::new(bad)),
+                    Err(PluginError::InvalidInput(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn columns_from_first_row_without_properties() {
+        let mut export = open(r#"{"type":"object"}"#, "");
+        let out = export
+            .write(vec![r#"{"b":1,"a":2}"#.into(), r#"{"a":3,"c":4}"#.into()])
+            .unwrap();
+        assert_eq!(text(out), "b,a\r\n1,2\r\n,3\r\n");
+        assert_eq!(text(open("{}", "").finish().unwrap()), "");
+    }
+
+    #[test]
+    fn bad_rows() {
+        let mut export = open(SCHEMA, "");
+        let err = export.write(vec!["{}".into(), "[1]".into()]).unwrap_err();
+        assert!(
+            err.message().starts_with("row 2 is not a JSON object"),
+            "{err}"
+        );
+        assert!(CsvExport::open(&Schema::new("{"), &Options::new("")).is_err());
+        assert!(CsvExport::open(&Schema::new(r#"{"properties":[]}"#), &Options::new("")).is_err());
+    }
+}

@@ -1,0 +1,263 @@
+//! Test harness for trawl's end-to-end tests: a fresh database per test (from
+//! `DATABASE_URL`, or the embedded PostgreSQL when it is unset), a real host serving on
+//! `127.0.0.1:0`, and local target sites.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::oneshot;
+use trawl_host::{AppState, Config};
+
+/// Where the test databases live. Names made here are `trawl_test_<unix time>_<uuid>`:
+/// only such names are ever put into SQL text.
+async fn server_options() -> anyhow::Result<PgConnectOptions> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(url.parse()?);
+    }
+    // No DATABASE_URL: one embedded cluster shared by every test process.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-postgres");
+    let mut last = None;
+    for _ in 0..5 {
+        match trawl_host::db::embedded::EmbeddedPostgres::start(&dir).await {
+            Ok(pg) => return Ok(pg.connect_options()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("embedded PostgreSQL did not start")))
+}
+
+/// A migrated database of its own for one test. Databases of earlier runs older than an
+/// hour are dropped as new ones are made.
+pub async fn test_db() -> anyhow::Result<PgPool> {
+    let server = server_options().await?;
+    let mut admin = PgConnection::connect_with(&server).await.context("connecting to PostgreSQL for tests")?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let stale: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'trawl_test_%'")
+        .fetch_all(&mut admin)
+        .await?;
+    for name in stale {
+        let born = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(now);
+        if now.saturating_sub(born) > 3600 {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut admin).await;
+        }
+    }
+    let name = format!("trawl_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await?;
+    let pool = PgPoolOptions::new().max_connections(10).connect_with(server.database(&name)).await?;
+    trawl_host::db::MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// A running trawl host on a fresh database.
+pub struct TestHost {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The first admin's key.
+    pub admin_key: String,
+    /// The host's state (database pool, runtime, …).
+    pub state: AppState,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _data_dir: TempDir,
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system temp dir.
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("trawl-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        Self(dir)
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestHost {
+    /// Start a host with test defaults (private networks allowed, fast polling).
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Start a host after adjusting its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let pool = test_db().await?;
+        let data_dir = TempDir::new();
+        let mut config = Config::for_tests(data_dir.0.clone());
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        config.listen = addr;
+        let (_, admin_key) = trawl_host::server::bootstrap_admin(&pool, None)
+            .await?
+            .context("a fresh database has no admin yet")?;
+        let state = AppState::new(config, pool).await?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(trawl_host::server::serve(state.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            base: format!("http://{addr}"),
+            admin_key,
+            state,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Stop the host and wait for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+
+    /// Create a member and return their API key.
+    pub async fn member(&self, email: &str) -> anyhow::Result<String> {
+        let (status, user) = self.call("POST", "/v1/users", &self.admin_key, Some(json!({"email": email}))).await?;
+        anyhow::ensure!(status == 201, "creating a member: {status} {user}");
+        let id = user["id"].as_str().context("user id")?;
+        let (status, key) =
+            self.call("POST", &format!("/v1/users/{id}/keys"), &self.admin_key, Some(json!({"name": "test"}))).await?;
+        anyhow::ensure!(status == 201, "creating a key: {status} {key}");
+        Ok(key["key"].as_str().context("key")?.to_owned())
+    }
+
+    /// Make an API call; returns the status and the JSON body (Null when empty).
+    pub async fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let method: reqwest::Method = method.parse()?;
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+        Ok((status, value))
+    }
+
+    /// Poll a run until it ends; returns the final run.
+    pub async fn wait_run(&self, key: &str, run_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, run) = self.call("GET", &format!("/v1/runs/{run_id}"), key, None).await?;
+            anyhow::ensure!(status == 200, "GET run: {status} {run}");
+            if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+                return Ok(run);
+            }
+            if Instant::now() > deadline {
+                bail!("run {run_id} did not end in {timeout:?}: {run}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Poll an export until it ends.
+    pub async fn wait_export(&self, key: &str, export_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, export) = self.call("GET", &format!("/v1/exports/{export_id}"), key, None).await?;
+            anyhow::ensure!(status == 200, "GET export: {status} {export}");
+            if !matches!(export["status"].as_str(), Some("queued" | "running")) {
+                return Ok(export);
+            }
+            if Instant::now() > deadline {
+                bail!("export {export_id} did not end in {timeout:?}: {export}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every result of a run, following the cursor.
+    pub async fn all_results(&self, key: &str, run_id: &str) -> anyhow::Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/runs/{run_id}/results?limit=37");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, page) = self.call("GET", &path, key, None).await?;
+            anyhow::ensure!(status == 200, "GET results: {status} {page}");
+            out.extend(page["items"].as_array().context("items")?.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A static site on `127.0.0.1:0`: path → (content type, body).
+pub async fn serve_site(pages: HashMap<String, (String, Vec<u8>)>) -> anyhow::Result<SocketAddr> {
+    let pages = Arc::new(pages);
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let pages = pages.clone();
+        async move {
+            match pages.get(uri.path()) {
+                Some((content_type, body)) => {
+                    ([(axum::http::header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response_parts()
+                }
+                None => (axum::http::StatusCode::NOT_FOUND, "not found").into_response_parts(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}
+
+trait IntoResponseParts {
+    fn into_response_parts(self) -> axum::response::Response;
+}
+
+impl<T: axum::response::IntoResponse> IntoResponseParts for T {
+    fn into_response_parts(self) -> axum::response::Response {
+        self.into_response()
+    }
+}
+
+/// The directory of the test fixtures.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
