@@ -1,1 +1,29 @@
-fn main() {}
+//! `trawl-bench`: measure trawl's plugin runtime against native Rust. Run it in release:
+//! `cargo run --release -p trawl-bench -- extract`.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmarks for trawl")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// css-extractor through the host versus the same fields in native Rust, and the cost
+    /// of a fresh instantiation, on the books.toscrape.com corpus.
+    Extract(trawl_bench::extract::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Extract(args) => println!("{}", trawl_bench::extract::run(&args, &tokio)?),
+    }
+    Ok(())
+}

@@ -10,14 +10,19 @@ pub mod components {
 }
 
 /// The bundled components, in registration order.
-pub const BUNDLED: &[&[u8]] = &[components::CSS_EXTRACTOR, components::JSONL_EXPORTER, components::CSV_EXPORTER];
+pub const BUNDLED: &[&[u8]] = &[
+    components::CSS_EXTRACTOR,
+    components::JSONL_EXPORTER,
+    components::CSV_EXPORTER,
+];
 
 /// Compile each bundled plugin, and record it (or refresh its bytes) in the database.
 pub async fn register(state: &AppState) -> anyhow::Result<()> {
     for bytes in BUNDLED {
         let runtime = state.runtime.clone();
         let loaded = tokio::task::spawn_blocking(move || runtime.load(bytes)).await??;
-        let id = db::plugins::upsert_system(&state.pool, &loaded.manifest, &loaded.digest, bytes).await?;
+        let id = db::plugins::upsert_system(&state.pool, &loaded.manifest, &loaded.digest, bytes)
+            .await?;
         state.remember_plugin(id, loaded);
     }
     Ok(())

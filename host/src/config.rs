@@ -57,39 +57,79 @@ pub struct Config {
 #[derive(clap::Args, Debug, Clone)]
 pub struct PluginLimits {
     /// Linear memory one plugin instance may grow to.
-    #[arg(long = "plugin-memory", env = "TRAWL_PLUGIN_MEMORY", default_value = "128MiB")]
+    #[arg(
+        id = "plugin-memory",
+        long = "plugin-memory",
+        env = "TRAWL_PLUGIN_MEMORY",
+        default_value = "128MiB"
+    )]
     pub memory: ByteSize,
 
     /// Fuel (wasm instructions, roughly) one call may burn: deterministic compute cap.
-    #[arg(long = "plugin-fuel", env = "TRAWL_PLUGIN_FUEL", default_value_t = 2_000_000_000)]
+    #[arg(
+        id = "plugin-fuel",
+        long = "plugin-fuel",
+        env = "TRAWL_PLUGIN_FUEL",
+        default_value_t = 2_000_000_000
+    )]
     pub fuel: u64,
 
     /// Wall-clock time one call may take.
-    #[arg(long = "plugin-timeout", env = "TRAWL_PLUGIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(id = "plugin-timeout", long = "plugin-timeout", env = "TRAWL_PLUGIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
     /// Plugin calls running at once in this host (each holds a pooled instance).
-    #[arg(long = "plugin-concurrency", env = "TRAWL_PLUGIN_CONCURRENCY", default_value_t = 16)]
+    #[arg(
+        id = "plugin-concurrency",
+        long = "plugin-concurrency",
+        env = "TRAWL_PLUGIN_CONCURRENCY",
+        default_value_t = 16
+    )]
     pub concurrency: usize,
 
     /// Items one extract call may return.
-    #[arg(long = "plugin-max-items", env = "TRAWL_PLUGIN_MAX_ITEMS", default_value_t = 10_000)]
+    #[arg(
+        id = "plugin-max-items",
+        long = "plugin-max-items",
+        env = "TRAWL_PLUGIN_MAX_ITEMS",
+        default_value_t = 10_000
+    )]
     pub max_items: usize,
 
     /// Bytes of item JSON (and of exporter output) one call may return.
-    #[arg(long = "plugin-max-output", env = "TRAWL_PLUGIN_MAX_OUTPUT", default_value = "32MiB")]
+    #[arg(
+        id = "plugin-max-output",
+        long = "plugin-max-output",
+        env = "TRAWL_PLUGIN_MAX_OUTPUT",
+        default_value = "32MiB"
+    )]
     pub max_output: ByteSize,
 
     /// Follow URLs one extract call may return.
-    #[arg(long = "plugin-max-follow", env = "TRAWL_PLUGIN_MAX_FOLLOW", default_value_t = 10_000)]
+    #[arg(
+        id = "plugin-max-follow",
+        long = "plugin-max-follow",
+        env = "TRAWL_PLUGIN_MAX_FOLLOW",
+        default_value_t = 10_000
+    )]
     pub max_follow: usize,
 
     /// DOM nodes one page may hand out to a plugin.
-    #[arg(long = "plugin-max-nodes", env = "TRAWL_PLUGIN_MAX_NODES", default_value_t = 1_000_000)]
+    #[arg(
+        id = "plugin-max-nodes",
+        long = "plugin-max-nodes",
+        env = "TRAWL_PLUGIN_MAX_NODES",
+        default_value_t = 1_000_000
+    )]
     pub max_nodes: usize,
 
     /// Log lines one call may write (the rest are counted and dropped).
-    #[arg(long = "plugin-max-log-lines", env = "TRAWL_PLUGIN_MAX_LOG_LINES", default_value_t = 100)]
+    #[arg(
+        id = "plugin-max-log-lines",
+        long = "plugin-max-log-lines",
+        env = "TRAWL_PLUGIN_MAX_LOG_LINES",
+        default_value_t = 100
+    )]
     pub max_log_lines: usize,
 }
 
@@ -113,20 +153,29 @@ impl Default for PluginLimits {
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchConfig {
     /// Timeout of one HTTP request.
-    #[arg(long = "fetch-timeout", env = "TRAWL_FETCH_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(id = "fetch-timeout", long = "fetch-timeout", env = "TRAWL_FETCH_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
     /// Largest response body accepted; a larger page fails with `body_too_large`.
-    #[arg(long = "fetch-max-body", env = "TRAWL_FETCH_MAX_BODY", default_value = "10MiB")]
+    #[arg(
+        id = "fetch-max-body",
+        long = "fetch-max-body",
+        env = "TRAWL_FETCH_MAX_BODY",
+        default_value = "10MiB"
+    )]
     pub max_body: ByteSize,
 
     /// User-Agent sent with every request.
-    #[arg(long = "user-agent", env = "TRAWL_USER_AGENT", default_value = concat!("trawl/", env!("CARGO_PKG_VERSION"), " (+https://github.com/trawl)"))]
+    #[arg(id = "user-agent", long = "user-agent", env = "TRAWL_USER_AGENT", default_value = concat!("trawl/", env!("CARGO_PKG_VERSION"), " (+https://github.com/trawl)"))]
     pub user_agent: String,
 
     /// Allow fetching loopback and private addresses. Off by default: a job must not be
     /// able to reach the operator's internal network. Tests and local use turn it on.
-    #[arg(long = "allow-private-networks", env = "TRAWL_ALLOW_PRIVATE_NETWORKS")]
+    #[arg(
+        id = "allow-private-networks",
+        long = "allow-private-networks",
+        env = "TRAWL_ALLOW_PRIVATE_NETWORKS"
+    )]
     pub allow_private_networks: bool,
 }
 

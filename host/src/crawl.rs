@@ -91,17 +91,26 @@ impl Fetcher {
                 }
             }))
             .build()?;
-        Ok(Self { client, max_body: config.max_body.as_u64(), guard })
+        Ok(Self {
+            client,
+            max_body: config.max_body.as_u64(),
+            guard,
+        })
     }
 
     /// Fetch one page.
     pub async fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
         let started = Instant::now();
-        let parsed = url::Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("{url}: {e}")))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| FetchError::InvalidUrl(format!("{url}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(FetchError::InvalidUrl(format!("{url}: only http and https are fetched")));
+            return Err(FetchError::InvalidUrl(format!(
+                "{url}: only http and https are fetched"
+            )));
         }
-        self.guard.check_url(&parsed).map_err(FetchError::BlockedAddress)?;
+        self.guard
+            .check_url(&parsed)
+            .map_err(FetchError::BlockedAddress)?;
         let mut response = self.client.get(parsed).send().await.map_err(classify)?;
         let status = response.status();
         if !status.is_success() {
@@ -114,7 +123,12 @@ impl Fetcher {
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
@@ -123,11 +137,19 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.as_str());
         let text = decode(&body, content_type);
         Ok(Fetched {
             bytes: body.len() as u64,
-            page: Arc::new(PageData { url: final_url, status: status.as_u16(), headers, body: text }),
+            page: Arc::new(PageData {
+                url: final_url,
+                status: status.as_u16(),
+                headers,
+                body: text,
+            }),
             elapsed: started.elapsed(),
         })
     }
@@ -164,7 +186,9 @@ fn classify(error: reqwest::Error) -> FetchError {
 /// Decode a body by the charset in the Content-Type header, else a `<meta>` tag in the first
 /// kilobyte, else UTF-8 (with replacement characters for invalid bytes).
 pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
-    let from_header = content_type.and_then(charset_param).and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    let from_header = content_type
+        .and_then(charset_param)
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
     let encoding = from_header
         .or_else(|| sniff_meta_charset(&body[..body.len().min(1024)]))
         .unwrap_or(encoding_rs::UTF_8);
@@ -175,7 +199,9 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
 fn charset_param(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"').to_owned())
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -183,7 +209,10 @@ fn sniff_meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
     let at = head.find("charset=")?;
     let rest = head[at + 8..].trim_start_matches(['"', '\'']);
-    let label: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
+    let label: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
     encoding_rs::Encoding::for_label(label.as_bytes())
 }
 
@@ -193,8 +222,14 @@ mod tests {
 
     #[test]
     fn decodes_by_header_then_meta() {
-        assert_eq!(decode(b"caf\xe9", Some("text/html; charset=windows-1252")), "café");
-        assert_eq!(decode(b"<meta charset=\"iso-8859-1\">caf\xe9", Some("text/html")), "<meta charset=\"iso-8859-1\">café");
+        assert_eq!(
+            decode(b"caf\xe9", Some("text/html; charset=windows-1252")),
+            "café"
+        );
+        assert_eq!(
+            decode(b"<meta charset=\"iso-8859-1\">caf\xe9", Some("text/html")),
+            "<meta charset=\"iso-8859-1\">café"
+        );
         assert_eq!(decode("café".as_bytes(), None), "café");
     }
 }

@@ -16,8 +16,8 @@ pub mod schemas;
 pub mod secrets;
 pub mod users;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -36,11 +36,19 @@ pub async fn connect(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
 /// Maps a unique or foreign-key violation on a named constraint to a caller's error.
 pub trait ResultExt<T> {
     /// If the error is a violation of `constraint`, turn it into `f()`'s error.
-    fn on_constraint<E: From<sqlx::Error>>(self, constraint: &str, f: impl FnOnce() -> E) -> Result<T, E>;
+    fn on_constraint<E: From<sqlx::Error>>(
+        self,
+        constraint: &str,
+        f: impl FnOnce() -> E,
+    ) -> Result<T, E>;
 }
 
 impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn on_constraint<E: From<sqlx::Error>>(self, constraint: &str, f: impl FnOnce() -> E) -> Result<T, E> {
+    fn on_constraint<E: From<sqlx::Error>>(
+        self,
+        constraint: &str,
+        f: impl FnOnce() -> E,
+    ) -> Result<T, E> {
         match self {
             Err(sqlx::Error::Database(db)) if db.constraint() == Some(constraint) => Err(f()),
             other => other.map_err(E::from),

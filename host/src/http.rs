@@ -36,7 +36,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -56,12 +59,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api();
     let openapi = std::sync::Arc::new(openapi);
-    api.route("/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .fallback(|| async { error::ApiError::not_found("route") })
-        .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
-        .with_state(state)
+    api.route(
+        "/v1/openapi.json",
+        get(move || async move { Json(openapi.as_ref().clone()) }),
+    )
+    .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
+    .fallback(|| async { error::ApiError::not_found("route") })
+    .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
+    .with_state(state)
 }
 
 async fn healthz() -> &'static str {
@@ -69,7 +75,10 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(&state.pool).await {
+    match sqlx::query_scalar!("SELECT 1 AS \"one!\"")
+        .fetch_one(&state.pool)
+        .await
+    {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!("readiness check: {e}");
@@ -98,7 +107,14 @@ impl PageQuery {
     pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, error::ApiError> {
         self.cursor
             .as_deref()
-            .map(|c| c.parse().map_err(|_| error::ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")))
+            .map(|c| {
+                c.parse().map_err(|_| {
+                    error::ApiError::bad_request(
+                        "invalid_cursor",
+                        "the cursor is not one this API gave",
+                    )
+                })
+            })
             .transpose()
     }
 }
@@ -115,7 +131,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Build a page; `cursor_of` gives the cursor of the last item when the page is full.
     pub fn new(items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
-        let next_cursor = if items.len() as i64 == limit { items.last().map(cursor_of) } else { None };
+        let next_cursor = if items.len() as i64 == limit {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
         Self { items, next_cursor }
     }
 }

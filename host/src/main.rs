@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "trawl", version, about = "Web scraping with WebAssembly extractor and exporter plugins")]
+#[command(
+    name = "trawl",
+    version,
+    about = "Web scraping with WebAssembly extractor and exporter plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +23,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG").unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
         )
         .init();
     match Cli::parse().command {
@@ -45,5 +50,15 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -22,8 +22,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::PluginLimits;
-pub use limits::{CallError, CallErrorKind};
 use limits::Limiter;
+pub use limits::{CallError, CallErrorKind};
 pub use log::LogLine;
 use log::LogSink;
 pub use page::PageData;
@@ -50,12 +50,17 @@ pub struct PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 /// Which world a plugin implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginKind {
     /// `extractor-plugin`: pages in, items out.
@@ -170,7 +175,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -249,8 +256,8 @@ impl Runtime {
         if let Some(found) = self.lock_loaded().get(&digest) {
             return Ok(found.clone());
         }
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let wit_version = wit_version_of(&component, &self.engine)?;
         let extractor = self
             .extractor_linker
@@ -276,7 +283,11 @@ impl Runtime {
             }
         };
         let manifest = self.manifest(&pre, wit_version).map_err(LoadError::Info)?;
-        let loaded = Arc::new(LoadedPlugin { pre, manifest, digest });
+        let loaded = Arc::new(LoadedPlugin {
+            pre,
+            manifest,
+            digest,
+        });
         self.lock_loaded().insert(digest, loaded.clone());
         Ok(loaded)
     }
@@ -289,7 +300,9 @@ impl Runtime {
     fn new_store(&self) -> Store<PluginState> {
         let memory = usize::try_from(self.limits.memory.as_u64()).unwrap_or(usize::MAX);
         let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
-        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let state = PluginState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -301,7 +314,9 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Bounds what one boundary crossing may copy, results of the call included.
-        store.set_hostcall_fuel(usize::try_from(self.limits.max_output.as_u64()).unwrap_or(usize::MAX));
+        store.set_hostcall_fuel(
+            usize::try_from(self.limits.max_output.as_u64()).unwrap_or(usize::MAX),
+        );
         store.set_max_component_handles(10_000);
         store.epoch_deadline_trap();
         self.arm(&mut store);
@@ -312,7 +327,9 @@ impl Runtime {
     fn arm(&self, store: &mut Store<PluginState>) {
         let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.set_fuel(self.limits.fuel).expect("fuel is enabled on the engine");
+        store
+            .set_fuel(self.limits.fuel)
+            .expect("fuel is enabled on the engine");
     }
 
     fn manifest(&self, pre: &Pre, wit_version: String) -> Result<PluginManifest, CallError> {
@@ -354,6 +371,17 @@ impl Runtime {
         }
     }
 
+    /// Make a fresh instance of `plugin` in a fresh store, as every call does, and drop it:
+    /// the per-call overhead, for benchmarks and start-up checks.
+    pub fn instantiate(&self, plugin: &LoadedPlugin) -> Result<(), CallError> {
+        let mut store = self.new_store();
+        let result = match &plugin.pre {
+            Pre::Extractor(pre) => pre.instantiate(&mut store).map(drop),
+            Pre::Exporter(pre) => pre.instantiate(&mut store).map(drop),
+        };
+        result.map_err(|e| limits::classify(e, &store, &plugin.label()))
+    }
+
     /// Run an extractor on a page.
     pub async fn extract(
         self: &Arc<Self>,
@@ -365,7 +393,10 @@ impl Runtime {
     ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
-            CallError::new(&label, CallErrorKind::Trap("the runtime is shutting down".into()))
+            CallError::new(
+                &label,
+                CallErrorKind::Trap("the runtime is shutting down".into()),
+            )
         })?;
         let this = self.clone();
         let plugin = plugin.clone();
@@ -386,8 +417,14 @@ impl Runtime {
         let outer = self.limits.timeout + Duration::from_secs(2);
         match tokio::time::timeout(outer, task).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(CallError::new(label, CallErrorKind::Trap(format!("host task failed: {join}")))),
-            Err(_) => Err(CallError::new(label, CallErrorKind::Timeout(self.limits.timeout))),
+            Ok(Err(join)) => Err(CallError::new(
+                label,
+                CallErrorKind::Trap(format!("host task failed: {join}")),
+            )),
+            Err(_) => Err(CallError::new(
+                label,
+                CallErrorKind::Timeout(self.limits.timeout),
+            )),
         }
     }
 
@@ -401,7 +438,10 @@ impl Runtime {
     ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
         let Pre::Extractor(pre) = &plugin.pre else {
-            return Err(CallError::new(&label, CallErrorKind::WrongKind("an exporter cannot extract")));
+            return Err(CallError::new(
+                &label,
+                CallErrorKind::WrongKind("an exporter cannot extract"),
+            ));
         };
         let started = Instant::now();
         let mut store = self.new_store();
@@ -409,34 +449,61 @@ impl Runtime {
         let mut page_rep = None;
         let result = (|| {
             let instance = pre.instantiate(&mut store)?;
-            let page = store.data_mut().table.push(PageResource::new(page, max_nodes))?;
+            let page = store
+                .data_mut()
+                .table
+                .push(PageResource::new(page, max_nodes))?;
             page_rep = Some(page.rep());
-            instance.trawl_plugin_extractor().call_extract(&mut store, page, schema, options)
+            instance
+                .trawl_plugin_extractor()
+                .call_extract(&mut store, page, schema, options)
         })();
-        let fuel = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
         let extraction = match result {
             Err(trap) => return Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
             Ok(Err(plugin_error)) => {
-                return Err(CallError::new(&label, CallErrorKind::Plugin(plugin_error.into())).with_fuel(fuel));
+                return Err(
+                    CallError::new(&label, CallErrorKind::Plugin(plugin_error.into()))
+                        .with_fuel(fuel),
+                );
             }
             Ok(Ok(extraction)) => extraction,
         };
         let limits = &self.limits;
-        let fail = |what: String| Err(CallError::new(&label, CallErrorKind::OutputLimit(what)).with_fuel(fuel));
+        let fail = |what: String| {
+            Err(CallError::new(&label, CallErrorKind::OutputLimit(what)).with_fuel(fuel))
+        };
         if extraction.items.len() > limits.max_items {
-            return fail(format!("{} items (limit {})", extraction.items.len(), limits.max_items));
+            return fail(format!(
+                "{} items (limit {})",
+                extraction.items.len(),
+                limits.max_items
+            ));
         }
         if extraction.follow.len() > limits.max_follow {
-            return fail(format!("{} follow URLs (limit {})", extraction.follow.len(), limits.max_follow));
+            return fail(format!(
+                "{} follow URLs (limit {})",
+                extraction.follow.len(),
+                limits.max_follow
+            ));
         }
         let bytes: usize = extraction.items.iter().map(|i| i.json.len()).sum();
         if bytes as u64 > limits.max_output.as_u64() {
-            return fail(format!("{bytes} bytes of items (limit {})", limits.max_output));
+            return fail(format!(
+                "{bytes} bytes of items (limit {})",
+                limits.max_output
+            ));
         }
         let mut items = Vec::with_capacity(extraction.items.len());
         for (index, item) in extraction.items.into_iter().enumerate() {
             let value: serde_json::Value = serde_json::from_str(&item.json).map_err(|e| {
-                CallError::new(&label, CallErrorKind::BadOutput(format!("item {index} is not JSON: {e}")))
+                CallError::new(
+                    &label,
+                    CallErrorKind::BadOutput(format!("item {index} is not JSON: {e}")),
+                )
             })?;
             if !value.is_object() {
                 return Err(CallError::new(
@@ -444,7 +511,10 @@ impl Runtime {
                     CallErrorKind::BadOutput(format!("item {index} is not a JSON object")),
                 ));
             }
-            let confidence = item.confidence.filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0));
+            let confidence = item
+                .confidence
+                .filter(|c| c.is_finite())
+                .map(|c| c.clamp(0.0, 1.0));
             items.push((value, confidence));
         }
         // Pagination links come from the same DOM the plugin used: the page is parsed once.
@@ -481,21 +551,36 @@ impl Runtime {
         let plugin2 = plugin.clone();
         let task = tokio::task::spawn_blocking(move || {
             let Pre::Exporter(pre) = &plugin2.pre else {
-                return Err(CallError::new(&label, CallErrorKind::WrongKind("an extractor cannot export")));
+                return Err(CallError::new(
+                    &label,
+                    CallErrorKind::WrongKind("an extractor cannot export"),
+                ));
             };
             let mut store = this.new_store();
             let result = pre.instantiate(&mut store).and_then(|instance| {
-                let writer = instance.trawl_plugin_exporter().writer().call_open(&mut store, &schema, &options)?;
+                let writer = instance
+                    .trawl_plugin_exporter()
+                    .writer()
+                    .call_open(&mut store, &schema, &options)?;
                 Ok((instance, writer))
             });
-            let fuel = this.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+            let fuel = this
+                .limits
+                .fuel
+                .saturating_sub(store.get_fuel().unwrap_or(0));
             match result {
                 Err(trap) => Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
-                Ok((_, Err(e))) => Err(CallError::new(&label, CallErrorKind::Plugin(e.into())).with_fuel(fuel)),
+                Ok((_, Err(e))) => {
+                    Err(CallError::new(&label, CallErrorKind::Plugin(e.into())).with_fuel(fuel))
+                }
                 Ok((instance, Ok(writer))) => Ok(ExportSession {
                     runtime: this.clone(),
                     label,
-                    inner: Some(SessionInner { store, instance, writer }),
+                    inner: Some(SessionInner {
+                        store,
+                        instance,
+                        writer,
+                    }),
                     fuel,
                 }),
             }
@@ -521,7 +606,9 @@ pub struct ExportSession {
 
 impl std::fmt::Debug for ExportSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExportSession").field("plugin", &self.label).finish_non_exhaustive()
+        f.debug_struct("ExportSession")
+            .field("plugin", &self.label)
+            .finish_non_exhaustive()
     }
 }
 
@@ -529,8 +616,15 @@ impl ExportSession {
     /// Hand a batch of rows (JSON object text) to the writer; get the bytes to append.
     pub async fn write(&mut self, rows: Vec<String>) -> Result<Vec<u8>, CallError> {
         self.call(move |inner| {
-            let SessionInner { store, instance, writer } = inner;
-            instance.trawl_plugin_exporter().writer().call_write(store, *writer, &rows)
+            let SessionInner {
+                store,
+                instance,
+                writer,
+            } = inner;
+            instance
+                .trawl_plugin_exporter()
+                .writer()
+                .call_write(store, *writer, &rows)
         })
         .await
     }
@@ -538,39 +632,60 @@ impl ExportSession {
     /// End the export; get the last bytes.
     pub async fn finish(mut self) -> Result<Vec<u8>, CallError> {
         self.call(|inner| {
-            let SessionInner { store, instance, writer } = inner;
-            instance.trawl_plugin_exporter().writer().call_finish(store, *writer)
+            let SessionInner {
+                store,
+                instance,
+                writer,
+            } = inner;
+            instance
+                .trawl_plugin_exporter()
+                .writer()
+                .call_finish(store, *writer)
         })
         .await
     }
 
     async fn call<F>(&mut self, f: F) -> Result<Vec<u8>, CallError>
     where
-        F: FnOnce(&mut SessionInner) -> wasmtime::Result<Result<Vec<u8>, bindings::types::PluginError>>
+        F: FnOnce(
+                &mut SessionInner,
+            ) -> wasmtime::Result<Result<Vec<u8>, bindings::types::PluginError>>
             + Send
             + 'static,
     {
         let label = self.label.clone();
         let Some(mut inner) = self.inner.take() else {
-            return Err(CallError::new(&label, CallErrorKind::Trap("the exporter failed earlier".into())));
+            return Err(CallError::new(
+                &label,
+                CallErrorKind::Trap("the exporter failed earlier".into()),
+            ));
         };
         let runtime = self.runtime.clone();
         let permit = runtime.permits.clone().acquire_owned().await.map_err(|_| {
-            CallError::new(&label, CallErrorKind::Trap("the runtime is shutting down".into()))
+            CallError::new(
+                &label,
+                CallErrorKind::Trap("the runtime is shutting down".into()),
+            )
         })?;
         let label2 = label.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             runtime.arm(&mut inner.store);
             let result = f(&mut inner);
-            let fuel = runtime.limits.fuel.saturating_sub(inner.store.get_fuel().unwrap_or(0));
+            let fuel = runtime
+                .limits
+                .fuel
+                .saturating_sub(inner.store.get_fuel().unwrap_or(0));
             let max_output = runtime.limits.max_output.as_u64();
             let out = match result {
                 Err(trap) => Err(limits::classify(trap, &inner.store, &label2)),
                 Ok(Err(e)) => Err(CallError::new(&label2, CallErrorKind::Plugin(e.into()))),
                 Ok(Ok(bytes)) if bytes.len() as u64 > max_output => Err(CallError::new(
                     &label2,
-                    CallErrorKind::OutputLimit(format!("{} bytes in one write (limit {max_output})", bytes.len())),
+                    CallErrorKind::OutputLimit(format!(
+                        "{} bytes in one write (limit {max_output})",
+                        bytes.len()
+                    )),
                 )),
                 Ok(Ok(bytes)) => Ok(bytes),
             };
@@ -585,8 +700,14 @@ impl ExportSession {
                 }
                 out
             }
-            Ok(Err(join)) => Err(CallError::new(&label, CallErrorKind::Trap(format!("host task failed: {join}")))),
-            Err(_) => Err(CallError::new(&label, CallErrorKind::Timeout(self.runtime.limits.timeout))),
+            Ok(Err(join)) => Err(CallError::new(
+                &label,
+                CallErrorKind::Trap(format!("host task failed: {join}")),
+            )),
+            Err(_) => Err(CallError::new(
+                &label,
+                CallErrorKind::Timeout(self.runtime.limits.timeout),
+            )),
         }
     }
 }
@@ -596,11 +717,11 @@ fn wit_version_of(component: &Component, engine: &Engine) -> Result<String, Load
     let ty = component.component_type();
     let mut found = None;
     for (name, _) in ty.exports(engine) {
-        if let Some(rest) = name.strip_prefix("trawl:plugin/") {
-            if let Some((_, version)) = rest.split_once('@') {
-                found = Some(version.to_owned());
-                break;
-            }
+        if let Some(rest) = name.strip_prefix("trawl:plugin/")
+            && let Some((_, version)) = rest.split_once('@')
+        {
+            found = Some(version.to_owned());
+            break;
         }
     }
     let Some(version) = found else {
@@ -609,7 +730,10 @@ fn wit_version_of(component: &Component, engine: &Engine) -> Result<String, Load
         ));
     };
     if !WIT_VERSIONS.contains(&version.as_str()) {
-        return Err(LoadError::UnsupportedWitVersion { found: version, served: WIT_VERSIONS.join(", ") });
+        return Err(LoadError::UnsupportedWitVersion {
+            found: version,
+            served: WIT_VERSIONS.join(", "),
+        });
     }
     Ok(version)
 }

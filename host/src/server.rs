@@ -60,7 +60,8 @@ pub enum PluginReadyError {
 impl AppState {
     /// Build the state over a migrated database: runtime, fetcher, storage, bundled plugins.
     pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
-        let runtime = Runtime::new(config.plugins.clone()).context("starting the plugin runtime")?;
+        let runtime =
+            Runtime::new(config.plugins.clone()).context("starting the plugin runtime")?;
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
         let fresh: [u8; 32] = Sha256::digest(uuid::Uuid::new_v4().as_bytes()).into();
         let secret = db::secrets::get_or_create(&pool, "download_link_key", &fresh).await?;
@@ -74,7 +75,9 @@ impl AppState {
             loaded: Arc::default(),
             wake: Arc::new(Notify::new()),
         };
-        crate::bundled::register(&state).await.context("registering the bundled plugins")?;
+        crate::bundled::register(&state)
+            .await
+            .context("registering the bundled plugins")?;
         Ok(state)
     }
 
@@ -121,7 +124,10 @@ pub fn key_prefix(key: &str) -> String {
 }
 
 /// Create the first admin if there is none; returns its key (to show once).
-pub async fn bootstrap_admin(pool: &PgPool, key: Option<&str>) -> anyhow::Result<Option<(UserId, String)>> {
+pub async fn bootstrap_admin(
+    pool: &PgPool,
+    key: Option<&str>,
+) -> anyhow::Result<Option<(UserId, String)>> {
     let mut tx = pool.begin().await?;
     let Some(admin) = db::users::create_first_admin(&mut *tx).await? else {
         return Ok(None);
@@ -130,14 +136,25 @@ pub async fn bootstrap_admin(pool: &PgPool, key: Option<&str>) -> anyhow::Result
         Some(k) => k.to_owned(),
         None => new_api_key().0,
     };
-    db::api_keys::create(&mut *tx, admin.id, "bootstrap", &key_prefix(&key), &hash_api_key(&key)).await?;
+    db::api_keys::create(
+        &mut *tx,
+        admin.id,
+        "bootstrap",
+        &key_prefix(&key),
+        &hash_api_key(&key),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some((admin.id, key)))
 }
 
 /// Serve the API on `listener` and run the workers until `shutdown` resolves; then stop
 /// claiming work, give back what is in progress, and return.
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
     let app = crate::http::app(state);
@@ -155,32 +172,46 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future
 }
 
 /// `trawl serve`: everything from configuration to shutdown.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (pool, embedded) = match &config.database_url {
-        Some(url) => (db::connect(url.parse()?).await.context("connecting to DATABASE_URL")?, None),
+        Some(url) => (
+            db::connect(url.parse()?)
+                .await
+                .context("connecting to DATABASE_URL")?,
+            None,
+        ),
         None => {
             let dir = config.data_dir.join("postgres");
             let pg = db::embedded::EmbeddedPostgres::start(&dir).await?;
             tracing::info!(url = %pg.url(), "using the embedded PostgreSQL under {}", dir.display());
-            let pool = db::connect(pg.connect_options()).await.context("connecting to the embedded PostgreSQL")?;
+            let pool = db::connect(pg.connect_options())
+                .await
+                .context("connecting to the embedded PostgreSQL")?;
             (pool, Some(pg))
         }
     };
     let result = async {
         if let Some((_, key)) = bootstrap_admin(&pool, config.admin_key.as_deref()).await? {
-            println!("trawl: created the first admin. Its API key, shown only this once:\n\n    {key}\n");
+            println!(
+                "trawl: created the first admin. Its API key, shown only this once:\n\n    {key}\n"
+            );
         }
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         tracing::info!("trawl listening on http://{}", listener.local_addr()?);
         let state = AppState::new(config, pool.clone()).await?;
         serve(state, listener, shutdown).await
     }
     .await;
     pool.close().await;
-    if let Some(pg) = embedded {
-        if let Err(e) = pg.stop().await {
-            tracing::warn!("stopping the embedded PostgreSQL: {e}");
-        }
+    if let Some(pg) = embedded
+        && let Err(e) = pg.stop().await
+    {
+        tracing::warn!("stopping the embedded PostgreSQL: {e}");
     }
     result
 }

@@ -39,19 +39,27 @@ impl Storage {
 
     /// The storage key (relative path) of an export's file.
     pub fn key_for(&self, id: ExportId, extension: &str) -> String {
-        let ext: String = extension.chars().filter(|c| c.is_ascii_alphanumeric()).take(10).collect();
+        let ext: String = extension
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(10)
+            .collect();
         format!("{id}.{ext}")
     }
 
     /// The file behind a storage key.
     pub fn path(&self, key: &str) -> PathBuf {
         // Keys are made by `key_for`; the file name alone keeps a stored key from escaping.
-        let name = Path::new(key).file_name().map(PathBuf::from).unwrap_or_default();
+        let name = Path::new(key)
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
         self.root.join(name)
     }
 
     fn mac(&self, id: ExportId, expires: u64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(format!("export:{id}:{expires}").as_bytes());
         mac
     }
@@ -60,7 +68,10 @@ impl Storage {
     pub fn sign(&self, id: ExportId, ttl: Duration) -> (u64, String) {
         let expires = now_secs() + ttl.as_secs();
         let sig = self.mac(id, expires).finalize().into_bytes();
-        (expires, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig))
+        (
+            expires,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
+        )
     }
 
     /// Check a link's signature and expiry.
@@ -68,7 +79,9 @@ impl Storage {
         let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| LinkError::BadSignature)?;
-        self.mac(id, expires).verify_slice(&sig).map_err(|_| LinkError::BadSignature)?;
+        self.mac(id, expires)
+            .verify_slice(&sig)
+            .map_err(|_| LinkError::BadSignature)?;
         if expires < now_secs() {
             return Err(LinkError::Expired);
         }
@@ -77,7 +90,10 @@ impl Storage {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -91,9 +107,18 @@ mod tests {
         let id = ExportId::new();
         let (expires, sig) = storage.sign(id, Duration::from_secs(60));
         assert_eq!(storage.verify(id, expires, &sig), Ok(()));
-        assert_eq!(storage.verify(ExportId::new(), expires, &sig), Err(LinkError::BadSignature));
-        assert_eq!(storage.verify(id, expires + 1, &sig), Err(LinkError::BadSignature));
-        let (old, sig) = (now_secs() - 1, storage.mac(id, now_secs() - 1).finalize().into_bytes());
+        assert_eq!(
+            storage.verify(ExportId::new(), expires, &sig),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            storage.verify(id, expires + 1, &sig),
+            Err(LinkError::BadSignature)
+        );
+        let (old, sig) = (
+            now_secs() - 1,
+            storage.mac(id, now_secs() - 1).finalize().into_bytes(),
+        );
         let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig);
         assert_eq!(storage.verify(id, old, &sig), Err(LinkError::Expired));
     }

@@ -14,7 +14,10 @@ use crate::server::AppState;
 
 /// Start the run and export loops. The returned future resolves once both loops have
 /// stopped after `stop` turned true, and every claimed piece of work ended or was handed back.
-pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
+pub fn spawn(
+    state: AppState,
+    stop: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> {
     let worker_id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
     let runs = tokio::spawn(run_loop(state.clone(), worker_id.clone(), stop.clone()));
     let exports = tokio::spawn(export_loop(state, worker_id, stop));
@@ -25,7 +28,9 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> impl std::future::
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "trawl".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "trawl".into())
 }
 
 async fn idle(state: &AppState, stop: &mut watch::Receiver<bool>) {

@@ -1,5 +1,5 @@
-//! Write trawl plugins in Rust: extractors that turn fetched pages
-//! into items, and exporters that turn stored items into files.
+//! Write trawl plugins in Rust: extractors that turn fetched pages into items, and
+//! exporters that turn stored items into files.
 //!
 //! A plugin is a `cdylib` crate built for `wasm32-wasip2`. It implements one trait,
 //! [`Extractor`] or [`Exporter`], and registers its type with
@@ -51,7 +51,7 @@
 //! - [`error`]: [`PluginError`], the failures a plugin reports on purpose.
 //! - [`info`]: [`PluginInfo`] and [`plugin_info!`].
 //! - [`log`]: logging to the run's logs.
-//! - `bindings` (private): the wit-bindgen glue for both worlds.
+//! - `bindings` (hidden): the wit-bindgen glue for both worlds.
 #![deny(missing_docs)]
 
 // The generated bindings name this crate by an absolute path (`::trawl_sdk::…`), which

@@ -1,6 +1,6 @@
 //! Plugin logging: lines become the run's logs (capped per run by the host).
 //!
-//! Functions take a ready message ([`info`]`("…")`); the macros of the same names format
+//! Functions take a ready message ([`info()`]`("…")`); the macros of the same names format
 //! one ([`info!`](crate::log::info!)`("{n} items")`). Off wasm (native tests) lines go to
 //! standard error instead of the host.
 //!

@@ -31,27 +31,47 @@ async fn server_options() -> anyhow::Result<PgConnectOptions> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("embedded PostgreSQL did not start")))
+    Err(last
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("embedded PostgreSQL did not start")))
 }
 
 /// A migrated database of its own for one test. Databases of earlier runs older than an
 /// hour are dropped as new ones are made.
 pub async fn test_db() -> anyhow::Result<PgPool> {
     let server = server_options().await?;
-    let mut admin = PgConnection::connect_with(&server).await.context("connecting to PostgreSQL for tests")?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let stale: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'trawl_test_%'")
-        .fetch_all(&mut admin)
-        .await?;
+    let mut admin = PgConnection::connect_with(&server)
+        .await
+        .context("connecting to PostgreSQL for tests")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'trawl_test_%'")
+            .fetch_all(&mut admin)
+            .await?;
     for name in stale {
-        let born = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(now);
+        let born = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(now);
         if now.saturating_sub(born) > 3600 {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
     let name = format!("trawl_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await?;
-    let pool = PgPoolOptions::new().max_connections(10).connect_with(server.database(&name)).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(server.database(&name))
+        .await?;
     trawl_host::db::MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
@@ -77,7 +97,8 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     /// A new empty directory under the system temp dir.
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("trawl-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("trawl-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("creating a temp dir");
         Self(dir)
     }
@@ -115,9 +136,13 @@ impl TestHost {
             .context("a fresh database has no admin yet")?;
         let state = AppState::new(config, pool).await?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(trawl_host::server::serve(state.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(trawl_host::server::serve(
+            state.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Ok(Self {
             base: format!("http://{addr}"),
             admin_key,
@@ -142,34 +167,67 @@ impl TestHost {
 
     /// Create a member and return their API key.
     pub async fn member(&self, email: &str) -> anyhow::Result<String> {
-        let (status, user) = self.call("POST", "/v1/users", &self.admin_key, Some(json!({"email": email}))).await?;
+        let (status, user) = self
+            .call(
+                "POST",
+                "/v1/users",
+                &self.admin_key,
+                Some(json!({"email": email})),
+            )
+            .await?;
         anyhow::ensure!(status == 201, "creating a member: {status} {user}");
         let id = user["id"].as_str().context("user id")?;
-        let (status, key) =
-            self.call("POST", &format!("/v1/users/{id}/keys"), &self.admin_key, Some(json!({"name": "test"}))).await?;
+        let (status, key) = self
+            .call(
+                "POST",
+                &format!("/v1/users/{id}/keys"),
+                &self.admin_key,
+                Some(json!({"name": "test"})),
+            )
+            .await?;
         anyhow::ensure!(status == 201, "creating a key: {status} {key}");
         Ok(key["key"].as_str().context("key")?.to_owned())
     }
 
     /// Make an API call; returns the status and the JSON body (Null when empty).
-    pub async fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let method: reqwest::Method = method.parse()?;
-        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(key);
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
         Ok((status, value))
     }
 
     /// Poll a run until it ends; returns the final run.
-    pub async fn wait_run(&self, key: &str, run_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+    pub async fn wait_run(
+        &self,
+        key: &str,
+        run_id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
-            let (status, run) = self.call("GET", &format!("/v1/runs/{run_id}"), key, None).await?;
+            let (status, run) = self
+                .call("GET", &format!("/v1/runs/{run_id}"), key, None)
+                .await?;
             anyhow::ensure!(status == 200, "GET run: {status} {run}");
             if !matches!(run["status"].as_str(), Some("queued" | "running")) {
                 return Ok(run);
@@ -182,10 +240,17 @@ impl TestHost {
     }
 
     /// Poll an export until it ends.
-    pub async fn wait_export(&self, key: &str, export_id: &str, timeout: Duration) -> anyhow::Result<Value> {
+    pub async fn wait_export(
+        &self,
+        key: &str,
+        export_id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
-            let (status, export) = self.call("GET", &format!("/v1/exports/{export_id}"), key, None).await?;
+            let (status, export) = self
+                .call("GET", &format!("/v1/exports/{export_id}"), key, None)
+                .await?;
             anyhow::ensure!(status == 200, "GET export: {status} {export}");
             if !matches!(export["status"].as_str(), Some("queued" | "running")) {
                 return Ok(export);
@@ -232,9 +297,11 @@ pub async fn serve_site(pages: HashMap<String, (String, Vec<u8>)>) -> anyhow::Re
         let pages = pages.clone();
         async move {
             match pages.get(uri.path()) {
-                Some((content_type, body)) => {
-                    ([(axum::http::header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response_parts()
-                }
+                Some((content_type, body)) => (
+                    [(axum::http::header::CONTENT_TYPE, content_type.clone())],
+                    body.clone(),
+                )
+                    .into_response_parts(),
                 None => (axum::http::StatusCode::NOT_FOUND, "not found").into_response_parts(),
             }
         }

@@ -17,7 +17,12 @@ fn pages() -> Vec<(String, String)> {
         .expect("fixtures/books")
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).expect("page")))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).expect("page"),
+            )
+        })
         .collect();
     out.sort();
     assert!(out.len() >= 8, "the fixture pages are missing");
@@ -56,9 +61,23 @@ fn expected_pods(html: &str) -> Vec<Value> {
     doc.select(&sel("article.product_pod"))
         .map(|pod| {
             let a = pod.select(&sel("h3 a")).next().expect("h3 a");
-            let price_text: String = pod.select(&sel("p.price_color")).next().expect("price").text().collect();
-            let price: f64 = price_text.trim().trim_start_matches('£').parse().expect("price number");
-            let class = pod.select(&sel("p.star-rating")).next().expect("rating").attr("class").expect("class");
+            let price_text: String = pod
+                .select(&sel("p.price_color"))
+                .next()
+                .expect("price")
+                .text()
+                .collect();
+            let price: f64 = price_text
+                .trim()
+                .trim_start_matches('£')
+                .parse()
+                .expect("price number");
+            let class = pod
+                .select(&sel("p.star-rating"))
+                .next()
+                .expect("rating")
+                .attr("class")
+                .expect("class");
             let rating = match class.trim_start_matches("star-rating ").trim() {
                 "One" => 1,
                 "Two" => 2,
@@ -80,7 +99,9 @@ fn expected_pods(html: &str) -> Vec<Value> {
 #[tokio::test]
 async fn every_product_pod_on_every_page_is_extracted() {
     let runtime = Runtime::new(PluginLimits::default()).expect("runtime");
-    let plugin = runtime.load(trawl_host::bundled::components::CSS_EXTRACTOR).expect("css-extractor loads");
+    let plugin = runtime
+        .load(trawl_host::bundled::components::CSS_EXTRACTOR)
+        .expect("css-extractor loads");
     let schema: Arc<str> = listing_schema().to_string().into();
     let mut total = 0;
     for (name, html) in pages() {
@@ -92,7 +113,11 @@ async fn every_product_pod_on_every_page_is_extracted() {
         let items: Vec<Value> = out.items.iter().map(|(v, _)| v.clone()).collect();
         assert_eq!(items, expected, "{name}");
         for (_, confidence) in &out.items {
-            assert_eq!(*confidence, Some(1.0), "{name}: every required field is present");
+            assert_eq!(
+                *confidence,
+                Some(1.0),
+                "{name}: every required field is present"
+            );
         }
         total += items.len();
     }
@@ -102,7 +127,9 @@ async fn every_product_pod_on_every_page_is_extracted() {
 #[tokio::test]
 async fn the_detail_product_is_read_with_coercion() {
     let runtime = Runtime::new(PluginLimits::default()).expect("runtime");
-    let plugin = runtime.load(trawl_host::bundled::components::CSS_EXTRACTOR).expect("css-extractor loads");
+    let plugin = runtime
+        .load(trawl_host::bundled::components::CSS_EXTRACTOR)
+        .expect("css-extractor loads");
     let schema = json!({
         "type": "object",
         "x-scope": "article.product_page",
@@ -119,17 +146,35 @@ async fn the_detail_product_is_read_with_coercion() {
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
     for (name, html) in pages() {
         let doc = scraper::Html::parse_document(&html);
-        let main = doc.select(&sel("div.product_main")).next().expect("product_main");
+        let main = doc
+            .select(&sel("div.product_main"))
+            .next()
+            .expect("product_main");
         let title: String = main.select(&sel("h1")).next().expect("h1").text().collect();
-        let price: String = main.select(&sel("p.price_color")).next().expect("price").text().collect();
-        let stock: String = main.select(&sel("p.availability")).next().expect("availability").text().collect();
+        let price: String = main
+            .select(&sel("p.price_color"))
+            .next()
+            .expect("price")
+            .text()
+            .collect();
+        let stock: String = main
+            .select(&sel("p.availability"))
+            .next()
+            .expect("availability")
+            .text()
+            .collect();
         let available: i64 = stock
             .split(|c: char| !c.is_ascii_digit())
             .find(|s| !s.is_empty())
             .expect("a count")
             .parse()
             .expect("int");
-        let upc: String = doc.select(&sel("table tr:first-child td")).next().expect("upc").text().collect();
+        let upc: String = doc
+            .select(&sel("table tr:first-child td"))
+            .next()
+            .expect("upc")
+            .text()
+            .collect();
 
         let out = runtime
             .extract(&plugin, page(&html), schema.clone(), "{}".into(), None)
@@ -138,7 +183,17 @@ async fn the_detail_product_is_read_with_coercion() {
         assert_eq!(out.items.len(), 1, "{name}");
         let item = &out.items[0].0;
         assert_eq!(item["title"], json!(title.trim()), "{name}");
-        assert_eq!(item["price"], json!(price.trim().trim_start_matches('£').parse::<f64>().expect("price")), "{name}");
+        assert_eq!(
+            item["price"],
+            json!(
+                price
+                    .trim()
+                    .trim_start_matches('£')
+                    .parse::<f64>()
+                    .expect("price")
+            ),
+            "{name}"
+        );
         assert_eq!(item["available"], json!(available), "{name}");
         assert_eq!(item["in_stock"], json!(true), "{name}");
         assert_eq!(item["upc"], json!(upc.trim()), "{name}");

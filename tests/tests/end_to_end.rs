@@ -13,14 +13,16 @@ const PER_PAGE: usize = 20;
 /// Product `n` (1..=100). Every product whose number ends in 7 has no price.
 fn product(n: usize) -> (String, Option<f64>, i64) {
     let name = format!("Product {n:03} \"deluxe\", edition {}", n % 3);
-    let price = (n % 10 != 7).then(|| (n as f64) * 1.25 + 0.99);
+    let price = (n % 10 != 7).then_some((n as f64) * 1.25 + 0.99);
     let stock = (n * 7 % 23) as i64;
     (name, price, stock)
 }
 
 fn product_html(n: usize) -> String {
     let (name, price, stock) = product(n);
-    let price = price.map(|p| format!("<p class=\"price\">£{p:.2}</p>")).unwrap_or_default();
+    let price = price
+        .map(|p| format!("<p class=\"price\">£{p:.2}</p>"))
+        .unwrap_or_default();
     let name = name.replace('"', "&quot;");
     format!(
         "<article class=\"product\">\n  <h3><a href=\"/products/{n}.html\" title=\"{name}\">{name}</a></h3>\n  {price}\n  \
@@ -40,7 +42,10 @@ fn catalogue() -> HashMap<String, (String, Vec<u8>)> {
         }
         let products: String = shown.iter().map(|&n| product_html(n)).collect();
         let next = if page < PAGES {
-            format!("<li class=\"next\"><a href=\"page-{}.html\">next</a></li>", page + 1)
+            format!(
+                "<li class=\"next\"><a href=\"page-{}.html\">next</a></li>",
+                page + 1
+            )
         } else {
             String::new()
         };
@@ -48,7 +53,10 @@ fn catalogue() -> HashMap<String, (String, Vec<u8>)> {
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Catalogue page {page}</title></head>\
              <body><main>{products}</main><ul class=\"pager\">{next}</ul></body></html>"
         );
-        site.insert(format!("/catalogue/page-{page}.html"), ("text/html; charset=utf-8".into(), html.into_bytes()));
+        site.insert(
+            format!("/catalogue/page-{page}.html"),
+            ("text/html; charset=utf-8".into(), html.into_bytes()),
+        );
     }
     site
 }
@@ -74,7 +82,10 @@ fn expected(base: &str) -> BTreeMap<String, Value> {
             let (name, price, stock) = product(n);
             let url = format!("{base}/products/{n}.html");
             let price = (price? * 100.0).round() / 100.0;
-            Some((url.clone(), json!({"name": name, "price": price, "stock": stock, "url": url})))
+            Some((
+                url.clone(),
+                json!({"name": name, "price": price, "stock": stock, "url": url}),
+            ))
         })
         .collect()
 }
@@ -87,11 +98,20 @@ async fn catalogue_to_csv_and_jsonl() -> anyhow::Result<()> {
     let key = host.member("maria@example.com").await?;
 
     let (status, schema) = host
-        .call("POST", "/v1/schemas", &key, Some(json!({"name": "catalogue", "json_schema": schema()})))
+        .call(
+            "POST",
+            "/v1/schemas",
+            &key,
+            Some(json!({"name": "catalogue", "json_schema": schema()})),
+        )
         .await?;
     assert_eq!(status, 201, "{schema}");
     // The schema comes back as written, property order included.
-    let props: Vec<&String> = schema["json_schema"]["properties"].as_object().expect("properties").keys().collect();
+    let props: Vec<&String> = schema["json_schema"]["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
     assert_eq!(props, ["name", "price", "stock", "url"]);
 
     let job = json!({
@@ -105,10 +125,19 @@ async fn catalogue_to_csv_and_jsonl() -> anyhow::Result<()> {
     let (status, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
     assert_eq!(status, 201, "{job}");
 
-    let (status, run) = host.call("POST", &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")), &key, None).await?;
+    let (status, run) = host
+        .call(
+            "POST",
+            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
+            &key,
+            None,
+        )
+        .await?;
     assert_eq!(status, 201, "{run}");
     let run_id = run["id"].as_str().expect("run id").to_owned();
-    let run = host.wait_run(&key, &run_id, Duration::from_secs(60)).await?;
+    let run = host
+        .wait_run(&key, &run_id, Duration::from_secs(60))
+        .await?;
     assert_eq!(run["status"], "succeeded", "{run}");
     let counters = &run["counters"];
     assert_eq!(counters["pages_fetched"], 5, "{run}");
@@ -121,13 +150,23 @@ async fn catalogue_to_csv_and_jsonl() -> anyhow::Result<()> {
     assert_eq!(results.len(), 90);
     let stored: BTreeMap<String, Value> = results
         .iter()
-        .map(|r| (r["data"]["url"].as_str().expect("url").to_owned(), r["data"].clone()))
+        .map(|r| {
+            (
+                r["data"]["url"].as_str().expect("url").to_owned(),
+                r["data"].clone(),
+            )
+        })
         .collect();
     let expected = expected(&base);
     assert_eq!(stored, expected);
     for r in &results {
         assert_eq!(r["confidence"], 1.0, "{r}");
-        assert!(r["source_url"].as_str().expect("source").starts_with(&format!("{base}/catalogue/page-")));
+        assert!(
+            r["source_url"]
+                .as_str()
+                .expect("source")
+                .starts_with(&format!("{base}/catalogue/page-"))
+        );
     }
 
     // CSV: header from the schema's properties in order; values parse back to the results.
@@ -163,18 +202,36 @@ async fn catalogue_to_csv_and_jsonl() -> anyhow::Result<()> {
 }
 
 async fn export(host: &TestHost, key: &str, run_id: &str, format: &str) -> anyhow::Result<Vec<u8>> {
-    let (status, export) =
-        host.call("POST", &format!("/v1/runs/{run_id}/exports"), key, Some(json!({"format": format}))).await?;
+    let (status, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run_id}/exports"),
+            key,
+            Some(json!({"format": format})),
+        )
+        .await?;
     assert_eq!(status, 202, "{export}");
-    let export = host.wait_export(key, export["id"].as_str().expect("id"), Duration::from_secs(30)).await?;
+    let export = host
+        .wait_export(
+            key,
+            export["id"].as_str().expect("id"),
+            Duration::from_secs(30),
+        )
+        .await?;
     assert_eq!(export["status"], "succeeded", "{export}");
     assert_eq!(export["row_count"], 90, "{export}");
-    let url = export["download_url"].as_str().expect("a download link").to_owned();
+    let url = export["download_url"]
+        .as_str()
+        .expect("a download link")
+        .to_owned();
     // The link works without a key …
     let response = reqwest::get(&url).await?;
     assert_eq!(response.status(), 200);
     let body = response.bytes().await?.to_vec();
-    assert_eq!(body.len() as u64, export["size_bytes"].as_u64().expect("size"));
+    assert_eq!(
+        body.len() as u64,
+        export["size_bytes"].as_u64().expect("size")
+    );
     // … and not once tampered with.
     let tampered = url.replace("signature=", "signature=AAAA");
     let response = reqwest::get(&tampered).await?;
@@ -187,23 +244,113 @@ async fn idempotency_key_returns_the_same_run_and_cancel_stops_it() -> anyhow::R
     let site = serve_site(catalogue()).await?;
     let host = TestHost::start().await?;
     let key = host.member("ida@example.com").await?;
-    let (_, schema) = host.call("POST", "/v1/schemas", &key, Some(json!({"name": "s", "json_schema": schema()}))).await?;
+    let (_, schema) = host
+        .call(
+            "POST",
+            "/v1/schemas",
+            &key,
+            Some(json!({"name": "s", "json_schema": schema()})),
+        )
+        .await?;
     let job = json!({"name": "j", "schema_id": schema["id"], "start_urls": [format!("http://{site}/catalogue/page-1.html")]});
     let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-    let path = format!("{}/v1/jobs/{}/runs", host.base, job["id"].as_str().expect("id"));
-    let first = host.client.post(&path).bearer_auth(&key).header("Idempotency-Key", "abc").send().await?;
+    let path = format!(
+        "{}/v1/jobs/{}/runs",
+        host.base,
+        job["id"].as_str().expect("id")
+    );
+    let first = host
+        .client
+        .post(&path)
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "abc")
+        .send()
+        .await?;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await?;
-    let again = host.client.post(&path).bearer_auth(&key).header("Idempotency-Key", "abc").send().await?;
+    let again = host
+        .client
+        .post(&path)
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "abc")
+        .send()
+        .await?;
     assert_eq!(again.status(), 200);
     let again: Value = again.json().await?;
     assert_eq!(first["id"], again["id"]);
-    let run = host.wait_run(&key, first["id"].as_str().expect("id"), Duration::from_secs(30)).await?;
+    let run = host
+        .wait_run(
+            &key,
+            first["id"].as_str().expect("id"),
+            Duration::from_secs(30),
+        )
+        .await?;
     assert_eq!(run["status"], "succeeded");
     assert_eq!(run["counters"]["items_new"], 20, "{run}");
     assert_eq!(run["counters"]["items_invalid"], 2, "{run}");
-    let (status, body) = host.call("POST", &format!("/v1/runs/{}/cancel", run["id"].as_str().expect("id")), &key, None).await?;
+    let (status, body) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{}/cancel", run["id"].as_str().expect("id")),
+            &key,
+            None,
+        )
+        .await?;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "run_finished");
+    host.stop().await
+}
+
+#[tokio::test]
+async fn a_crashing_plugin_fails_the_run_with_its_code_and_name() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let host = TestHost::start().await?;
+    // Register the hostile test plugin as a system plugin so a schema can name it.
+    let bytes = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH)?;
+    let runtime = host.state.runtime.clone();
+    let loaded = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || runtime.load(&bytes)).await??
+    };
+    trawl_host::db::plugins::upsert_system(
+        &host.state.pool,
+        &loaded.manifest,
+        &loaded.digest,
+        &bytes,
+    )
+    .await?;
+
+    let key = host.member("hal@example.com").await?;
+    for (mode, code) in [("panic", "plugin_trap"), ("error", "plugin_error")] {
+        let body = json!({"name": mode, "json_schema": {"type": "object"}, "plugin": "hostile", "plugin_options": {"mode": mode}});
+        let (status, schema) = host.call("POST", "/v1/schemas", &key, Some(body)).await?;
+        assert_eq!(status, 201, "{schema}");
+        let job = json!({"name": mode, "schema_id": schema["id"], "start_urls": [format!("http://{site}/catalogue/page-1.html")]});
+        let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
+        let (_, run) = host
+            .call(
+                "POST",
+                &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
+                &key,
+                None,
+            )
+            .await?;
+        let run = host
+            .wait_run(
+                &key,
+                run["id"].as_str().expect("id"),
+                Duration::from_secs(30),
+            )
+            .await?;
+        assert_eq!(run["status"], "failed", "{run}");
+        assert_eq!(run["error"]["code"], code, "{run}");
+        assert!(
+            run["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains("hostile@0.1.0"),
+            "{run}"
+        );
+    }
     host.stop().await
 }

@@ -17,31 +17,63 @@ impl Api {
     async fn new() -> Self {
         let pool = trawl_tests::test_db().await.expect("test database");
         let dir = trawl_tests::TempDir::new();
-        let state = AppState::new(Config::for_tests(dir.0.clone()), pool).await.expect("state");
+        let state = AppState::new(Config::for_tests(dir.0.clone()), pool)
+            .await
+            .expect("state");
         Self { state, _dir: dir }
     }
 
     async fn user(&self, email: &str, role: &str) -> String {
-        let user = db::users::create(&self.state.pool, email, role, 0).await.expect("user");
+        let user = db::users::create(&self.state.pool, email, role, 0)
+            .await
+            .expect("user");
         let (key, hash) = server::new_api_key();
-        db::api_keys::create(&self.state.pool, user.id, "k", &server::key_prefix(&key), &hash).await.expect("key");
+        db::api_keys::create(
+            &self.state.pool,
+            user.id,
+            "k",
+            &server::key_prefix(&key),
+            &hash,
+        )
+        .await
+        .expect("key");
         key
     }
 
-    async fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
         }
         let request = match body {
-            Some(b) => request.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => request
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => request.body(Body::empty()),
         }
         .expect("request");
-        let response = trawl_host::http::app(self.state.clone()).oneshot(request).await.expect("response");
+        let response = trawl_host::http::app(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("response");
         let status = response.status();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         (status, value)
     }
 }
@@ -59,7 +91,9 @@ async fn no_key_or_a_bad_key_is_401() {
     let (status, body) = api.call("GET", "/v1/schemas", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthorized");
-    let (status, body) = api.call("GET", "/v1/schemas", Some("trawl_nope"), None).await;
+    let (status, body) = api
+        .call("GET", "/v1/schemas", Some("trawl_nope"), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "invalid_api_key");
 }
@@ -69,7 +103,14 @@ async fn another_tenants_rows_are_404() {
     let api = Api::new().await;
     let alice = api.user("alice@example.com", "member").await;
     let bob = api.user("bob@example.com", "member").await;
-    let (status, schema) = api.call("POST", "/v1/schemas", Some(&alice), Some(schema_body("mine"))).await;
+    let (status, schema) = api
+        .call(
+            "POST",
+            "/v1/schemas",
+            Some(&alice),
+            Some(schema_body("mine")),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{schema}");
     let id = schema["id"].as_str().expect("id");
     let job = json!({"name": "j", "schema_id": id, "start_urls": ["http://127.0.0.1:9/"]});
@@ -79,7 +120,11 @@ async fn another_tenants_rows_are_404() {
 
     for (method, path, body) in [
         ("GET", format!("/v1/schemas/{id}"), None),
-        ("PUT", format!("/v1/schemas/{id}"), Some(schema_body("theirs"))),
+        (
+            "PUT",
+            format!("/v1/schemas/{id}"),
+            Some(schema_body("theirs")),
+        ),
         ("DELETE", format!("/v1/schemas/{id}"), None),
         ("GET", format!("/v1/jobs/{job_id}"), None),
         ("DELETE", format!("/v1/jobs/{job_id}"), None),
@@ -101,16 +146,40 @@ async fn another_tenants_rows_are_404() {
     let (_, list) = api.call("GET", "/v1/schemas", Some(&alice), None).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     // And Alice's run of her job is hers alone.
-    let (status, run) = api.call("POST", &format!("/v1/jobs/{job_id}/runs"), Some(&alice), None).await;
+    let (status, run) = api
+        .call(
+            "POST",
+            &format!("/v1/jobs/{job_id}/runs"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{run}");
     let run_id = run["id"].as_str().expect("run id");
-    for path in [format!("/v1/runs/{run_id}"), format!("/v1/runs/{run_id}/results")] {
+    for path in [
+        format!("/v1/runs/{run_id}"),
+        format!("/v1/runs/{run_id}/results"),
+    ] {
         let (status, _) = api.call("GET", &path, Some(&bob), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
-    let (status, _) = api.call("POST", &format!("/v1/runs/{run_id}/cancel"), Some(&bob), None).await;
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!("/v1/runs/{run_id}/cancel"),
+            Some(&bob),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = api.call("POST", &format!("/v1/runs/{run_id}/exports"), Some(&bob), Some(json!({"format": "csv"}))).await;
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!("/v1/runs/{run_id}/exports"),
+            Some(&bob),
+            Some(json!({"format": "csv"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -123,27 +192,42 @@ async fn invalid_schemas_and_unknown_plugins_are_422() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_schema");
     let details = body["error"]["details"].as_array().expect("details");
-    assert!(details.iter().any(|d| d["path"].as_str().is_some_and(|p| p.contains("/properties/price"))), "{body}");
+    assert!(
+        details.iter().any(|d| d["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("/properties/price"))),
+        "{body}"
+    );
 
     let mut unknown = schema_body("u");
     unknown["plugin"] = json!("no-such-plugin");
-    let (status, body) = api.call("POST", "/v1/schemas", Some(&key), Some(unknown)).await;
+    let (status, body) = api
+        .call("POST", "/v1/schemas", Some(&key), Some(unknown))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "unknown_plugin");
 
     let mut exporter = schema_body("e");
     exporter["plugin"] = json!("csv-exporter");
-    let (status, body) = api.call("POST", "/v1/schemas", Some(&key), Some(exporter)).await;
+    let (status, body) = api
+        .call("POST", "/v1/schemas", Some(&key), Some(exporter))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "wrong_plugin_kind");
 
-    let (status, body) = api.call("POST", "/v1/schemas", Some(&key), Some(json!({"name": 1}))).await;
+    let (status, body) = api
+        .call("POST", "/v1/schemas", Some(&key), Some(json!({"name": 1})))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_request");
 
-    let (status, _) = api.call("POST", "/v1/schemas", Some(&key), Some(schema_body("dup"))).await;
+    let (status, _) = api
+        .call("POST", "/v1/schemas", Some(&key), Some(schema_body("dup")))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = api.call("POST", "/v1/schemas", Some(&key), Some(schema_body("dup"))).await;
+    let (status, body) = api
+        .call("POST", "/v1/schemas", Some(&key), Some(schema_body("dup")))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["code"], "schema_name_taken");
 
@@ -153,14 +237,25 @@ async fn invalid_schemas_and_unknown_plugins_are_422() {
     let (status, body) = api.call("POST", "/v1/jobs", Some(&key), Some(job)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_job");
-    assert_eq!(body["error"]["details"].as_array().map(Vec::len), Some(3), "{body}");
+    assert_eq!(
+        body["error"]["details"].as_array().map(Vec::len),
+        Some(3),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn members_cannot_administer() {
     let api = Api::new().await;
     let key = api.user("dan@example.com", "member").await;
-    let (status, body) = api.call("POST", "/v1/users", Some(&key), Some(json!({"email": "x@example.com"}))).await;
+    let (status, body) = api
+        .call(
+            "POST",
+            "/v1/users",
+            Some(&key),
+            Some(json!({"email": "x@example.com"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "forbidden");
     let (status, me) = api.call("GET", "/v1/me", Some(&key), None).await;
@@ -174,11 +269,21 @@ async fn plugins_list_the_bundled_ones() {
     let key = api.user("erin@example.com", "member").await;
     let (status, plugins) = api.call("GET", "/v1/plugins", Some(&key), None).await;
     assert_eq!(status, StatusCode::OK);
-    let names: Vec<&str> = plugins.as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    let names: Vec<&str> = plugins
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
     for name in ["css-extractor", "csv-exporter", "jsonl-exporter"] {
         assert!(names.contains(&name), "{names:?}");
     }
-    let csv = plugins.as_array().expect("list").iter().find(|p| p["name"] == "csv-exporter").expect("csv");
+    let csv = plugins
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["name"] == "csv-exporter")
+        .expect("csv");
     assert_eq!(csv["kind"], "exporter");
     assert_eq!(csv["system"], true);
     assert_eq!(csv["info"]["media_type"], "text/csv");
@@ -217,7 +322,10 @@ async fn openapi_covers_every_route() {
         ("/v1/users/{id}/keys", "get"),
         ("/v1/keys/{id}", "delete"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing from the OpenAPI document");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }

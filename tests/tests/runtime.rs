@@ -18,42 +18,67 @@ fn page() -> Arc<PageData> {
     })
 }
 
-async fn call(runtime: &Arc<Runtime>, plugin: &Arc<LoadedPlugin>, mode: &str) -> Result<ExtractOutput, CallError> {
+async fn call(
+    runtime: &Arc<Runtime>,
+    plugin: &Arc<LoadedPlugin>,
+    mode: &str,
+) -> Result<ExtractOutput, CallError> {
     let options = serde_json::json!({ "mode": mode }).to_string();
-    runtime.extract(plugin, page(), "{}".into(), options.into(), None).await
+    runtime
+        .extract(plugin, page(), "{}".into(), options.into(), None)
+        .await
 }
 
 fn hostile(limits: PluginLimits) -> (Arc<Runtime>, Arc<LoadedPlugin>) {
     let runtime = Runtime::new(limits).expect("runtime");
-    let bytes = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH).expect("hostile.wasm was built");
+    let bytes = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH)
+        .expect("hostile.wasm was built");
     let plugin = runtime.load(&bytes).expect("hostile loads");
     assert_eq!(plugin.manifest.name, "hostile");
     (runtime, plugin)
 }
 
 async fn assert_recovers(runtime: &Arc<Runtime>, plugin: &Arc<LoadedPlugin>) {
-    let ok = call(runtime, plugin, "ok").await.expect("the next call works");
+    let ok = call(runtime, plugin, "ok")
+        .await
+        .expect("the next call works");
     assert_eq!(ok.items.len(), 1);
     assert_eq!(ok.items[0].0, serde_json::json!({"ok": true}));
 }
 
 #[tokio::test]
 async fn an_infinite_loop_times_out() {
-    let limits = PluginLimits { timeout: Duration::from_millis(500), fuel: u64::MAX / 4, ..PluginLimits::default() };
+    let limits = PluginLimits {
+        timeout: Duration::from_millis(500),
+        fuel: u64::MAX / 4,
+        ..PluginLimits::default()
+    };
     let (runtime, plugin) = hostile(limits);
     let started = Instant::now();
-    let e = call(&runtime, &plugin, "loop").await.expect_err("a loop cannot finish");
+    let e = call(&runtime, &plugin, "loop")
+        .await
+        .expect_err("a loop cannot finish");
     assert_eq!(e.code(), "plugin_timeout", "{e}");
     assert!(e.to_string().contains("hostile@0.1.0"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(3), "stopped after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped after {:?}",
+        started.elapsed()
+    );
     assert_recovers(&runtime, &plugin).await;
 }
 
 #[tokio::test]
 async fn an_infinite_loop_runs_out_of_fuel() {
-    let limits = PluginLimits { timeout: Duration::from_secs(30), fuel: 50_000_000, ..PluginLimits::default() };
+    let limits = PluginLimits {
+        timeout: Duration::from_secs(30),
+        fuel: 50_000_000,
+        ..PluginLimits::default()
+    };
     let (runtime, plugin) = hostile(limits);
-    let e = call(&runtime, &plugin, "loop").await.expect_err("a loop cannot finish");
+    let e = call(&runtime, &plugin, "loop")
+        .await
+        .expect_err("a loop cannot finish");
     assert_eq!(e.code(), "plugin_out_of_fuel", "{e}");
     assert!(e.fuel >= 49_000_000, "fuel used {}", e.fuel);
     assert_recovers(&runtime, &plugin).await;
@@ -61,9 +86,14 @@ async fn an_infinite_loop_runs_out_of_fuel() {
 
 #[tokio::test]
 async fn a_memory_bomb_hits_the_memory_limit() {
-    let limits = PluginLimits { memory: ByteSize::mib(64), ..PluginLimits::default() };
+    let limits = PluginLimits {
+        memory: ByteSize::mib(64),
+        ..PluginLimits::default()
+    };
     let (runtime, plugin) = hostile(limits);
-    let e = call(&runtime, &plugin, "alloc").await.expect_err("memory is capped");
+    let e = call(&runtime, &plugin, "alloc")
+        .await
+        .expect_err("memory is capped");
     assert_eq!(e.code(), "plugin_memory_limit", "{e}");
     assert_recovers(&runtime, &plugin).await;
 }
@@ -73,12 +103,16 @@ async fn panics_overflows_and_plugin_errors_are_told_apart() {
     let (runtime, plugin) = hostile(PluginLimits::default());
     let e = call(&runtime, &plugin, "panic").await.expect_err("panics");
     assert_eq!(e.code(), "plugin_trap", "{e}");
-    let e = call(&runtime, &plugin, "recurse").await.expect_err("overflows");
+    let e = call(&runtime, &plugin, "recurse")
+        .await
+        .expect_err("overflows");
     // Rust guests keep a shadow stack in linear memory: overflowing it shows up as an
     // out-of-bounds access rather than wasmtime's own stack-overflow trap. Either way a trap.
     assert_eq!(e.code(), "plugin_trap", "{e}");
     assert!(e.to_string().contains("hostile@0.1.0"), "{e}");
-    let e = call(&runtime, &plugin, "error").await.expect_err("returns its error");
+    let e = call(&runtime, &plugin, "error")
+        .await
+        .expect_err("returns its error");
     assert_eq!(e.code(), "plugin_error", "{e}");
     assert!(e.to_string().contains("hostile error"), "{e}");
     assert_recovers(&runtime, &plugin).await;
@@ -87,11 +121,23 @@ async fn panics_overflows_and_plugin_errors_are_told_apart() {
 #[tokio::test]
 async fn floods_hit_the_output_limits() {
     let (runtime, plugin) = hostile(PluginLimits::default());
-    let e = call(&runtime, &plugin, "flood").await.expect_err("too many items");
-    assert!(matches!(e.code(), "plugin_output_limit" | "plugin_memory_limit"), "{e}");
-    let e = call(&runtime, &plugin, "follow-flood").await.expect_err("too many URLs");
-    assert!(matches!(e.code(), "plugin_output_limit" | "plugin_memory_limit"), "{e}");
-    let out = call(&runtime, &plugin, "log-flood").await.expect("logs are capped, not fatal");
+    let e = call(&runtime, &plugin, "flood")
+        .await
+        .expect_err("too many items");
+    assert!(
+        matches!(e.code(), "plugin_output_limit" | "plugin_memory_limit"),
+        "{e}"
+    );
+    let e = call(&runtime, &plugin, "follow-flood")
+        .await
+        .expect_err("too many URLs");
+    assert!(
+        matches!(e.code(), "plugin_output_limit" | "plugin_memory_limit"),
+        "{e}"
+    );
+    let out = call(&runtime, &plugin, "log-flood")
+        .await
+        .expect("logs are capped, not fatal");
     assert_eq!(out.logs.len(), PluginLimits::default().max_log_lines);
     assert!(out.logs_dropped > 0);
     assert_recovers(&runtime, &plugin).await;
@@ -100,8 +146,14 @@ async fn floods_hit_the_output_limits() {
 #[tokio::test]
 async fn garbage_is_not_a_plugin() {
     let runtime = Runtime::new(PluginLimits::default()).expect("runtime");
-    let e = runtime.load(b"\0asm\x01\0\0\0").err().expect("a core module is not a component");
+    let e = runtime
+        .load(b"\0asm\x01\0\0\0")
+        .err()
+        .expect("a core module is not a component");
     assert!(e.to_string().contains("component"), "{e}");
     let e = runtime.load(b"not wasm at all").err().expect("garbage");
-    assert!(e.to_string().contains("not a valid WebAssembly component"), "{e}");
+    assert!(
+        e.to_string().contains("not a valid WebAssembly component"),
+        "{e}"
+    );
 }

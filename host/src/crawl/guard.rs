@@ -38,7 +38,11 @@ impl Guard {
             _ => return Ok(()),
         };
         if is_blocked(ip) {
-            return Err(Blocked { host: ip.to_string(), addr: ip }.to_string());
+            return Err(Blocked {
+                host: ip.to_string(),
+                addr: ip,
+            }
+            .to_string());
         }
         Ok(())
     }
@@ -49,11 +53,14 @@ impl Resolve for Guard {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private {
-                if let Some(bad) = addrs.iter().find(|a| is_blocked(a.ip())) {
-                    return Err(Box::new(Blocked { host, addr: bad.ip() }) as Box<dyn std::error::Error + Send + Sync>);
-                }
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private && let Some(bad) = addrs.iter().find(|a| is_blocked(a.ip())) {
+                return Err(Box::new(Blocked {
+                    host,
+                    addr: bad.ip(),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -99,10 +106,28 @@ mod tests {
 
     #[test]
     fn blocks_private_and_reserved() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
             assert!(is_blocked(ip.parse().expect("ip")), "{ip} must be blocked");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "100.128.0.1", "172.32.0.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "100.128.0.1",
+            "172.32.0.1",
+        ] {
             assert!(!is_blocked(ip.parse().expect("ip")), "{ip} must be allowed");
         }
     }

@@ -46,7 +46,10 @@ pub async fn create(
 }
 
 /// The user holding the key with this hash, unless it was revoked.
-pub async fn authenticate(ex: impl PgExecutor<'_>, key_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
+pub async fn authenticate(
+    ex: impl PgExecutor<'_>,
+    key_hash: &[u8],
+) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
         r#"UPDATE api_keys k SET last_used_at = now()

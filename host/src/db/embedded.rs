@@ -55,9 +55,15 @@ pub struct EmbeddedPostgres {
 const PORT: u16 = 5432;
 
 impl EmbeddedPostgres {
-    /// Start (creating it on first use) the cluster under `dir`.
+    /// Start (creating it on first use) the cluster under `dir`, with the server binaries
+    /// found in `TRAWL_PG_BIN`, Debian's versioned directories or `PATH`.
     pub async fn start(dir: &Path) -> Result<Self, EmbeddedError> {
-        let bin = find_binaries().ok_or(EmbeddedError::NoBinaries)?;
+        Self::start_with(dir, find_binaries()).await
+    }
+
+    /// [`start`](Self::start) with the binaries' directory given (`None`: none installed).
+    pub async fn start_with(dir: &Path, bin: Option<PathBuf>) -> Result<Self, EmbeddedError> {
+        let bin = bin.ok_or(EmbeddedError::NoBinaries)?;
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| EmbeddedError::Io { path, source }
@@ -69,13 +75,21 @@ impl EmbeddedPostgres {
         let socket_dir = if dir.as_os_str().len() < 80 {
             dir.clone()
         } else {
-            let hash = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(dir.as_os_str().as_encoded_bytes()));
+            let hash = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+                dir.as_os_str().as_encoded_bytes(),
+            ));
             PathBuf::from(format!("/tmp/trawl-pg-{}", &hex::encode(hash)[..12]))
         };
         std::fs::create_dir_all(&socket_dir).map_err(io(&socket_dir))?;
-        let is_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+        let is_root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
         let run_as = if is_root {
-            let ids = Command::new("id").args(["-u", "postgres"]).output().await.ok();
+            let ids = Command::new("id")
+                .args(["-u", "postgres"])
+                .output()
+                .await
+                .ok();
             let uid: u32 = ids
                 .filter(|o| o.status.success())
                 .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
@@ -87,17 +101,45 @@ impl EmbeddedPostgres {
         } else {
             None
         };
-        let this = Self { bin, data, socket_dir, run_as };
+        let this = Self {
+            bin,
+            data,
+            socket_dir,
+            run_as,
+        };
 
         if !this.data.join("PG_VERSION").exists() {
             let data = this.data.to_string_lossy().into_owned();
-            this.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]).await?;
+            this.run(
+                "initdb",
+                &[
+                    "-D",
+                    &data,
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ],
+            )
+            .await?;
         }
         if !this.running().await {
             let data = this.data.to_string_lossy().into_owned();
             let log = dir.join("postgres.log").to_string_lossy().into_owned();
-            let opts = format!("-p {PORT} -k {} -c listen_addresses=''", this.socket_dir.display());
-            this.run("pg_ctl", &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]).await?;
+            let opts = format!(
+                "-p {PORT} -k {} -c listen_addresses=''",
+                this.socket_dir.display()
+            );
+            this.run(
+                "pg_ctl",
+                &[
+                    "-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
+                ],
+            )
+            .await?;
         }
         Ok(this)
     }
@@ -113,13 +155,17 @@ impl EmbeddedPostgres {
 
     /// A `postgres://` URL for psql and friends.
     pub fn url(&self) -> String {
-        format!("postgresql:///postgres?host={}&port={PORT}&user=postgres", self.socket_dir.display())
+        format!(
+            "postgresql:///postgres?host={}&port={PORT}&user=postgres",
+            self.socket_dir.display()
+        )
     }
 
     /// Stop the cluster (fast shutdown: open transactions roll back).
     pub async fn stop(&self) -> Result<(), EmbeddedError> {
         let data = self.data.to_string_lossy().into_owned();
-        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]).await
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])
+            .await
     }
 
     async fn running(&self) -> bool {
@@ -155,7 +201,10 @@ impl EmbeddedPostgres {
                  outside directories only root can enter, such as /root)",
             );
         }
-        Err(EmbeddedError::Command { command: format!("{tool} {}", args.join(" ")), detail })
+        Err(EmbeddedError::Command {
+            command: format!("{tool} {}", args.join(" ")),
+            detail,
+        })
     }
 }
 
@@ -175,7 +224,7 @@ fn find_binaries() -> Option<PathBuf> {
             Some((version, e.path().join("bin")))
         })
         .collect();
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
     if let Some((_, dir)) = versioned.into_iter().find(|(_, d)| has_tools(d)) {
         return Some(dir);
     }

@@ -51,7 +51,11 @@ pub async fn create(
 }
 
 /// One of `owner`'s exports.
-pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: ExportId) -> Result<Option<ExportRow>, sqlx::Error> {
+pub async fn get(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: ExportId,
+) -> Result<Option<ExportRow>, sqlx::Error> {
     sqlx::query_as!(
         ExportRow,
         r#"SELECT id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
@@ -66,7 +70,10 @@ pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: ExportId) -> Result
 }
 
 /// An export by id alone (for signed downloads, where the signature is the authority).
-pub async fn get_any(ex: impl PgExecutor<'_>, id: ExportId) -> Result<Option<ExportRow>, sqlx::Error> {
+pub async fn get_any(
+    ex: impl PgExecutor<'_>,
+    id: ExportId,
+) -> Result<Option<ExportRow>, sqlx::Error> {
     sqlx::query_as!(
         ExportRow,
         r#"SELECT id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
@@ -80,7 +87,11 @@ pub async fn get_any(ex: impl PgExecutor<'_>, id: ExportId) -> Result<Option<Exp
 }
 
 /// Claim the oldest queued export, or one whose worker's lease lapsed.
-pub async fn claim_next(ex: impl PgExecutor<'_>, worker: &str, lease_secs: f64) -> Result<Option<ExportRow>, sqlx::Error> {
+pub async fn claim_next(
+    ex: impl PgExecutor<'_>,
+    worker: &str,
+    lease_secs: f64,
+) -> Result<Option<ExportRow>, sqlx::Error> {
     sqlx::query_as!(
         ExportRow,
         r#"UPDATE exports SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
@@ -99,7 +110,14 @@ pub async fn claim_next(ex: impl PgExecutor<'_>, worker: &str, lease_secs: f64) 
 }
 
 /// Extend an export's lease and record progress.
-pub async fn progress(ex: impl PgExecutor<'_>, id: ExportId, worker: &str, rows: i64, bytes: i64, lease_secs: f64) -> Result<bool, sqlx::Error> {
+pub async fn progress(
+    ex: impl PgExecutor<'_>,
+    id: ExportId,
+    worker: &str,
+    rows: i64,
+    bytes: i64,
+    lease_secs: f64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE exports SET row_count = $3, size_bytes = $4, lease_expires_at = now() + $5 * interval '1 second', updated_at = now()
            WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
@@ -144,7 +162,13 @@ pub async fn succeed(
 }
 
 /// Mark an export failed.
-pub async fn fail(ex: impl PgExecutor<'_>, id: ExportId, worker: &str, code: &str, message: &str) -> Result<(), sqlx::Error> {
+pub async fn fail(
+    ex: impl PgExecutor<'_>,
+    id: ExportId,
+    worker: &str,
+    code: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE exports SET status = 'failed', error_code = $3, error_message = $4, finished_at = now(), updated_at = now(),
                   lease_owner = NULL, lease_expires_at = NULL

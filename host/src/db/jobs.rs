@@ -36,7 +36,11 @@ pub struct NewJob<'a> {
 }
 
 /// Create a job. The schema must be `owner`'s: checked in the same statement.
-pub async fn create(ex: impl PgExecutor<'_>, owner: UserId, new: &NewJob<'_>) -> Result<Option<JobId>, sqlx::Error> {
+pub async fn create(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    new: &NewJob<'_>,
+) -> Result<Option<JobId>, sqlx::Error> {
     let row = sqlx::query!(
         r#"INSERT INTO scraping_jobs (id, owner_id, schema_id, name, start_urls, pagination, max_pages, concurrency, dedup_scope, enabled)
            SELECT $1, $2, s.id, $4, $5, $6, $7, $8, $9, $10 FROM extractor_schemas s WHERE s.id = $3 AND s.owner_id = $2
@@ -58,7 +62,12 @@ pub async fn create(ex: impl PgExecutor<'_>, owner: UserId, new: &NewJob<'_>) ->
 }
 
 /// Replace a job's definition. False when the job or the schema is not `owner`'s.
-pub async fn update(ex: impl PgExecutor<'_>, owner: UserId, id: JobId, new: &NewJob<'_>) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+    new: &NewJob<'_>,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE scraping_jobs j
            SET schema_id = s.id, name = $4, start_urls = $5, pagination = $6, max_pages = $7, concurrency = $8,
@@ -82,7 +91,11 @@ pub async fn update(ex: impl PgExecutor<'_>, owner: UserId, id: JobId, new: &New
 }
 
 /// One of `owner`'s jobs.
-pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: JobId) -> Result<Option<JobRow>, sqlx::Error> {
+pub async fn get(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+) -> Result<Option<JobRow>, sqlx::Error> {
     sqlx::query_as!(
         JobRow,
         r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
@@ -109,7 +122,12 @@ pub async fn get_any(ex: impl PgExecutor<'_>, id: JobId) -> Result<Option<JobRow
 }
 
 /// `owner`'s jobs, newest first, after the `before` cursor.
-pub async fn list(ex: impl PgExecutor<'_>, owner: UserId, before: Option<JobId>, limit: i64) -> Result<Vec<JobRow>, sqlx::Error> {
+pub async fn list(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    before: Option<JobId>,
+    limit: i64,
+) -> Result<Vec<JobRow>, sqlx::Error> {
     sqlx::query_as!(
         JobRow,
         r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
@@ -125,9 +143,17 @@ pub async fn list(ex: impl PgExecutor<'_>, owner: UserId, before: Option<JobId>,
 }
 
 /// Delete one of `owner`'s jobs with its runs and results. False when not found.
-pub async fn delete(ex: impl PgExecutor<'_>, owner: UserId, id: JobId) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!("DELETE FROM scraping_jobs WHERE id = $1 AND owner_id = $2", id as JobId, owner as UserId)
-        .execute(ex)
-        .await?;
+pub async fn delete(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM scraping_jobs WHERE id = $1 AND owner_id = $2",
+        id as JobId,
+        owner as UserId
+    )
+    .execute(ex)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -5,7 +5,12 @@ use sqlx::PgExecutor;
 use crate::ids::RunId;
 
 /// Add URLs to a run's frontier; URLs already there are ignored. Returns how many were new.
-pub async fn enqueue(ex: impl PgExecutor<'_>, run: RunId, urls: &[String], depth: i32) -> Result<u64, sqlx::Error> {
+pub async fn enqueue(
+    ex: impl PgExecutor<'_>,
+    run: RunId,
+    urls: &[String],
+    depth: i32,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"INSERT INTO run_pages (run_id, url, depth)
            SELECT $1, u, $3 FROM unnest($2::text[]) AS u
@@ -20,7 +25,11 @@ pub async fn enqueue(ex: impl PgExecutor<'_>, run: RunId, urls: &[String], depth
 }
 
 /// Take up to `limit` pending URLs (oldest first) and mark them in flight.
-pub async fn take_pending(ex: impl PgExecutor<'_>, run: RunId, limit: i64) -> Result<Vec<(String, i32)>, sqlx::Error> {
+pub async fn take_pending(
+    ex: impl PgExecutor<'_>,
+    run: RunId,
+    limit: i64,
+) -> Result<Vec<(String, i32)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"UPDATE run_pages SET state = 'fetching', updated_at = now()
            WHERE run_id = $1 AND url IN (SELECT url FROM run_pages WHERE run_id = $1 AND state = 'pending'
@@ -36,9 +45,12 @@ pub async fn take_pending(ex: impl PgExecutor<'_>, run: RunId, limit: i64) -> Re
 
 /// Put pages left in flight by a worker that stopped back into the frontier.
 pub async fn requeue_in_flight(ex: impl PgExecutor<'_>, run: RunId) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE run_pages SET state = 'pending' WHERE run_id = $1 AND state = 'fetching'", run as RunId)
-        .execute(ex)
-        .await?;
+    sqlx::query!(
+        "UPDATE run_pages SET state = 'pending' WHERE run_id = $1 AND state = 'fetching'",
+        run as RunId
+    )
+    .execute(ex)
+    .await?;
     Ok(())
 }
 
@@ -67,7 +79,12 @@ pub struct Outcome<'a> {
 }
 
 /// Record a page's outcome.
-pub async fn record(ex: impl PgExecutor<'_>, run: RunId, url: &str, o: &Outcome<'_>) -> Result<(), sqlx::Error> {
+pub async fn record(
+    ex: impl PgExecutor<'_>,
+    run: RunId,
+    url: &str,
+    o: &Outcome<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE run_pages SET state = $3, final_url = $4, http_status = $5, bytes = $6, items = $7, elapsed_ms = $8,
                   error_code = $9, error_message = $10, updated_at = now()

@@ -69,20 +69,33 @@ pub async fn upsert_system(
     match row {
         Some(row) => Ok(row.id),
         // Already registered with these very bytes.
-        None => id_by_name(pool, &manifest.name, &manifest.version).await?.ok_or(sqlx::Error::RowNotFound),
+        None => id_by_name(pool, &manifest.name, &manifest.version)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound),
     }
 }
 
 /// The id of a plugin by name and version.
-pub async fn id_by_name(ex: impl PgExecutor<'_>, name: &str, version: &str) -> Result<Option<PluginId>, sqlx::Error> {
-    let row = sqlx::query!(r#"SELECT id AS "id: PluginId" FROM plugins WHERE name = $1 AND version = $2"#, name, version)
-        .fetch_optional(ex)
-        .await?;
+pub async fn id_by_name(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+    version: &str,
+) -> Result<Option<PluginId>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: PluginId" FROM plugins WHERE name = $1 AND version = $2"#,
+        name,
+        version
+    )
+    .fetch_optional(ex)
+    .await?;
     Ok(row.map(|r| r.id))
 }
 
 /// Plugins `user` may use: system plugins and their own.
-pub async fn list_visible(ex: impl PgExecutor<'_>, user: UserId) -> Result<Vec<Plugin>, sqlx::Error> {
+pub async fn list_visible(
+    ex: impl PgExecutor<'_>,
+    user: UserId,
+) -> Result<Vec<Plugin>, sqlx::Error> {
     sqlx::query_as!(
         Plugin,
         r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
@@ -137,6 +150,11 @@ pub async fn get(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Option<Plugin>
 
 /// A plugin's component bytes.
 pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>, sqlx::Error> {
-    let row = sqlx::query!("SELECT component FROM plugins WHERE id = $1", id as PluginId).fetch_one(ex).await?;
+    let row = sqlx::query!(
+        "SELECT component FROM plugins WHERE id = $1",
+        id as PluginId
+    )
+    .fetch_one(ex)
+    .await?;
     Ok(row.component)
 }

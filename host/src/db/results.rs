@@ -46,7 +46,10 @@ pub async fn insert_batch(
     let data: Vec<&str> = items.iter().map(|i| i.data.as_str()).collect();
     let hashes: Vec<&[u8]> = items.iter().map(|i| i.content_hash.as_slice()).collect();
     let confidence: Vec<Option<f32>> = items.iter().map(|i| i.confidence).collect();
-    let errors: Vec<Option<&str>> = items.iter().map(|i| i.validation_errors.as_deref()).collect();
+    let errors: Vec<Option<&str>> = items
+        .iter()
+        .map(|i| i.validation_errors.as_deref())
+        .collect();
     let done = sqlx::query!(
         r#"INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors)
            SELECT t.id, $2, $3, $4, $5, t.data::jsonb, t.hash, t.confidence, t.errors::jsonb
@@ -69,7 +72,12 @@ pub async fn insert_batch(
 }
 
 /// A run's results in id order, after the `after` cursor.
-pub async fn list(ex: impl PgExecutor<'_>, run: RunId, after: Option<ResultId>, limit: i64) -> Result<Vec<ResultRow>, sqlx::Error> {
+pub async fn list(
+    ex: impl PgExecutor<'_>,
+    run: RunId,
+    after: Option<ResultId>,
+    limit: i64,
+) -> Result<Vec<ResultRow>, sqlx::Error> {
     sqlx::query_as!(
         ResultRow,
         r#"SELECT id AS "id: ResultId", run_id AS "run_id: RunId", source_url, data, content_hash, confidence,

@@ -66,7 +66,9 @@ pub async fn create(
     if let Some(row) = inserted {
         return Ok(get(ex, owner, row.id).await?.map(|r| (r, true)));
     }
-    let Some(key) = idempotency_key else { return Ok(None) };
+    let Some(key) = idempotency_key else {
+        return Ok(None);
+    };
     let existing = sqlx::query!(
         r#"SELECT id AS "id: RunId" FROM runs WHERE job_id = $1 AND owner_id = $2 AND idempotency_key = $3"#,
         job as JobId,
@@ -82,7 +84,11 @@ pub async fn create(
 }
 
 /// One of `owner`'s runs.
-pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: RunId) -> Result<Option<RunRow>, sqlx::Error> {
+pub async fn get(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: RunId,
+) -> Result<Option<RunRow>, sqlx::Error> {
     sqlx::query_as!(
         RunRow,
         r#"SELECT id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
@@ -121,7 +127,11 @@ pub async fn list_for_job(
 }
 
 /// Cancel a queued or running run. False when it is not `owner`'s or already over.
-pub async fn cancel(ex: impl PgExecutor<'_>, owner: UserId, id: RunId) -> Result<bool, sqlx::Error> {
+pub async fn cancel(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: RunId,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE runs SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = NULL,
                   error_code = 'cancelled', error_message = 'cancelled by the user'
@@ -135,7 +145,11 @@ pub async fn cancel(ex: impl PgExecutor<'_>, owner: UserId, id: RunId) -> Result
 }
 
 /// Claim the oldest queued run, or a running one whose lease expired (its worker died).
-pub async fn claim_next(ex: impl PgExecutor<'_>, worker: &str, lease_secs: f64) -> Result<Option<RunRow>, sqlx::Error> {
+pub async fn claim_next(
+    ex: impl PgExecutor<'_>,
+    worker: &str,
+    lease_secs: f64,
+) -> Result<Option<RunRow>, sqlx::Error> {
     sqlx::query_as!(
         RunRow,
         r#"UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
@@ -155,7 +169,12 @@ pub async fn claim_next(ex: impl PgExecutor<'_>, worker: &str, lease_secs: f64) 
 
 /// Extend the lease. False when the run is no longer this worker's to run (cancelled,
 /// finished, or taken over after the lease lapsed).
-pub async fn heartbeat(ex: impl PgExecutor<'_>, id: RunId, worker: &str, lease_secs: f64) -> Result<bool, sqlx::Error> {
+pub async fn heartbeat(
+    ex: impl PgExecutor<'_>,
+    id: RunId,
+    worker: &str,
+    lease_secs: f64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE runs SET lease_expires_at = now() + $3 * interval '1 second'
            WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
@@ -169,7 +188,11 @@ pub async fn heartbeat(ex: impl PgExecutor<'_>, id: RunId, worker: &str, lease_s
 }
 
 /// Add one page's counters.
-pub async fn add_counters(ex: impl PgExecutor<'_>, id: RunId, c: &Counters) -> Result<(), sqlx::Error> {
+pub async fn add_counters(
+    ex: impl PgExecutor<'_>,
+    id: RunId,
+    c: &Counters,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE runs SET pages_fetched = pages_fetched + $2, pages_failed = pages_failed + $3,
                   items_new = items_new + $4, items_duplicate = items_duplicate + $5, items_invalid = items_invalid + $6,

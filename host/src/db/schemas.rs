@@ -34,7 +34,11 @@ pub struct NewSchema<'a> {
 }
 
 /// Create a schema.
-pub async fn create(ex: impl PgExecutor<'_>, owner: UserId, new: &NewSchema<'_>) -> Result<SchemaId, sqlx::Error> {
+pub async fn create(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    new: &NewSchema<'_>,
+) -> Result<SchemaId, sqlx::Error> {
     let row = sqlx::query!(
         r#"INSERT INTO extractor_schemas (id, owner_id, name, json_schema, plugin_id, plugin_options, validation_mode)
            VALUES ($1, $2, $3, $4::text::json, $5, $6, $7) RETURNING id AS "id: SchemaId""#,
@@ -52,7 +56,12 @@ pub async fn create(ex: impl PgExecutor<'_>, owner: UserId, new: &NewSchema<'_>)
 }
 
 /// Replace a schema's definition; bumps its version. False when not found.
-pub async fn update(ex: impl PgExecutor<'_>, owner: UserId, id: SchemaId, new: &NewSchema<'_>) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: SchemaId,
+    new: &NewSchema<'_>,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE extractor_schemas
            SET name = $3, json_schema = $4::text::json, plugin_id = $5, plugin_options = $6, validation_mode = $7,
@@ -72,7 +81,11 @@ pub async fn update(ex: impl PgExecutor<'_>, owner: UserId, id: SchemaId, new: &
 }
 
 /// One of `owner`'s schemas.
-pub async fn get(ex: impl PgExecutor<'_>, owner: UserId, id: SchemaId) -> Result<Option<SchemaRow>, sqlx::Error> {
+pub async fn get(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: SchemaId,
+) -> Result<Option<SchemaRow>, sqlx::Error> {
     sqlx::query_as!(
         SchemaRow,
         r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
@@ -113,9 +126,17 @@ pub async fn list(
 }
 
 /// Delete one of `owner`'s schemas. False when not found.
-pub async fn delete(ex: impl PgExecutor<'_>, owner: UserId, id: SchemaId) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!("DELETE FROM extractor_schemas WHERE id = $1 AND owner_id = $2", id as SchemaId, owner as UserId)
-        .execute(ex)
-        .await?;
+pub async fn delete(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: SchemaId,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM extractor_schemas WHERE id = $1 AND owner_id = $2",
+        id as SchemaId,
+        owner as UserId
+    )
+    .execute(ex)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

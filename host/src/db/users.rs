@@ -28,7 +28,12 @@ impl User {
 }
 
 /// Create a user.
-pub async fn create(ex: impl PgExecutor<'_>, email: &str, role: &str, credits: i64) -> Result<User, sqlx::Error> {
+pub async fn create(
+    ex: impl PgExecutor<'_>,
+    email: &str,
+    role: &str,
+    credits: i64,
+) -> Result<User, sqlx::Error> {
     sqlx::query_as!(
         User,
         r#"INSERT INTO users (id, email, role, credits) VALUES ($1, $2, $3, $4)

@@ -15,20 +15,35 @@ pub struct Caller(pub User);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("unauthorized", "send an API key: Authorization: Bearer <key>"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized(
+                "unauthorized",
+                "send an API key: Authorization: Bearer <key>",
+            )
+        })?;
         let key = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("unauthorized", "the Authorization header must be `Bearer <key>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "unauthorized",
+                    "the Authorization header must be `Bearer <key>`",
+                )
+            })?;
         let user = db::api_keys::authenticate(&state.pool, &hash_api_key(key))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid_api_key", "the API key is unknown or revoked"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("invalid_api_key", "the API key is unknown or revoked")
+            })?;
         Ok(Caller(user))
     }
 }
@@ -40,7 +55,10 @@ pub struct Admin(pub User);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Caller(user) = Caller::from_request_parts(parts, state).await?;
         if !user.is_admin() {
             return Err(ApiError::forbidden("only admins may do this"));

@@ -70,7 +70,10 @@ fn out(state: &AppState, row: ExportRow) -> ExportOut {
             Some(u) => u.as_str().trim_end_matches('/').to_owned(),
             None => format!("http://{}", state.config.listen),
         };
-        let url = format!("{base}/v1/exports/{}/download?expires={expires}&signature={signature}", row.id);
+        let url = format!(
+            "{base}/v1/exports/{}/download?expires={expires}&signature={signature}",
+            row.id
+        );
         (Some(url), DateTime::from_timestamp(expires as i64, 0))
     } else {
         (None, None)
@@ -84,7 +87,10 @@ fn out(state: &AppState, row: ExportRow) -> ExportOut {
         media_type: row.media_type,
         download_url,
         download_expires_at,
-        error: row.error_code.map(|code| super::runs::RunError { code, message: row.error_message.unwrap_or_default() }),
+        error: row.error_code.map(|code| super::runs::RunError {
+            code,
+            message: row.error_message.unwrap_or_default(),
+        }),
         created_at: row.created_at,
         finished_at: row.finished_at,
     }
@@ -100,18 +106,32 @@ async fn create_export(
     ApiJson(body): ApiJson<ExportIn>,
 ) -> ApiResult<(StatusCode, axum::Json<ExportOut>)> {
     let user = caller.0.id;
-    db::runs::get(&state.pool, user, run).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    db::runs::get(&state.pool, user, run)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
     let options = body.options.unwrap_or_else(|| serde_json::json!({}));
     if !options.is_object() {
-        return Err(ApiError::unprocessable("invalid_request", "options must be a JSON object"));
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "options must be a JSON object",
+        ));
     }
     let mut plugin = db::plugins::find_visible(&state.pool, user, &body.format, None).await?;
     if plugin.is_none() {
-        plugin = db::plugins::find_visible(&state.pool, user, &format!("{}-exporter", body.format), None).await?;
+        plugin = db::plugins::find_visible(
+            &state.pool,
+            user,
+            &format!("{}-exporter", body.format),
+            None,
+        )
+        .await?;
     }
-    let plugin = plugin
-        .filter(|p| p.kind == "exporter")
-        .ok_or_else(|| ApiError::unprocessable("unknown_plugin", format!("there is no exporter {:?} you can use", body.format)))?;
+    let plugin = plugin.filter(|p| p.kind == "exporter").ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_plugin",
+            format!("there is no exporter {:?} you can use", body.format),
+        )
+    })?;
     let row = db::exports::create(&state.pool, user, run, plugin.id, &options)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
@@ -122,8 +142,14 @@ async fn create_export(
 /// An export's status, with a fresh download link once written.
 #[utoipa::path(get, path = "/v1/exports/{id}", tag = "exports", params(("id" = ExportId, Path)),
     responses((status = 200, body = ExportOut), (status = 404, body = ErrorBody)))]
-async fn get_export(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<ExportId>) -> ApiResult<axum::Json<ExportOut>> {
-    let row = db::exports::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("export"))?;
+async fn get_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ExportId>,
+) -> ApiResult<axum::Json<ExportOut>> {
+    let row = db::exports::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("export"))?;
     Ok(axum::Json(out(&state, row)))
 }
 
@@ -146,21 +172,43 @@ async fn download_export(
     ApiPath(id): ApiPath<ExportId>,
     ApiQuery(link): ApiQuery<LinkQuery>,
 ) -> ApiResult<Response> {
-    state.storage.verify(id, link.expires, &link.signature).map_err(|e| match e {
-        LinkError::BadSignature => ApiError::new(StatusCode::FORBIDDEN, "invalid_signature", e.to_string()),
-        LinkError::Expired => ApiError::new(StatusCode::FORBIDDEN, "link_expired", e.to_string()),
-    })?;
-    let row = db::exports::get_any(&state.pool, id).await?.ok_or_else(|| ApiError::not_found("export"))?;
+    state
+        .storage
+        .verify(id, link.expires, &link.signature)
+        .map_err(|e| match e {
+            LinkError::BadSignature => {
+                ApiError::new(StatusCode::FORBIDDEN, "invalid_signature", e.to_string())
+            }
+            LinkError::Expired => {
+                ApiError::new(StatusCode::FORBIDDEN, "link_expired", e.to_string())
+            }
+        })?;
+    let row = db::exports::get_any(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("export"))?;
     let (Some(key), "succeeded") = (row.storage_key.as_deref(), row.status.as_str()) else {
         return Err(ApiError::not_found("export file"));
     };
-    let file = tokio::fs::File::open(state.storage.path(key)).await.map_err(|_| ApiError::not_found("export file"))?;
+    let file = tokio::fs::File::open(state.storage.path(key))
+        .await
+        .map_err(|_| ApiError::not_found("export file"))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let filename = format!("export-{id}.{}", row.file_extension.as_deref().unwrap_or("out"));
+    let filename = format!(
+        "export-{id}.{}",
+        row.file_extension.as_deref().unwrap_or("out")
+    );
     Response::builder()
-        .header(header::CONTENT_TYPE, row.media_type.as_deref().unwrap_or("application/octet-stream"))
+        .header(
+            header::CONTENT_TYPE,
+            row.media_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        )
         .header(header::CONTENT_LENGTH, row.size_bytes)
-        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        )
         .body(body)
         .map_err(ApiError::internal)
 }

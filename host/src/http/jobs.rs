@@ -112,7 +112,11 @@ impl TryFrom<JobRow> for JobOut {
             pagination: serde_json::from_value(row.pagination).map_err(ApiError::internal)?,
             max_pages: row.max_pages,
             concurrency: row.concurrency,
-            dedup_scope: if row.dedup_scope == "job" { DedupScope::Job } else { DedupScope::Run },
+            dedup_scope: if row.dedup_scope == "job" {
+                DedupScope::Job
+            } else {
+                DedupScope::Run
+            },
             enabled: row.enabled,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -122,7 +126,12 @@ impl TryFrom<JobRow> for JobOut {
 
 fn check(body: &JobIn) -> ApiResult<()> {
     let mut problems = Vec::new();
-    let mut problem = |path: &str, message: String| problems.push(Problem { path: path.into(), message });
+    let mut problem = |path: &str, message: String| {
+        problems.push(Problem {
+            path: path.into(),
+            message,
+        })
+    };
     if body.name.trim().is_empty() || body.name.len() > 200 {
         problem("/name", "must be 1 to 200 characters".into());
     }
@@ -132,14 +141,17 @@ fn check(body: &JobIn) -> ApiResult<()> {
     for (i, url) in body.start_urls.iter().enumerate() {
         match url::Url::parse(url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            Ok(_) => problem(&format!("/start_urls/{i}"), format!("{url:?} is not an http(s) URL")),
+            Ok(_) => problem(
+                &format!("/start_urls/{i}"),
+                format!("{url:?} is not an http(s) URL"),
+            ),
             Err(e) => problem(&format!("/start_urls/{i}"), format!("{url:?}: {e}")),
         }
     }
-    if let Pagination::NextLink { selector } = &body.pagination {
-        if let Err(e) = scraper::Selector::parse(selector) {
-            problem("/pagination/selector", format!("not a CSS selector: {e}"));
-        }
+    if let Pagination::NextLink { selector } = &body.pagination
+        && let Err(e) = scraper::Selector::parse(selector)
+    {
+        problem("/pagination/selector", format!("not a CSS selector: {e}"));
     }
     if !(1..=100_000).contains(&body.max_pages) {
         problem("/max_pages", "must be 1 to 100000".into());
@@ -175,34 +187,60 @@ fn pagination_json(body: &JobIn) -> serde_json::Value {
 }
 
 fn unknown_schema() -> ApiError {
-    ApiError::unprocessable("unknown_schema", "there is no schema with that id among yours")
+    ApiError::unprocessable(
+        "unknown_schema",
+        "there is no schema with that id among yours",
+    )
 }
 
 /// Create a job.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobIn,
     responses((status = 201, body = JobOut), (status = 422, body = ErrorBody)))]
-async fn create_job(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<JobIn>) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
+async fn create_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<JobIn>,
+) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
     check(&body)?;
     let pagination = pagination_json(&body);
     let new = new_job(&body, &pagination);
-    let id = db::jobs::create(&state.pool, caller.0.id, &new).await?.ok_or_else(unknown_schema)?;
-    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::internal("job vanished"))?;
+    let id = db::jobs::create(&state.pool, caller.0.id, &new)
+        .await?
+        .ok_or_else(unknown_schema)?;
+    let row = db::jobs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("job vanished"))?;
     Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
 }
 
 /// List your jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(PageQuery), responses((status = 200, body = Page<JobOut>)))]
-async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<axum::Json<Page<JobOut>>> {
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<Page<JobOut>>> {
     let rows = db::jobs::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
-    let items = rows.into_iter().map(JobOut::try_from).collect::<ApiResult<Vec<_>>>()?;
-    Ok(axum::Json(Page::new(items, q.limit(), |j| j.id.to_string())))
+    let items = rows
+        .into_iter()
+        .map(JobOut::try_from)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(Page::new(items, q.limit(), |j| {
+        j.id.to_string()
+    })))
 }
 
 /// One job.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)),
     responses((status = 200, body = JobOut), (status = 404, body = ErrorBody)))]
-async fn get_job(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<JobId>) -> ApiResult<axum::Json<JobOut>> {
-    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<axum::Json<JobOut>> {
+    let row = db::jobs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
     Ok(axum::Json(row.try_into()?))
 }
 
@@ -215,21 +253,29 @@ async fn replace_job(
     ApiPath(id): ApiPath<JobId>,
     ApiJson(body): ApiJson<JobIn>,
 ) -> ApiResult<axum::Json<JobOut>> {
-    db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    db::jobs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
     check(&body)?;
     let pagination = pagination_json(&body);
     let new = new_job(&body, &pagination);
     if !db::jobs::update(&state.pool, caller.0.id, id, &new).await? {
         return Err(unknown_schema());
     }
-    let row = db::jobs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("job"))?;
+    let row = db::jobs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
     Ok(axum::Json(row.try_into()?))
 }
 
 /// Delete a job with its runs, results and exports.
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_job(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<JobId>) -> ApiResult<StatusCode> {
+async fn delete_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<StatusCode> {
     if !db::jobs::delete(&state.pool, caller.0.id, id).await? {
         return Err(ApiError::not_found("job"));
     }

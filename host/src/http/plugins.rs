@@ -14,6 +14,11 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// Bundled plugins and your own.
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins", responses((status = 200, body = Vec<Plugin>)))]
-async fn list_plugins(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Plugin>>> {
-    Ok(axum::Json(db::plugins::list_visible(&state.pool, caller.0.id).await?))
+async fn list_plugins(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<Plugin>>> {
+    Ok(axum::Json(
+        db::plugins::list_visible(&state.pool, caller.0.id).await?,
+    ))
 }

@@ -95,7 +95,10 @@ impl From<RunRow> for RunOut {
                 fuel_consumed: r.fuel_consumed,
             },
             credits_consumed: r.credits_consumed,
-            error: r.error_code.map(|code| RunError { code, message: r.error_message.unwrap_or_default() }),
+            error: r.error_code.map(|code| RunError {
+                code,
+                message: r.error_message.unwrap_or_default(),
+            }),
             idempotency_key: r.idempotency_key,
             created_at: r.created_at,
             started_at: r.started_at,
@@ -121,7 +124,12 @@ async fn start_run(
                 .to_str()
                 .ok()
                 .filter(|v| !v.is_empty() && v.len() <= 255)
-                .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                    )
+                })?;
             Some(v.to_owned())
         }
         None => None,
@@ -132,7 +140,11 @@ async fn start_run(
     if created {
         state.wake.notify_waiters();
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, axum::Json(run.into())))
 }
 
@@ -145,28 +157,48 @@ async fn list_runs(
     ApiPath(job): ApiPath<JobId>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<Page<RunOut>>> {
-    db::jobs::get(&state.pool, caller.0.id, job).await?.ok_or_else(|| ApiError::not_found("job"))?;
-    let rows = db::runs::list_for_job(&state.pool, caller.0.id, job, q.cursor()?, q.limit()).await?;
+    db::jobs::get(&state.pool, caller.0.id, job)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    let rows =
+        db::runs::list_for_job(&state.pool, caller.0.id, job, q.cursor()?, q.limit()).await?;
     let items: Vec<RunOut> = rows.into_iter().map(RunOut::from).collect();
-    Ok(axum::Json(Page::new(items, q.limit(), |r| r.id.to_string())))
+    Ok(axum::Json(Page::new(items, q.limit(), |r| {
+        r.id.to_string()
+    })))
 }
 
 /// One run, with its live counters.
 #[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", params(("id" = RunId, Path)),
     responses((status = 200, body = RunOut), (status = 404, body = ErrorBody)))]
-async fn get_run(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RunId>) -> ApiResult<axum::Json<RunOut>> {
-    let run = db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+async fn get_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<RunId>,
+) -> ApiResult<axum::Json<RunOut>> {
+    let run = db::runs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
     Ok(axum::Json(run.into()))
 }
 
 /// Cancel a queued or running run.
 #[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", params(("id" = RunId, Path)),
     responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn cancel_run(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<RunId>) -> ApiResult<axum::Json<RunOut>> {
+async fn cancel_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<RunId>,
+) -> ApiResult<axum::Json<RunOut>> {
     let cancelled = db::runs::cancel(&state.pool, caller.0.id, id).await?;
-    let run = db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    let run = db::runs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
     if !cancelled {
-        return Err(ApiError::conflict("run_finished", format!("the run already ended ({})", run.status)));
+        return Err(ApiError::conflict(
+            "run_finished",
+            format!("the run already ended ({})", run.status),
+        ));
     }
     Ok(axum::Json(run.into()))
 }
@@ -215,8 +247,12 @@ async fn list_results(
     ApiPath(id): ApiPath<RunId>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<Page<ResultOut>>> {
-    db::runs::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("run"))?;
+    db::runs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
     let rows = db::results::list(&state.pool, id, q.cursor()?, q.limit()).await?;
     let items: Vec<ResultOut> = rows.into_iter().map(ResultOut::from).collect();
-    Ok(axum::Json(Page::new(items, q.limit(), |r| r.id.to_string())))
+    Ok(axum::Json(Page::new(items, q.limit(), |r| {
+        r.id.to_string()
+    })))
 }

@@ -118,7 +118,11 @@ impl TryFrom<SchemaRow> for SchemaOut {
             name: row.name,
             version: row.version,
             json_schema: RawValue::from_string(row.json_schema).map_err(ApiError::internal)?,
-            plugin: PluginRef { id: row.plugin_id, name: row.plugin_name, version: row.plugin_version },
+            plugin: PluginRef {
+                id: row.plugin_id,
+                name: row.plugin_name,
+                version: row.plugin_version,
+            },
             plugin_options: row.plugin_options,
             validation_mode: row.validation_mode,
             created_at: row.created_at,
@@ -128,24 +132,51 @@ impl TryFrom<SchemaRow> for SchemaOut {
 }
 
 /// Check a schema request and resolve its plugin.
-async fn checked(state: &AppState, caller: &Caller, body: &SchemaIn) -> ApiResult<(PluginId, serde_json::Value)> {
+async fn checked(
+    state: &AppState,
+    caller: &Caller,
+    body: &SchemaIn,
+) -> ApiResult<(PluginId, serde_json::Value)> {
     if body.name.trim().is_empty() || body.name.len() > 200 {
-        return Err(ApiError::unprocessable("invalid_request", "name must be 1 to 200 characters"));
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "name must be 1 to 200 characters",
+        ));
     }
     let value: serde_json::Value = serde_json::from_str(body.json_schema.get())
         .map_err(|e| ApiError::unprocessable("invalid_schema", e.to_string()))?;
     if let Err(problems) = validate::check_schema(&value) {
-        return Err(ApiError::unprocessable("invalid_schema", "the JSON Schema is not valid").with_details(problems));
+        return Err(
+            ApiError::unprocessable("invalid_schema", "the JSON Schema is not valid")
+                .with_details(problems),
+        );
     }
-    let options = body.plugin_options.clone().unwrap_or_else(|| serde_json::json!({}));
+    let options = body
+        .plugin_options
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
     if !options.is_object() {
-        return Err(ApiError::unprocessable("invalid_request", "plugin_options must be a JSON object"));
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "plugin_options must be a JSON object",
+        ));
     }
-    let plugin = db::plugins::find_visible(&state.pool, caller.0.id, &body.plugin, body.plugin_version.as_deref())
-        .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable("unknown_plugin", format!("there is no extractor plugin named {:?} you can use", body.plugin))
-        })?;
+    let plugin = db::plugins::find_visible(
+        &state.pool,
+        caller.0.id,
+        &body.plugin,
+        body.plugin_version.as_deref(),
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_plugin",
+            format!(
+                "there is no extractor plugin named {:?} you can use",
+                body.plugin
+            ),
+        )
+    })?;
     if plugin.kind != "extractor" {
         return Err(ApiError::unprocessable(
             "wrong_plugin_kind",
@@ -174,9 +205,14 @@ async fn create_schema(
     let id = db::schemas::create(&state.pool, caller.0.id, &new)
         .await
         .on_constraint("extractor_schemas_owner_name_key", || {
-            ApiError::conflict("schema_name_taken", format!("you already have a schema named {:?}", body.name))
+            ApiError::conflict(
+                "schema_name_taken",
+                format!("you already have a schema named {:?}", body.name),
+            )
         })?;
-    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::internal("schema vanished"))?;
+    let row = db::schemas::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("schema vanished"))?;
     Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
 }
 
@@ -189,15 +225,26 @@ async fn list_schemas(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<Page<SchemaOut>>> {
     let rows = db::schemas::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
-    let items = rows.into_iter().map(SchemaOut::try_from).collect::<ApiResult<Vec<_>>>()?;
-    Ok(axum::Json(Page::new(items, q.limit(), |s| s.id.to_string())))
+    let items = rows
+        .into_iter()
+        .map(SchemaOut::try_from)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(Page::new(items, q.limit(), |s| {
+        s.id.to_string()
+    })))
 }
 
 /// One schema.
 #[utoipa::path(get, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)),
     responses((status = 200, body = SchemaOut), (status = 404, body = ErrorBody)))]
-async fn get_schema(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<SchemaId>) -> ApiResult<axum::Json<SchemaOut>> {
-    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+async fn get_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SchemaId>,
+) -> ApiResult<axum::Json<SchemaOut>> {
+    let row = db::schemas::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("schema"))?;
     Ok(axum::Json(row.try_into()?))
 }
 
@@ -210,7 +257,9 @@ async fn replace_schema(
     ApiPath(id): ApiPath<SchemaId>,
     ApiJson(body): ApiJson<SchemaIn>,
 ) -> ApiResult<axum::Json<SchemaOut>> {
-    db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+    db::schemas::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("schema"))?;
     let (plugin_id, options) = checked(&state, &caller, &body).await?;
     let new = db::schemas::NewSchema {
         name: &body.name,
@@ -222,22 +271,36 @@ async fn replace_schema(
     let found = db::schemas::update(&state.pool, caller.0.id, id, &new)
         .await
         .on_constraint("extractor_schemas_owner_name_key", || {
-            ApiError::conflict("schema_name_taken", format!("you already have a schema named {:?}", body.name))
+            ApiError::conflict(
+                "schema_name_taken",
+                format!("you already have a schema named {:?}", body.name),
+            )
         })?;
     if !found {
         return Err(ApiError::not_found("schema"));
     }
-    let row = db::schemas::get(&state.pool, caller.0.id, id).await?.ok_or_else(|| ApiError::not_found("schema"))?;
+    let row = db::schemas::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("schema"))?;
     Ok(axum::Json(row.try_into()?))
 }
 
 /// Delete a schema no job uses.
 #[utoipa::path(delete, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete_schema(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<SchemaId>) -> ApiResult<StatusCode> {
-    let deleted = db::schemas::delete(&state.pool, caller.0.id, id).await.on_constraint("scraping_jobs_schema_id_fkey", || {
-        ApiError::conflict("schema_in_use", "jobs use this schema: delete them or point them elsewhere first")
-    })?;
+async fn delete_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<SchemaId>,
+) -> ApiResult<StatusCode> {
+    let deleted = db::schemas::delete(&state.pool, caller.0.id, id)
+        .await
+        .on_constraint("scraping_jobs_schema_id_fkey", || {
+            ApiError::conflict(
+                "schema_in_use",
+                "jobs use this schema: delete them or point them elsewhere first",
+            )
+        })?;
     if !deleted {
         return Err(ApiError::not_found("schema"));
     }

@@ -54,9 +54,16 @@ pub struct UserIn {
 /// Create a user (admins).
 #[utoipa::path(post, path = "/v1/users", tag = "users", request_body = UserIn,
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_user(State(state): State<AppState>, _: Admin, ApiJson(body): ApiJson<UserIn>) -> ApiResult<(StatusCode, axum::Json<User>)> {
+async fn create_user(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<UserIn>,
+) -> ApiResult<(StatusCode, axum::Json<User>)> {
     if body.email.trim().is_empty() || body.email.len() > 320 {
-        return Err(ApiError::unprocessable("invalid_request", "email must be 1 to 320 characters"));
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "email must be 1 to 320 characters",
+        ));
     }
     let role = match body.role {
         Role::Admin => "admin",
@@ -64,7 +71,9 @@ async fn create_user(State(state): State<AppState>, _: Admin, ApiJson(body): Api
     };
     let user = db::users::create(&state.pool, body.email.trim(), role, body.credits)
         .await
-        .on_constraint("users_email_key", || ApiError::conflict("email_taken", "a user with that email exists"))?;
+        .on_constraint("users_email_key", || {
+            ApiError::conflict("email_taken", "a user with that email exists")
+        })?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -101,23 +110,40 @@ async fn create_key(
     ApiPath(user): ApiPath<UserId>,
     ApiJson(body): ApiJson<KeyIn>,
 ) -> ApiResult<(StatusCode, axum::Json<NewKeyOut>)> {
-    db::users::get(&state.pool, user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    db::users::get(&state.pool, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let (key, _) = new_api_key();
-    let info = db::api_keys::create(&state.pool, user, &body.name, &key_prefix(&key), &hash_api_key(&key)).await?;
+    let info = db::api_keys::create(
+        &state.pool,
+        user,
+        &body.name,
+        &key_prefix(&key),
+        &hash_api_key(&key),
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(NewKeyOut { key, info })))
 }
 
 /// A user's keys (admins).
 #[utoipa::path(get, path = "/v1/users/{id}/keys", tag = "users", params(("id" = UserId, Path)),
     responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
-async fn list_keys(State(state): State<AppState>, _: Admin, ApiPath(user): ApiPath<UserId>) -> ApiResult<axum::Json<Vec<ApiKey>>> {
+async fn list_keys(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(user): ApiPath<UserId>,
+) -> ApiResult<axum::Json<Vec<ApiKey>>> {
     Ok(axum::Json(db::api_keys::list(&state.pool, user).await?))
 }
 
 /// Revoke a key (admins).
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "users", params(("id" = ApiKeyId, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn revoke_key(State(state): State<AppState>, _: Admin, ApiPath(id): ApiPath<ApiKeyId>) -> ApiResult<StatusCode> {
+async fn revoke_key(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(id): ApiPath<ApiKeyId>,
+) -> ApiResult<StatusCode> {
     if !db::api_keys::revoke(&state.pool, id).await? {
         return Err(ApiError::not_found("key"));
     }

@@ -17,12 +17,20 @@ pub(crate) struct Limiter {
 
 impl Limiter {
     pub(crate) fn new(max_memory: usize) -> Self {
-        Self { max_memory, memory_refused: false }
+        Self {
+            max_memory,
+            memory_refused: false,
+        }
     }
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             self.memory_refused = true;
             return Ok(false);
@@ -30,7 +38,12 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -58,9 +71,18 @@ pub struct PluginErrorInfo {
 impl From<PluginError> for PluginErrorInfo {
     fn from(e: PluginError) -> Self {
         match e {
-            PluginError::InvalidInput(message) => Self { kind: PluginErrorKind::InvalidInput, message },
-            PluginError::Unsupported(message) => Self { kind: PluginErrorKind::Unsupported, message },
-            PluginError::Other(message) => Self { kind: PluginErrorKind::Other, message },
+            PluginError::InvalidInput(message) => Self {
+                kind: PluginErrorKind::InvalidInput,
+                message,
+            },
+            PluginError::Unsupported(message) => Self {
+                kind: PluginErrorKind::Unsupported,
+                message,
+            },
+            PluginError::Other(message) => Self {
+                kind: PluginErrorKind::Other,
+                message,
+            },
         }
     }
 }
@@ -108,7 +130,11 @@ pub struct CallError {
 
 impl CallError {
     pub(crate) fn new(plugin: &str, kind: CallErrorKind) -> Self {
-        Self { plugin: plugin.to_owned(), kind, fuel: 0 }
+        Self {
+            plugin: plugin.to_owned(),
+            kind,
+            fuel: 0,
+        }
     }
 
     pub(crate) fn with_fuel(mut self, fuel: u64) -> Self {
@@ -132,7 +158,11 @@ impl CallError {
 }
 
 /// Turn a wasmtime error from a call into the right [`CallError`].
-pub(crate) fn classify(error: wasmtime::Error, store: &Store<PluginState>, plugin: &str) -> CallError {
+pub(crate) fn classify(
+    error: wasmtime::Error,
+    store: &Store<PluginState>,
+    plugin: &str,
+) -> CallError {
     let kind = if store.data().limiter.memory_refused {
         CallErrorKind::MemoryLimit
     } else {

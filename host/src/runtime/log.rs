@@ -25,7 +25,11 @@ pub struct LogSink {
 
 impl LogSink {
     pub(crate) fn new(cap: usize) -> Self {
-        Self { lines: Vec::new(), dropped: 0, cap }
+        Self {
+            lines: Vec::new(),
+            dropped: 0,
+            cap,
+        }
     }
 }
 
@@ -53,7 +57,10 @@ impl Host for PluginState {
             }
             message.truncate(cut);
         }
-        sink.lines.push(LogLine { level: level_name(level), message });
+        sink.lines.push(LogLine {
+            level: level_name(level),
+            message,
+        });
         Ok(())
     }
 }

@@ -40,13 +40,21 @@ pub struct PageResource {
 impl PageResource {
     pub(crate) fn new(data: Arc<PageData>, max_nodes: usize) -> Self {
         let base = url::Url::parse(&data.url).ok();
-        Self { data, base, dom: None, nodes: Vec::new(), max_nodes }
+        Self {
+            data,
+            base,
+            dom: None,
+            nodes: Vec::new(),
+            max_nodes,
+        }
     }
 
     /// Absolute URLs of the `href`s of the elements matching `selector` (bad selectors
     /// match nothing: they are refused when a job is saved).
     pub(crate) fn select_urls(&mut self, selector: &str) -> Vec<String> {
-        let Ok(selector) = Selector::parse(selector) else { return Vec::new() };
+        let Ok(selector) = Selector::parse(selector) else {
+            return Vec::new();
+        };
         let base = self.base.clone();
         let html = self.dom();
         html.select(&selector)
@@ -88,13 +96,21 @@ fn collapse_text(element: ElementRef<'_>) -> String {
     out
 }
 
-fn element<'a>(html: &'a Html, nodes: &[NodeId], node: Node) -> Result<Option<ElementRef<'a>>, QueryError> {
+fn element<'a>(
+    html: &'a Html,
+    nodes: &[NodeId],
+    node: Node,
+) -> Result<Option<ElementRef<'a>>, QueryError> {
     let id = *nodes.get(node as usize).ok_or(QueryError::BadNode(node))?;
     let node_ref = html.tree.get(id).ok_or(QueryError::BadNode(node))?;
     Ok(ElementRef::wrap(node_ref))
 }
 
-fn matches<'a>(html: &'a Html, scope: Option<ElementRef<'a>>, selector: &Selector) -> Vec<ElementRef<'a>> {
+fn matches<'a>(
+    html: &'a Html,
+    scope: Option<ElementRef<'a>>,
+    selector: &Selector,
+) -> Vec<ElementRef<'a>> {
     match scope {
         Some(el) => el.select(selector).collect(),
         None => html.select(selector).collect(),
@@ -146,7 +162,12 @@ impl HostPage for PluginState {
             Err(e) => return Ok(Err(e)),
         };
         page.dom();
-        let PageResource { dom, nodes, max_nodes, .. } = page;
+        let PageResource {
+            dom,
+            nodes,
+            max_nodes,
+            ..
+        } = page;
         let html = dom.as_ref().expect("dom() parsed the page");
         let scopes = if scopes.is_empty() { vec![0] } else { scopes };
         let mut out = Vec::with_capacity(scopes.len());
@@ -182,17 +203,19 @@ impl HostPage for PluginState {
         // Parse every distinct selector once for the whole batch.
         let mut selectors: HashMap<&str, Selector> = HashMap::new();
         for field in &fields {
-            if let Some(sel) = field.selector.as_deref() {
-                if !selectors.contains_key(sel) {
-                    match parse_selector(sel) {
-                        Ok(s) => selectors.insert(sel, s),
-                        Err(e) => return Ok(Err(e)),
-                    };
-                }
+            if let Some(sel) = field.selector.as_deref()
+                && !selectors.contains_key(sel)
+            {
+                match parse_selector(sel) {
+                    Ok(s) => selectors.insert(sel, s),
+                    Err(e) => return Ok(Err(e)),
+                };
             }
         }
         page.dom();
-        let PageResource { dom, nodes, base, .. } = page;
+        let PageResource {
+            dom, nodes, base, ..
+        } = page;
         let html = dom.as_ref().expect("dom() parsed the page");
         let mut out = Vec::with_capacity(nodes_in.len());
         for node in nodes_in {
@@ -206,7 +229,9 @@ impl HostPage for PluginState {
                 match field.selector.as_deref() {
                     None => {
                         let target = scope.or_else(|| Some(html.root_element()));
-                        if let Some(v) = target.and_then(|el| value(el, &field.source, base.as_ref())) {
+                        if let Some(v) =
+                            target.and_then(|el| value(el, &field.source, base.as_ref()))
+                        {
                             values.push(v);
                         }
                     }
@@ -245,7 +270,10 @@ mod tests {
     #[test]
     fn text_is_collapsed() {
         let html = Html::parse_fragment("<p>  Hello\n  <b>big</b>   world <i>4</i>5 </p>");
-        let p = html.select(&Selector::parse("p").expect("valid")).next().expect("p");
+        let p = html
+            .select(&Selector::parse("p").expect("valid"))
+            .next()
+            .expect("p");
         assert_eq!(collapse_text(p), "Hello big world 45");
     }
 }

@@ -12,10 +12,10 @@ const BATCH: i64 = 500;
 /// Write a claimed export and record how it ended.
 pub async fn execute(state: &AppState, worker: &str, export: ExportRow) {
     let id = export.id;
-    if let Err((code, message)) = write(state, worker, &export).await {
-        if let Err(e) = db::exports::fail(&state.pool, id, worker, code, &message).await {
-            tracing::error!(export = %id, "recording a failed export: {e}");
-        }
+    if let Err((code, message)) = write(state, worker, &export).await
+        && let Err(e) = db::exports::fail(&state.pool, id, worker, code, &message).await
+    {
+        tracing::error!(export = %id, "recording a failed export: {e}");
     }
 }
 
@@ -44,8 +44,16 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         .plugin(export.plugin_id)
         .await
         .map_err(|e| ("plugin_unavailable", e.to_string()))?;
-    let extension = plugin.manifest.extension.clone().unwrap_or_else(|| "out".into());
-    let media_type = plugin.manifest.media_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let extension = plugin
+        .manifest
+        .extension
+        .clone()
+        .unwrap_or_else(|| "out".into());
+    let media_type = plugin
+        .manifest
+        .media_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
 
     let key = state.storage.key_for(export.id, &extension);
     let path = state.storage.path(&key);
@@ -55,21 +63,33 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
 
     let mut session = state
         .runtime
-        .open_exporter(&plugin, schema.json_schema.clone(), export.options.to_string())
+        .open_exporter(
+            &plugin,
+            schema.json_schema.clone(),
+            export.options.to_string(),
+        )
         .await
         .map_err(fail)?;
     let lease = state.config.lease.as_secs_f64();
     let (mut rows, mut bytes) = (0i64, 0i64);
     let mut after = None;
     loop {
-        let batch = db::results::data_batch(pool, export.run_id, after, BATCH).await.map_err(internal)?;
+        let batch = db::results::data_batch(pool, export.run_id, after, BATCH)
+            .await
+            .map_err(internal)?;
         let Some((last, _)) = batch.last() else { break };
         after = Some(*last);
         rows += batch.len() as i64;
-        let out = session.write(batch.into_iter().map(|(_, data)| data).collect()).await.map_err(fail)?;
+        let out = session
+            .write(batch.into_iter().map(|(_, data)| data).collect())
+            .await
+            .map_err(fail)?;
         file.write_all(&out).await.map_err(internal)?;
         bytes += out.len() as i64;
-        if !db::exports::progress(pool, export.id, worker, rows, bytes, lease).await.map_err(internal)? {
+        if !db::exports::progress(pool, export.id, worker, rows, bytes, lease)
+            .await
+            .map_err(internal)?
+        {
             return Ok(()); // taken over by another worker after our lease lapsed
         }
     }
@@ -79,8 +99,17 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
     file.sync_all().await.map_err(internal)?;
     drop(file);
     tokio::fs::rename(&partial, &path).await.map_err(internal)?;
-    db::exports::succeed(pool, export.id, worker, rows, bytes, &key, &media_type, &extension)
-        .await
-        .map_err(internal)?;
+    db::exports::succeed(
+        pool,
+        export.id,
+        worker,
+        rows,
+        bytes,
+        &key,
+        &media_type,
+        &extension,
+    )
+    .await
+    .map_err(internal)?;
     Ok(())
 }

@@ -60,7 +60,10 @@ struct Failure {
 
 impl Failure {
     fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -73,7 +76,10 @@ impl From<sqlx::Error> for Failure {
 
 impl From<CallError> for Failure {
     fn from(e: CallError) -> Self {
-        Failure { code: e.code().into(), message: e.to_string() }
+        Failure {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -92,7 +98,10 @@ struct RunCtx {
 
 enum End {
     /// The frontier is exhausted or max pages reached.
-    Finished { any_page_ok: bool, first_error: Option<String> },
+    Finished {
+        any_page_ok: bool,
+        first_error: Option<String>,
+    },
     /// Cancelled, or the lease passed to another worker: nothing more to write.
     Lost,
     /// The host is shutting down: hand the run back.
@@ -105,14 +114,35 @@ pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::R
     let pool = &state.pool;
     let result = drive(state, worker, &run, stop).await;
     let finish = match result {
-        Ok(End::Finished { any_page_ok: true, .. }) => db::runs::finish(pool, id, worker, "succeeded", None).await,
-        Ok(End::Finished { any_page_ok: false, first_error }) => {
+        Ok(End::Finished {
+            any_page_ok: true, ..
+        }) => db::runs::finish(pool, id, worker, "succeeded", None).await,
+        Ok(End::Finished {
+            any_page_ok: false,
+            first_error,
+        }) => {
             let message = first_error.unwrap_or_else(|| "no page could be fetched".into());
-            db::runs::finish(pool, id, worker, "failed", Some(("no_pages_fetched", &message))).await
+            db::runs::finish(
+                pool,
+                id,
+                worker,
+                "failed",
+                Some(("no_pages_fetched", &message)),
+            )
+            .await
         }
         Ok(End::Lost) => Ok(true),
         Ok(End::Stopped) => db::runs::release(pool, id, worker).await.map(|_| true),
-        Err(failure) => db::runs::finish(pool, id, worker, "failed", Some((&failure.code, &failure.message))).await,
+        Err(failure) => {
+            db::runs::finish(
+                pool,
+                id,
+                worker,
+                "failed",
+                Some((&failure.code, &failure.message)),
+            )
+            .await
+        }
     };
     if let Err(e) = finish {
         tracing::error!(run = %id, "recording the end of a run failed: {e}");
@@ -126,10 +156,15 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
     let schema = db::schemas::get(&state.pool, run.owner_id, job.schema_id)
         .await?
         .ok_or_else(|| Failure::new("schema_missing", "the job's schema was deleted"))?;
-    let plugin = state
-        .plugin(schema.plugin_id)
-        .await
-        .map_err(|e| Failure::new("plugin_unavailable", format!("plugin {}@{}: {e}", schema.plugin_name, schema.plugin_version)))?;
+    let plugin = state.plugin(schema.plugin_id).await.map_err(|e| {
+        Failure::new(
+            "plugin_unavailable",
+            format!(
+                "plugin {}@{}: {e}",
+                schema.plugin_name, schema.plugin_version
+            ),
+        )
+    })?;
     let mode = Mode::parse(&schema.validation_mode);
     let validator = if mode == Mode::Off {
         None
@@ -137,7 +172,10 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
         let value: serde_json::Value = serde_json::from_str(&schema.json_schema)
             .map_err(|e| Failure::new("invalid_schema", e.to_string()))?;
         Some(validate::check_schema(&value).map_err(|p| {
-            Failure::new("invalid_schema", p.first().map(|p| p.message.clone()).unwrap_or_default())
+            Failure::new(
+                "invalid_schema",
+                p.first().map(|p| p.message.clone()).unwrap_or_default(),
+            )
         })?)
     };
     let pagination: Pagination = serde_json::from_value(job.pagination.clone())
@@ -146,7 +184,11 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
         state: state.clone(),
         run: run.id,
         job: job.id,
-        dedup_key: if job.dedup_scope == "job" { job.id.0 } else { run.id.0 },
+        dedup_key: if job.dedup_scope == "job" {
+            job.id.0
+        } else {
+            run.id.0
+        },
         plugin,
         schema: schema.json_schema.into(),
         options: schema.plugin_options.to_string().into(),
@@ -157,7 +199,12 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
     Ok((ctx, job))
 }
 
-async fn drive(state: &AppState, worker: &str, run: &RunRow, mut stop: watch::Receiver<bool>) -> Result<End, Failure> {
+async fn drive(
+    state: &AppState,
+    worker: &str,
+    run: &RunRow,
+    mut stop: watch::Receiver<bool>,
+) -> Result<End, Failure> {
     let (ctx, job) = prepare(state, run).await?;
     let ctx = Arc::new(ctx);
     let pool = &state.pool;
@@ -182,7 +229,8 @@ async fn drive(state: &AppState, worker: &str, run: &RunRow, mut stop: watch::Re
             while inflight.join_next().await.is_some() {}
             return Ok(End::Stopped);
         }
-        let room = (concurrency - inflight.len()).min(usize::try_from(max_pages - taken).unwrap_or(0));
+        let room =
+            (concurrency - inflight.len()).min(usize::try_from(max_pages - taken).unwrap_or(0));
         let mut took = 0;
         if room > 0 {
             for (url, depth) in db::pages::take_pending(pool, run.id, room as i64).await? {
@@ -194,7 +242,10 @@ async fn drive(state: &AppState, worker: &str, run: &RunRow, mut stop: watch::Re
         }
         if inflight.is_empty() {
             if took == 0 {
-                return Ok(End::Finished { any_page_ok, first_error });
+                return Ok(End::Finished {
+                    any_page_ok,
+                    first_error,
+                });
             }
             continue;
         }
@@ -259,8 +310,19 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
                 ..Outcome::default()
             };
             db::pages::record(pool, ctx.run, &url, &outcome).await?;
-            db::runs::add_counters(pool, ctx.run, &Counters { pages_failed: 1, ..Counters::default() }).await?;
-            return Ok(PageReport { ok: false, error: Some(message) });
+            db::runs::add_counters(
+                pool,
+                ctx.run,
+                &Counters {
+                    pages_failed: 1,
+                    ..Counters::default()
+                },
+            )
+            .await?;
+            return Ok(PageReport {
+                ok: false,
+                error: Some(message),
+            });
         }
     };
     let link_selector = match &ctx.pagination {
@@ -271,7 +333,13 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
     let extracted = ctx
         .state
         .runtime
-        .extract(&ctx.plugin, page.clone(), ctx.schema.clone(), ctx.options.clone(), link_selector)
+        .extract(
+            &ctx.plugin,
+            page.clone(),
+            ctx.schema.clone(),
+            ctx.options.clone(),
+            link_selector,
+        )
         .await;
     let output = match extracted {
         Ok(output) => output,
@@ -320,7 +388,8 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
                 .then(|| serde_json::to_string(&problems).expect("problems always serialise")),
         });
     }
-    let stored = db::results::insert_batch(pool, ctx.run, ctx.job, ctx.dedup_key, &page.url, &rows).await? as i64;
+    let stored = db::results::insert_batch(pool, ctx.run, ctx.job, ctx.dedup_key, &page.url, &rows)
+        .await? as i64;
 
     let next: Vec<String> = match ctx.pagination {
         Pagination::None => Vec::new(),
@@ -336,7 +405,10 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
         http_status: Some(i32::from(page.status)),
         bytes: Some(fetched.bytes as i64),
         items: Some(output.items.len() as i32),
-        elapsed_ms: Some(i32::try_from(fetched.elapsed.as_millis() + output.elapsed.as_millis()).unwrap_or(i32::MAX)),
+        elapsed_ms: Some(
+            i32::try_from(fetched.elapsed.as_millis() + output.elapsed.as_millis())
+                .unwrap_or(i32::MAX),
+        ),
         ..Outcome::default()
     };
     db::pages::record(pool, ctx.run, &url, &outcome).await?;
@@ -350,7 +422,10 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
         ..Counters::default()
     };
     db::runs::add_counters(pool, ctx.run, &counters).await?;
-    Ok(PageReport { ok: true, error: None })
+    Ok(PageReport {
+        ok: true,
+        error: None,
+    })
 }
 
 /// Frontier form of a URL: http(s) only, without the fragment.

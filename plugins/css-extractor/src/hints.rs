@@ -628,6 +628,25 @@ mod tests {
     }
 
     #[test]
+    fn readme_schemas_are_valid() {
+        let readme = include_str!("../README.md");
+        let schemas: Vec<Value> = readme
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .map(|block| serde_json::from_str(block).unwrap())
+            .filter(|v: &Value| {
+                v.get("properties")
+                    .is_some_and(|p| p.to_string().contains("x-"))
+            })
+            .collect();
+        assert_eq!(schemas.len(), 2);
+        for schema in &schemas {
+            plan(schema.clone());
+        }
+    }
+
+    #[test]
     fn no_properties_no_columns() {
         let p = plan(json!({"type": "object", "x-follow": "a"}));
         assert!(p.root.object.props.is_empty());

@@ -1,0 +1,347 @@
+//! `trawl-bench extract`: css-extractor run through the host on the corpus pages versus
+//! the same fields extracted natively ([`crate::native`]), in one process.
+//!
+//! Every page is first extracted both ways and the items compared, so the two sides are
+//! known to do the same job. Then each round visits every page and times, back to back:
+//! the plugin call and the native extraction (their order alternating from one visit to
+//! the next, so both see the same noise), html5ever's parse alone (the floor both share)
+//! and a bare instantiation. Figures are order statistics over all the samples of a series
+//! (pages × rounds); the per-page ratio is the median over pages of each page's median
+//! plugin time divided by its median native time.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::Value;
+use trawl_host::config::PluginLimits;
+use trawl_host::runtime::{LoadedPlugin, Runtime};
+
+use crate::corpus::{self, Page};
+use crate::native::{LISTING_SCHEMA, Listing};
+use crate::stats::{median, median_f64, percentile};
+
+/// The targets: the plugin within this factor of native, per page…
+pub const TARGET_RATIO: f64 = 1.25;
+/// …and a fresh instantiation under this, median.
+pub const TARGET_INSTANTIATE: Duration = Duration::from_micros(30);
+
+/// Options of `trawl-bench extract`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The Scrapy benchmark's books tarball (default: ../shared/corpora/scrapy-bench/bookfiles.tar.gz
+    /// beside the repository).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Measured rounds; each round visits every page once.
+    #[arg(long, default_value_t = 30)]
+    pub iterations: usize,
+    /// Unmeasured rounds first, to warm caches, the allocator and the blocking pool.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+}
+
+impl Args {
+    fn corpus_path(&self) -> PathBuf {
+        self.corpus.clone().unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/corpora/scrapy-bench/bookfiles.tar.gz"
+            ))
+        })
+    }
+}
+
+/// What is timed; one series of samples each, indexed by discriminant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Series {
+    Native,
+    Plugin,
+    PluginBlocking,
+    Parse,
+    Instantiate,
+}
+
+impl Series {
+    /// In discriminant order.
+    const ALL: [Series; 5] = [
+        Series::Native,
+        Series::Plugin,
+        Series::PluginBlocking,
+        Series::Parse,
+        Series::Instantiate,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Series::Native => "native Rust (scraper + url + serde_json)",
+            Series::Plugin => "css-extractor via `Runtime::extract` (async, as callers get it)",
+            Series::PluginBlocking => {
+                "css-extractor, blocking part only (`ExtractOutput::elapsed`)"
+            }
+            Series::Parse => "html5ever parse alone (`Html::parse_document`)",
+            Series::Instantiate => "fresh Store + instance (`Runtime::instantiate`)",
+        }
+    }
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was timed.
+    pub label: &'static str,
+    /// Median over all samples.
+    pub median: Duration,
+    /// 90th percentile over all samples.
+    pub p90: Duration,
+    /// Median divided by the native median.
+    pub vs_native: f64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Pages in the corpus.
+    pub pages: usize,
+    /// Items extracted over the corpus (identical both ways).
+    pub items: usize,
+    /// Measured rounds over the corpus.
+    pub iterations: usize,
+    /// One row per series, native first.
+    pub rows: Vec<Row>,
+    /// Median over pages of (page's median plugin time / page's median native time).
+    pub page_ratio: f64,
+    /// Fuel one extract call burns: median, least and most over the pages.
+    pub fuel: (u64, u64, u64),
+    /// CPUs this process could use.
+    pub cpus: usize,
+}
+
+impl Report {
+    fn row(&self, series: Series) -> &Row {
+        &self.rows[series as usize]
+    }
+
+    /// Plugin median (as callers get it) over native median.
+    pub fn ratio(&self) -> f64 {
+        self.row(Series::Plugin).vs_native
+    }
+
+    /// Median of a fresh instantiation.
+    pub fn instantiate(&self) -> Duration {
+        self.row(Series::Instantiate).median
+    }
+}
+
+/// Run the benchmark. `tokio` drives the async `Runtime::extract` from this thread, as a
+/// caller's task would; native code runs on this thread too.
+pub fn run(args: &Args, tokio: &tokio::runtime::Runtime) -> anyhow::Result<Report> {
+    let pages = corpus::load(&args.corpus_path())?;
+    let runtime = Runtime::new(PluginLimits::default())?;
+    let plugin = runtime.load(trawl_host::bundled::components::CSS_EXTRACTOR)?;
+    let bench = Bench {
+        runtime,
+        plugin,
+        listing: Listing::default(),
+        schema: LISTING_SCHEMA.into(),
+        tokio,
+    };
+
+    let (items, fuel) = bench.verify(&pages)?;
+    // Series → page → samples.
+    let mut samples =
+        vec![vec![Vec::with_capacity(args.iterations); pages.len()]; Series::ALL.len()];
+    for round in 0..args.warmup + args.iterations {
+        for (index, page) in pages.iter().enumerate() {
+            let timed = bench.visit(page, (round + index) % 2 == 0)?;
+            if round >= args.warmup {
+                for (series, sample) in samples.iter_mut().zip(timed) {
+                    series[index].push(sample);
+                }
+            }
+        }
+    }
+
+    let all = |series: Series| samples[series as usize].concat();
+    let native = median(&all(Series::Native));
+    let rows = Series::ALL
+        .into_iter()
+        .map(|series| {
+            let all = all(series);
+            let median = median(&all);
+            Row {
+                label: series.label(),
+                median,
+                p90: percentile(&all, 90),
+                vs_native: ratio(median, native),
+            }
+        })
+        .collect();
+    let page_ratios: Vec<f64> = samples[Series::Plugin as usize]
+        .iter()
+        .zip(&samples[Series::Native as usize])
+        .map(|(plugin, native)| ratio(median(plugin), median(native)))
+        .collect();
+    let fuel_f64: Vec<f64> = fuel.iter().map(|&f| f as f64).collect();
+    Ok(Report {
+        pages: pages.len(),
+        items,
+        iterations: args.iterations,
+        rows,
+        page_ratio: median_f64(&page_ratios),
+        fuel: (
+            median_f64(&fuel_f64) as u64,
+            fuel.iter().copied().min().unwrap_or(0),
+            fuel.iter().copied().max().unwrap_or(0),
+        ),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
+struct Bench<'a> {
+    runtime: Arc<Runtime>,
+    plugin: Arc<LoadedPlugin>,
+    listing: Listing,
+    schema: Arc<str>,
+    tokio: &'a tokio::runtime::Runtime,
+}
+
+impl Bench<'_> {
+    fn plugin(&self, page: &Page) -> anyhow::Result<trawl_host::runtime::ExtractOutput> {
+        let call = self.runtime.extract(
+            &self.plugin,
+            page.data.clone(),
+            self.schema.clone(),
+            "{}".into(),
+            None,
+        );
+        self.tokio
+            .block_on(call)
+            .with_context(|| format!("css-extractor on {}", page.name))
+    }
+
+    /// Extract every page both ways and insist on the same items; the items counted and
+    /// the fuel of each page.
+    fn verify(&self, pages: &[Page]) -> anyhow::Result<(usize, Vec<u64>)> {
+        let mut items = 0;
+        let mut fuel = Vec::with_capacity(pages.len());
+        for page in pages {
+            let out = self.plugin(page)?;
+            let native = self.listing.extract(&page.data);
+            let plugin: Vec<&Value> = out.items.iter().map(|(item, _)| item).collect();
+            anyhow::ensure!(
+                plugin.iter().copied().eq(&native),
+                "{}: css-extractor and native disagree\nplugin: {plugin:?}\nnative: {native:?}",
+                page.name
+            );
+            anyhow::ensure!(
+                out.items
+                    .iter()
+                    .all(|(_, confidence)| *confidence == Some(1.0)),
+                "{}: an item lacks a required field",
+                page.name
+            );
+            items += native.len();
+            fuel.push(out.fuel);
+        }
+        anyhow::ensure!(
+            items > 0,
+            "no product pods in the corpus: nothing would be measured"
+        );
+        Ok((items, fuel))
+    }
+
+    /// One visit of a page: a sample for each [`Series`], in [`Series::ALL`] order.
+    fn visit(
+        &self,
+        page: &Page,
+        plugin_first: bool,
+    ) -> anyhow::Result<[Duration; Series::ALL.len()]> {
+        let mut native = Duration::ZERO;
+        let mut plugin = (Duration::ZERO, Duration::ZERO);
+        for step in if plugin_first {
+            [true, false]
+        } else {
+            [false, true]
+        } {
+            if step {
+                let started = Instant::now();
+                let out = self.plugin(page)?;
+                plugin = (started.elapsed(), out.elapsed);
+                std::hint::black_box(out);
+            } else {
+                let started = Instant::now();
+                let items = self.listing.extract(&page.data);
+                native = started.elapsed();
+                std::hint::black_box(items);
+            }
+        }
+        let started = Instant::now();
+        std::hint::black_box(scraper::Html::parse_document(&page.data.body));
+        let parse = started.elapsed();
+        let started = Instant::now();
+        self.runtime.instantiate(&self.plugin)?;
+        let instantiate = started.elapsed();
+        Ok([native, plugin.0, plugin.1, parse, instantiate])
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} pages, {} items, {} measured rounds ({} samples per row), {} CPUs\n",
+            self.pages,
+            self.items,
+            self.iterations,
+            self.pages * self.iterations,
+            self.cpus
+        )?;
+        writeln!(f, "| per page | median | p90 | median ÷ native median |")?;
+        writeln!(f, "|---|--:|--:|--:|")?;
+        for row in &self.rows {
+            writeln!(
+                f,
+                "| {} | {} | {} | {:.2}× |",
+                row.label,
+                micros(row.median),
+                micros(row.p90),
+                row.vs_native
+            )?;
+        }
+        let (fuel, least, most) = self.fuel;
+        writeln!(
+            f,
+            "\nplugin ÷ native, median over pages of per-page median ratios: {:.2}×",
+            self.page_ratio
+        )?;
+        writeln!(
+            f,
+            "fuel per extract call: median {fuel}, range {least}–{most}"
+        )?;
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        writeln!(
+            f,
+            "target plugin ≤ {TARGET_RATIO}× native: {:.2}× — {}",
+            self.ratio(),
+            verdict(self.ratio() <= TARGET_RATIO)
+        )?;
+        write!(
+            f,
+            "target instantiation < {} median: {} — {}",
+            micros(TARGET_INSTANTIATE),
+            micros(self.instantiate()),
+            verdict(self.instantiate() < TARGET_INSTANTIATE)
+        )
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
