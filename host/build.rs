@@ -13,7 +13,9 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("css-extractor", "css_extractor", true),
     ("jsonl-exporter", "jsonl_exporter", true),
     ("csv-exporter", "csv_exporter", true),
+    ("jsonld-extractor", "jsonld_extractor", true),
     ("hostile", "hostile", false),
+    ("hostile-exporter", "hostile_exporter", false),
 ];
 
 fn main() {

@@ -14,6 +14,7 @@ pub const BUNDLED: &[&[u8]] = &[
     components::CSS_EXTRACTOR,
     components::JSONL_EXPORTER,
     components::CSV_EXPORTER,
+    components::JSONLD_EXTRACTOR,
 ];
 
 /// Compile each bundled plugin, and record it (or refresh its bytes) in the database.

@@ -42,6 +42,10 @@ pub struct Config {
     #[arg(long, env = "TRAWL_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
 
+    /// Plugin log lines kept per run; the rest are counted in a final line.
+    #[arg(long, env = "TRAWL_RUN_LOG_LINES", default_value_t = 1000)]
+    pub run_log_lines: i64,
+
     /// How long a signed download link stays valid.
     #[arg(long, env = "TRAWL_EXPORT_LINK_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub export_link_ttl: Duration,
@@ -131,6 +135,49 @@ pub struct PluginLimits {
         default_value_t = 100
     )]
     pub max_log_lines: usize,
+
+    /// Highest memory limit a schema may ask for (also the pooling allocator's slot size).
+    #[arg(
+        id = "plugin-memory-ceiling",
+        long = "plugin-memory-ceiling",
+        env = "TRAWL_PLUGIN_MEMORY_CEILING",
+        default_value = "512MiB"
+    )]
+    pub memory_ceiling: ByteSize,
+
+    /// Highest fuel budget a schema may ask for.
+    #[arg(
+        id = "plugin-fuel-ceiling",
+        long = "plugin-fuel-ceiling",
+        env = "TRAWL_PLUGIN_FUEL_CEILING",
+        default_value_t = 20_000_000_000
+    )]
+    pub fuel_ceiling: u64,
+
+    /// Longest call time a schema may ask for.
+    #[arg(id = "plugin-timeout-ceiling", long = "plugin-timeout-ceiling", env = "TRAWL_PLUGIN_TIMEOUT_CEILING", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout_ceiling: Duration,
+
+    /// Largest component an upload may carry.
+    #[arg(
+        id = "plugin-max-upload",
+        long = "plugin-max-upload",
+        env = "TRAWL_PLUGIN_MAX_UPLOAD",
+        default_value = "20MiB"
+    )]
+    pub max_upload: ByteSize,
+
+    /// How long compiling an uploaded component may take.
+    #[arg(id = "plugin-compile-timeout", long = "plugin-compile-timeout", env = "TRAWL_PLUGIN_COMPILE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub compile_timeout: Duration,
+
+    /// Let members upload private plugins (only they can use them). Off: admins only.
+    #[arg(
+        id = "member-uploads",
+        long = "member-uploads",
+        env = "TRAWL_MEMBER_UPLOADS"
+    )]
+    pub member_uploads: bool,
 }
 
 impl Default for PluginLimits {
@@ -145,18 +192,32 @@ impl Default for PluginLimits {
             max_follow: 10_000,
             max_nodes: 1_000_000,
             max_log_lines: 100,
+            memory_ceiling: ByteSize::mib(512),
+            fuel_ceiling: 20_000_000_000,
+            timeout_ceiling: Duration::from_secs(60),
+            max_upload: ByteSize::mib(20),
+            compile_timeout: Duration::from_secs(60),
+            member_uploads: false,
         }
     }
 }
 
-/// How pages are fetched.
+/// The User-Agent of every request unless a job names its own.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "trawl/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/trawl)"
+);
+
+/// How pages are fetched, and the caps on what a job may ask for.
 #[derive(clap::Args, Debug, Clone)]
 pub struct FetchConfig {
-    /// Timeout of one HTTP request.
+    /// Timeout of one HTTP request (a job may ask for less, never more).
     #[arg(id = "fetch-timeout", long = "fetch-timeout", env = "TRAWL_FETCH_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
-    /// Largest response body accepted; a larger page fails with `body_too_large`.
+    /// Largest response body accepted, after decompression; a larger page fails with
+    /// `body_too_large` (decompression bombs included).
     #[arg(
         id = "fetch-max-body",
         long = "fetch-max-body",
@@ -165,9 +226,61 @@ pub struct FetchConfig {
     )]
     pub max_body: ByteSize,
 
-    /// User-Agent sent with every request.
-    #[arg(id = "user-agent", long = "user-agent", env = "TRAWL_USER_AGENT", default_value = concat!("trawl/", env!("CARGO_PKG_VERSION"), " (+https://github.com/trawl)"))]
+    /// Redirects followed before a page fails with `too_many_redirects`.
+    #[arg(
+        id = "fetch-max-redirects",
+        long = "fetch-max-redirects",
+        env = "TRAWL_FETCH_MAX_REDIRECTS",
+        default_value_t = 10
+    )]
+    pub max_redirects: usize,
+
+    /// User-Agent sent with every request, unless the job sets its own.
+    #[arg(id = "user-agent", long = "user-agent", env = "TRAWL_USER_AGENT", default_value = DEFAULT_USER_AGENT)]
     pub user_agent: String,
+
+    /// Most attempts a job may ask for per page (429, 5xx, network errors and timeouts
+    /// are retried).
+    #[arg(
+        id = "fetch-max-attempts",
+        long = "fetch-max-attempts",
+        env = "TRAWL_FETCH_MAX_ATTEMPTS",
+        default_value_t = 5
+    )]
+    pub max_attempts: u32,
+
+    /// Bound of the wait before the first retry; it doubles with each retry (full jitter).
+    #[arg(id = "fetch-retry-base", long = "fetch-retry-base", env = "TRAWL_FETCH_RETRY_BASE", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub retry_base: Duration,
+
+    /// The wait between retries never grows past this.
+    #[arg(id = "fetch-retry-cap", long = "fetch-retry-cap", env = "TRAWL_FETCH_RETRY_CAP", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub retry_cap: Duration,
+
+    /// Longest `Retry-After` honoured; a server asking for longer fails the page instead.
+    #[arg(id = "fetch-max-retry-after", long = "fetch-max-retry-after", env = "TRAWL_FETCH_MAX_RETRY_AFTER", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub max_retry_after: Duration,
+
+    /// Most requests in flight to one host a job may ask for.
+    #[arg(
+        id = "max-per-host-concurrency",
+        long = "max-per-host-concurrency",
+        env = "TRAWL_MAX_PER_HOST_CONCURRENCY",
+        default_value_t = 16
+    )]
+    pub max_per_host_concurrency: u32,
+
+    /// Shortest delay between requests to one host, whatever a job asks for.
+    #[arg(id = "min-host-delay", long = "min-host-delay", env = "TRAWL_MIN_HOST_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub min_host_delay: Duration,
+
+    /// How long a robots.txt is trusted before it is fetched again.
+    #[arg(id = "robots-ttl", long = "robots-ttl", env = "TRAWL_ROBOTS_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub robots_ttl: Duration,
+
+    /// Longest robots.txt `Crawl-delay` honoured (longer ones are cut to it).
+    #[arg(id = "max-crawl-delay", long = "max-crawl-delay", env = "TRAWL_MAX_CRAWL_DELAY", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub max_crawl_delay: Duration,
 
     /// Allow fetching loopback and private addresses. Off by default: a job must not be
     /// able to reach the operator's internal network. Tests and local use turn it on.
@@ -177,6 +290,27 @@ pub struct FetchConfig {
         env = "TRAWL_ALLOW_PRIVATE_NETWORKS"
     )]
     pub allow_private_networks: bool,
+
+    /// Networks (CIDRs, or single addresses) opened despite the SSRF guard, comma-separated.
+    #[arg(id = "allow-networks", long = "allow-networks", env = "TRAWL_ALLOW_NETWORKS", value_delimiter = ',', value_parser = parse_network)]
+    pub allowed_networks: Vec<ipnet::IpNet>,
+
+    /// Host names whose addresses the SSRF guard does not check, comma-separated.
+    #[arg(
+        id = "allow-hosts",
+        long = "allow-hosts",
+        env = "TRAWL_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// `10.0.0.0/8`, or a single address as a /32 (/128).
+pub fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither a CIDR nor an IP address"))
 }
 
 impl Default for FetchConfig {
@@ -184,8 +318,19 @@ impl Default for FetchConfig {
         Self {
             timeout: Duration::from_secs(30),
             max_body: ByteSize::mib(10),
-            user_agent: concat!("trawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_redirects: 10,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            max_attempts: 5,
+            retry_base: Duration::from_millis(500),
+            retry_cap: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+            max_per_host_concurrency: 16,
+            min_host_delay: Duration::ZERO,
+            robots_ttl: Duration::from_secs(3600),
+            max_crawl_delay: Duration::from_secs(30),
             allow_private_networks: false,
+            allowed_networks: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -203,9 +348,13 @@ impl Config {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             export_link_ttl: Duration::from_secs(3600),
+            run_log_lines: 1000,
             plugins: PluginLimits::default(),
             fetch: FetchConfig {
                 allow_private_networks: true,
+                // Retries of misbehaving test sites should not make the suite slow.
+                retry_base: Duration::from_millis(50),
+                retry_cap: Duration::from_secs(1),
                 ..FetchConfig::default()
             },
         }

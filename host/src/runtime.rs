@@ -23,7 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::PluginLimits;
 use limits::Limiter;
-pub use limits::{CallError, CallErrorKind};
+pub use limits::{CallError, CallErrorKind, CallLimits, SchemaLimits};
 pub use log::LogLine;
 use log::LogSink;
 pub use page::PageData;
@@ -167,6 +167,10 @@ pub struct Runtime {
     extractor_linker: Linker<PluginState>,
     exporter_linker: Linker<PluginState>,
     limits: PluginLimits,
+    /// Limits of a call when a schema sets none.
+    defaults: CallLimits,
+    /// Where compiled components are cached (none: compile on every start).
+    cache_dir: Option<std::path::PathBuf>,
     /// Compiled plugins by digest. A std mutex: held only for map lookups, never across
     /// compilation or an await.
     loaded: Mutex<HashMap<[u8; 32], Arc<LoadedPlugin>>>,
@@ -184,7 +188,8 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Build the engine and linkers, and start the epoch ticker.
     pub fn new(limits: PluginLimits) -> anyhow::Result<Arc<Self>> {
-        let memory = usize::try_from(limits.memory.as_u64()).unwrap_or(usize::MAX);
+        let memory = usize::try_from(limits.memory.as_u64().max(limits.memory_ceiling.as_u64()))
+            .unwrap_or(usize::MAX);
         let instances = u32::try_from(limits.concurrency.max(1) * 2).unwrap_or(u32::MAX);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(instances)
@@ -237,15 +242,34 @@ impl Runtime {
             engine,
             extractor_linker,
             exporter_linker,
+            defaults: CallLimits::from(&limits),
             limits,
+            cache_dir: None,
             loaded: Mutex::new(HashMap::new()),
             permits,
         }))
     }
 
-    /// The default limits of a call.
+    /// The configured limits and ceilings.
     pub fn limits(&self) -> &PluginLimits {
         &self.limits
+    }
+
+    /// The limits of a call when a schema sets none.
+    pub fn default_call_limits(&self) -> &CallLimits {
+        &self.defaults
+    }
+
+    /// Cache compiled components under `dir`, keyed by digest and engine settings, so that a
+    /// restart compiles nothing it compiled before. Call before sharing the runtime.
+    pub fn with_cache_dir(mut self: Arc<Self>, dir: std::path::PathBuf) -> Arc<Self> {
+        match Arc::get_mut(&mut self) {
+            Some(this) => this.cache_dir = Some(dir),
+            None => {
+                tracing::warn!("the plugin runtime is already shared: compile cache not enabled")
+            }
+        }
+        self
     }
 
     /// Compile a component (or reuse the compiled one with the same digest), check which
@@ -256,8 +280,7 @@ impl Runtime {
         if let Some(found) = self.lock_loaded().get(&digest) {
             return Ok(found.clone());
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let component = self.compile(bytes, &digest)?;
         let wit_version = wit_version_of(&component, &self.engine)?;
         let extractor = self
             .extractor_linker
@@ -292,13 +315,61 @@ impl Runtime {
         Ok(loaded)
     }
 
+    /// Compile, or load what an earlier compilation of the same bytes by an engine with the
+    /// same settings left in the cache.
+    fn compile(&self, bytes: &[u8], digest: &[u8; 32]) -> Result<Component, LoadError> {
+        let Some(dir) = &self.cache_dir else {
+            return Component::new(&self.engine, bytes)
+                .map_err(|e| LoadError::Invalid(format!("{e:#}")));
+        };
+        let path = dir.join(format!(
+            "{}-{}.cwasm",
+            hex::encode(digest),
+            self.engine_key()
+        ));
+        if path.is_file() {
+            match load_precompiled(&self.engine, &path) {
+                Ok(component) => return Ok(component),
+                Err(e) => tracing::warn!("ignoring the cached {}: {e:#}", path.display()),
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        // A failed cache write costs the next start a compilation, nothing more.
+        let stored = component
+            .serialize()
+            .map_err(std::io::Error::other)
+            .and_then(|compiled| {
+                std::fs::create_dir_all(dir)?;
+                let partial =
+                    path.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::write(&partial, compiled)?;
+                std::fs::rename(&partial, &path)
+            });
+        if let Err(e) = stored {
+            tracing::warn!("caching the compiled plugin at {}: {e}", path.display());
+        }
+        Ok(component)
+    }
+
+    /// A short hash of everything about the engine that compiled code depends on.
+    fn engine_key(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
+
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<LoadedPlugin>>> {
         // A poisoned map only means a panic elsewhere while inserting: the map is still valid.
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn new_store(&self) -> Store<PluginState> {
-        let memory = usize::try_from(self.limits.memory.as_u64()).unwrap_or(usize::MAX);
+    fn new_store(&self, limits: &CallLimits) -> Store<PluginState> {
+        let memory = usize::try_from(limits.memory).unwrap_or(usize::MAX);
         let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
         wasi.allow_tcp(false)
             .allow_udp(false)
@@ -307,33 +378,31 @@ impl Runtime {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: Limiter::new(memory),
-            logs: LogSink::new(self.limits.max_log_lines),
-            max_nodes: self.limits.max_nodes,
-            timeout: self.limits.timeout,
+            logs: LogSink::new(limits.max_log_lines),
+            max_nodes: limits.max_nodes,
+            timeout: limits.timeout,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Bounds what one boundary crossing may copy, results of the call included.
-        store.set_hostcall_fuel(
-            usize::try_from(self.limits.max_output.as_u64()).unwrap_or(usize::MAX),
-        );
+        store.set_hostcall_fuel(usize::try_from(limits.max_output).unwrap_or(usize::MAX));
         store.set_max_component_handles(10_000);
         store.epoch_deadline_trap();
-        self.arm(&mut store);
+        Self::arm(&mut store, limits);
         store
     }
 
     /// Give the store a fresh fuel budget and wall-clock deadline for the next call.
-    fn arm(&self, store: &mut Store<PluginState>) {
-        let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
+    fn arm(store: &mut Store<PluginState>, limits: &CallLimits) {
+        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store
-            .set_fuel(self.limits.fuel)
+            .set_fuel(limits.fuel)
             .expect("fuel is enabled on the engine");
     }
 
     fn manifest(&self, pre: &Pre, wit_version: String) -> Result<PluginManifest, CallError> {
-        let mut store = self.new_store();
+        let mut store = self.new_store(&self.defaults);
         let label = "plugin being loaded";
         match pre {
             Pre::Extractor(pre) => {
@@ -374,7 +443,7 @@ impl Runtime {
     /// Make a fresh instance of `plugin` in a fresh store, as every call does, and drop it:
     /// the per-call overhead, for benchmarks and start-up checks.
     pub fn instantiate(&self, plugin: &LoadedPlugin) -> Result<(), CallError> {
-        let mut store = self.new_store();
+        let mut store = self.new_store(&self.defaults);
         let result = match &plugin.pre {
             Pre::Extractor(pre) => pre.instantiate(&mut store).map(drop),
             Pre::Exporter(pre) => pre.instantiate(&mut store).map(drop),
@@ -382,7 +451,7 @@ impl Runtime {
         result.map_err(|e| limits::classify(e, &store, &plugin.label()))
     }
 
-    /// Run an extractor on a page.
+    /// Run an extractor on a page with the default limits.
     pub async fn extract(
         self: &Arc<Self>,
         plugin: &Arc<LoadedPlugin>,
@@ -391,7 +460,23 @@ impl Runtime {
         options: Arc<str>,
         link_selector: Option<Arc<str>>,
     ) -> Result<ExtractOutput, CallError> {
+        let limits = self.defaults.clone();
+        self.extract_limited(plugin, page, schema, options, link_selector, limits)
+            .await
+    }
+
+    /// Run an extractor on a page under the given limits.
+    pub async fn extract_limited(
+        self: &Arc<Self>,
+        plugin: &Arc<LoadedPlugin>,
+        page: Arc<PageData>,
+        schema: Arc<str>,
+        options: Arc<str>,
+        link_selector: Option<Arc<str>>,
+        limits: CallLimits,
+    ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
+        let timeout = limits.timeout;
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
             CallError::new(
                 &label,
@@ -402,29 +487,33 @@ impl Runtime {
         let plugin = plugin.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            this.extract_blocking(&plugin, page, &schema, &options, link_selector.as_deref())
+            this.extract_blocking(
+                &plugin,
+                page,
+                &schema,
+                &options,
+                link_selector.as_deref(),
+                &limits,
+            )
         });
-        self.with_timeout(&label, task).await
+        Self::with_timeout(&label, task, timeout).await
     }
 
     async fn with_timeout<T>(
-        &self,
         label: &str,
         task: tokio::task::JoinHandle<Result<T, CallError>>,
+        timeout: Duration,
     ) -> Result<T, CallError> {
         // The epoch deadline stops wasm; this outer timeout also covers time spent waiting
         // inside host calls, where epochs do not tick.
-        let outer = self.limits.timeout + Duration::from_secs(2);
+        let outer = timeout + Duration::from_secs(2);
         match tokio::time::timeout(outer, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(CallError::new(
                 label,
                 CallErrorKind::Trap(format!("host task failed: {join}")),
             )),
-            Err(_) => Err(CallError::new(
-                label,
-                CallErrorKind::Timeout(self.limits.timeout),
-            )),
+            Err(_) => Err(CallError::new(label, CallErrorKind::Timeout(timeout))),
         }
     }
 
@@ -435,6 +524,7 @@ impl Runtime {
         schema: &str,
         options: &str,
         link_selector: Option<&str>,
+        limits: &CallLimits,
     ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
         let Pre::Extractor(pre) = &plugin.pre else {
@@ -444,7 +534,7 @@ impl Runtime {
             ));
         };
         let started = Instant::now();
-        let mut store = self.new_store();
+        let mut store = self.new_store(limits);
         let max_nodes = store.data().max_nodes;
         let mut page_rep = None;
         let result = (|| {
@@ -458,10 +548,7 @@ impl Runtime {
                 .trawl_plugin_extractor()
                 .call_extract(&mut store, page, schema, options)
         })();
-        let fuel = self
-            .limits
-            .fuel
-            .saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let extraction = match result {
             Err(trap) => return Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
             Ok(Err(plugin_error)) => {
@@ -472,7 +559,6 @@ impl Runtime {
             }
             Ok(Ok(extraction)) => extraction,
         };
-        let limits = &self.limits;
         let fail = |what: String| {
             Err(CallError::new(&label, CallErrorKind::OutputLimit(what)).with_fuel(fuel))
         };
@@ -491,7 +577,7 @@ impl Runtime {
             ));
         }
         let bytes: usize = extraction.items.iter().map(|i| i.json.len()).sum();
-        if bytes as u64 > limits.max_output.as_u64() {
+        if bytes as u64 > limits.max_output {
             return fail(format!(
                 "{bytes} bytes of items (limit {})",
                 limits.max_output
@@ -556,7 +642,7 @@ impl Runtime {
                     CallErrorKind::WrongKind("an extractor cannot export"),
                 ));
             };
-            let mut store = this.new_store();
+            let mut store = this.new_store(&this.defaults);
             let result = pre.instantiate(&mut store).and_then(|instance| {
                 let writer = instance
                     .trawl_plugin_exporter()
@@ -565,7 +651,7 @@ impl Runtime {
                 Ok((instance, writer))
             });
             let fuel = this
-                .limits
+                .defaults
                 .fuel
                 .saturating_sub(store.get_fuel().unwrap_or(0));
             match result {
@@ -585,7 +671,7 @@ impl Runtime {
                 }),
             }
         });
-        self.with_timeout(&plugin.label(), task).await
+        Self::with_timeout(&plugin.label(), task, self.defaults.timeout).await
     }
 }
 
@@ -670,13 +756,13 @@ impl ExportSession {
         let label2 = label.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            runtime.arm(&mut inner.store);
+            Runtime::arm(&mut inner.store, &runtime.defaults);
             let result = f(&mut inner);
             let fuel = runtime
-                .limits
+                .defaults
                 .fuel
                 .saturating_sub(inner.store.get_fuel().unwrap_or(0));
-            let max_output = runtime.limits.max_output.as_u64();
+            let max_output = runtime.defaults.max_output;
             let out = match result {
                 Err(trap) => Err(limits::classify(trap, &inner.store, &label2)),
                 Ok(Err(e)) => Err(CallError::new(&label2, CallErrorKind::Plugin(e.into()))),
@@ -691,7 +777,7 @@ impl ExportSession {
             };
             (inner, fuel, out)
         });
-        let outer = self.runtime.limits.timeout + Duration::from_secs(2);
+        let outer = self.runtime.defaults.timeout + Duration::from_secs(2);
         match tokio::time::timeout(outer, task).await {
             Ok(Ok((inner, fuel, out))) => {
                 self.fuel += fuel;
@@ -706,10 +792,19 @@ impl ExportSession {
             )),
             Err(_) => Err(CallError::new(
                 &label,
-                CallErrorKind::Timeout(self.runtime.limits.timeout),
+                CallErrorKind::Timeout(self.runtime.defaults.timeout),
             )),
         }
     }
+}
+
+/// Load a component compiled by [`Runtime::compile`].
+#[allow(unsafe_code)]
+fn load_precompiled(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Component> {
+    // SAFETY: only files trawl itself wrote are loaded: the cache directory is trawl's own,
+    // names carry the component digest and the engine's compatibility hash, and wasmtime
+    // checks the header and engine settings of what it maps.
+    unsafe { Component::deserialize_file(engine, path) }
 }
 
 /// The `trawl:plugin` version a component was built against, from its export names.

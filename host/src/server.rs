@@ -60,8 +60,9 @@ pub enum PluginReadyError {
 impl AppState {
     /// Build the state over a migrated database: runtime, fetcher, storage, bundled plugins.
     pub async fn new(config: Config, pool: PgPool) -> anyhow::Result<Self> {
-        let runtime =
-            Runtime::new(config.plugins.clone()).context("starting the plugin runtime")?;
+        let runtime = Runtime::new(config.plugins.clone())
+            .context("starting the plugin runtime")?
+            .with_cache_dir(config.data_dir.join("cache").join("plugins"));
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
         let fresh: [u8; 32] = Sha256::digest(uuid::Uuid::new_v4().as_bytes()).into();
         let secret = db::secrets::get_or_create(&pool, "download_link_key", &fresh).await?;

@@ -2,6 +2,7 @@
 //! (`FOR UPDATE SKIP LOCKED`), holds them by a lease with heartbeats, and carries them out.
 
 pub mod export;
+pub mod pagination;
 pub mod run;
 
 use std::time::Duration;

@@ -328,3 +328,126 @@ impl<T: axum::response::IntoResponse> IntoResponseParts for T {
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+
+/// The fixture catalogue: a five-page paginated shop of 100 products, some shown on two
+/// pages, some missing a required field.
+pub mod catalogue {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde_json::{Value, json};
+
+    pub const PAGES: usize = 5;
+    pub const PER_PAGE: usize = 20;
+
+    /// Product `n` (1..=100). Every product whose number ends in 7 has no price.
+    pub fn product(n: usize) -> (String, Option<f64>, i64) {
+        let name = format!("Product {n:03} \"deluxe\", edition {}", n % 3);
+        let price = (n % 10 != 7).then_some((n as f64) * 1.25 + 0.99);
+        let stock = (n * 7 % 23) as i64;
+        (name, price, stock)
+    }
+
+    pub fn product_html(n: usize) -> String {
+        let (name, price, stock) = product(n);
+        let price = price
+            .map(|p| format!("<p class=\"price\">£{p:.2}</p>"))
+            .unwrap_or_default();
+        let name = name.replace('"', "&quot;");
+        format!(
+            "<article class=\"product\">\n  <h3><a href=\"/products/{n}.html\" title=\"{name}\">{name}</a></h3>\n  {price}\n  \
+             <p class=\"stock\">In stock ({stock} available)</p>\n</article>\n"
+        )
+    }
+
+    /// Five pages of twenty products; each page but the last also shows the first two
+    /// products of the next page, so eight items are seen twice.
+    pub fn catalogue() -> HashMap<String, (String, Vec<u8>)> {
+        let mut site = HashMap::new();
+        for page in 1..=PAGES {
+            let first = (page - 1) * PER_PAGE + 1;
+            let mut shown: Vec<usize> = (first..first + PER_PAGE).collect();
+            if page < PAGES {
+                shown.extend([first + PER_PAGE, first + PER_PAGE + 1]);
+            }
+            let products: String = shown.iter().map(|&n| product_html(n)).collect();
+            let next = if page < PAGES {
+                format!(
+                    "<li class=\"next\"><a href=\"page-{}.html\">next</a></li>",
+                    page + 1
+                )
+            } else {
+                String::new()
+            };
+            let html = format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Catalogue page {page}</title></head>\
+                 <body><main>{products}</main><ul class=\"pager\">{next}</ul></body></html>"
+            );
+            site.insert(
+                format!("/catalogue/page-{page}.html"),
+                ("text/html; charset=utf-8".into(), html.into_bytes()),
+            );
+        }
+        site
+    }
+
+    pub fn schema() -> Value {
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "x-scope": "article.product",
+            "properties": {
+                "name": {"type": "string", "x-selector": "h3 a"},
+                "price": {"type": "number", "x-selector": "p.price"},
+                "stock": {"type": "integer", "x-selector": "p.stock"},
+                "url": {"type": "string", "x-selector": "h3 a", "x-attr": "href", "x-url": true}
+            },
+            "required": ["name", "price", "url"]
+        })
+    }
+
+    pub fn expected(base: &str) -> BTreeMap<String, Value> {
+        (1..=PAGES * PER_PAGE)
+            .filter_map(|n| {
+                let (name, price, stock) = product(n);
+                let url = format!("{base}/products/{n}.html");
+                let price = (price? * 100.0).round() / 100.0;
+                Some((
+                    url.clone(),
+                    json!({"name": name, "price": price, "stock": stock, "url": url}),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// The bytes of a test plugin built by host/build.rs (`hostile`, `hostile_exporter`).
+pub fn test_plugin(stem: &str) -> Vec<u8> {
+    let path = match stem {
+        "hostile" => trawl_host::bundled::components::HOSTILE_PATH,
+        "hostile_exporter" => trawl_host::bundled::components::HOSTILE_EXPORTER_PATH,
+        other => panic!("no test plugin {other}"),
+    };
+    std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+impl TestHost {
+    /// Upload a component as `key`; returns the status and body.
+    pub async fn upload(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .client
+            .post(format!("{}/v1/plugins", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
+        Ok((status, value))
+    }
+}

@@ -135,11 +135,16 @@ async fn floods_hit_the_output_limits() {
         matches!(e.code(), "plugin_output_limit" | "plugin_memory_limit"),
         "{e}"
     );
-    let out = call(&runtime, &plugin, "log-flood")
+    // A plugin that keeps logging far past its cap is stopped …
+    let e = call(&runtime, &plugin, "log-flood")
         .await
-        .expect("logs are capped, not fatal");
-    assert_eq!(out.logs.len(), PluginLimits::default().max_log_lines);
-    assert!(out.logs_dropped > 0);
+        .expect_err("a million lines");
+    assert_eq!(e.code(), "plugin_resource_limit", "{e}");
+    // … and so is one that asks for DOM nodes without end.
+    let e = call(&runtime, &plugin, "nodes")
+        .await
+        .expect_err("node flood");
+    assert_eq!(e.code(), "plugin_resource_limit", "{e}");
     assert_recovers(&runtime, &plugin).await;
 }
 

@@ -2,6 +2,7 @@
 //! (cloud metadata), CGNAT, unspecified, multicast and IPv6 unique/link-local addresses,
 //! including IPv4-mapped forms. It checks IP literals in URLs and, as the HTTP client's DNS
 //! resolver, every resolved address, so redirects and DNS tricks are covered too.
+//! An operator can open listed networks (CIDRs) or host names, or switch the guard off.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -16,15 +17,50 @@ pub struct Blocked {
 }
 
 /// The guard; `allow_private` turns it off (tests, local use).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Guard {
     allow_private: bool,
+    allowed_networks: Vec<ipnet::IpNet>,
+    /// Lower-case host names whose addresses are not checked.
+    allowed_hosts: Vec<String>,
 }
 
 impl Guard {
     /// A guard that blocks unless `allow_private`.
     pub fn new(allow_private: bool) -> Self {
-        Self { allow_private }
+        Self {
+            allow_private,
+            ..Self::default()
+        }
+    }
+
+    /// Also let through addresses in `networks` and names in `hosts` (an operator's
+    /// internal sites, or the tests' 127.0.0.1).
+    pub fn allowing(mut self, networks: &[ipnet::IpNet], hosts: &[String]) -> Self {
+        self.allowed_networks = networks.to_vec();
+        self.allowed_hosts = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        self
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        self.allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.')))
+    }
+
+    /// Whether this guard refuses `ip`.
+    pub fn refuses(&self, ip: IpAddr) -> bool {
+        if self.allow_private || !is_blocked(ip) {
+            return false;
+        }
+        let canonical = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        !self
+            .allowed_networks
+            .iter()
+            .any(|n| n.contains(&ip) || n.contains(&canonical))
     }
 
     /// Refuse a URL whose host is a blocked IP literal.
@@ -37,7 +73,10 @@ impl Guard {
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
             _ => return Ok(()),
         };
-        if is_blocked(ip) {
+        if self.host_allowed(&ip.to_string()) {
+            return Ok(());
+        }
+        if self.refuses(ip) {
             return Err(Blocked {
                 host: ip.to_string(),
                 addr: ip,
@@ -48,14 +87,22 @@ impl Guard {
     }
 }
 
-impl Resolve for Guard {
+/// The guard as reqwest's resolver: shared, so it is checked on every connection.
+#[derive(Debug, Clone)]
+pub struct GuardResolver(pub std::sync::Arc<Guard>);
+
+impl Resolve for GuardResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
+        let guard = self.0.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private && let Some(bad) = addrs.iter().find(|a| is_blocked(a.ip())) {
+            // One refused address refuses the name: otherwise a name resolving to both a
+            // public and a private address would let the connection pick the private one.
+            if !guard.host_allowed(&host)
+                && let Some(bad) = addrs.iter().find(|a| guard.refuses(a.ip()))
+            {
                 return Err(Box::new(Blocked {
                     host,
                     addr: bad.ip(),
@@ -130,5 +177,42 @@ mod tests {
         ] {
             assert!(!is_blocked(ip.parse().expect("ip")), "{ip} must be allowed");
         }
+    }
+
+    #[test]
+    fn url_literals_in_every_spelling_are_checked() {
+        let guard = Guard::new(false);
+        for url in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::1]:8080/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd12::1]/",
+            "http://0.0.0.0/",
+        ] {
+            let parsed = url::Url::parse(url).expect("url");
+            assert!(guard.check_url(&parsed).is_err(), "{url} must be refused");
+        }
+        let public = url::Url::parse("http://93.184.216.34/").expect("url");
+        assert!(guard.check_url(&public).is_ok());
+        assert!(
+            Guard::new(true)
+                .check_url(&url::Url::parse("http://127.0.0.1/").expect("url"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn allow_list_opens_only_what_it_names() {
+        let net: ipnet::IpNet = "127.0.0.1/32".parse().expect("cidr");
+        let guard = Guard::new(false).allowing(&[net], &["intranet.example".into()]);
+        assert!(!guard.refuses("127.0.0.1".parse().expect("ip")));
+        assert!(!guard.refuses("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(guard.refuses("127.0.0.2".parse().expect("ip")));
+        assert!(guard.refuses("10.0.0.1".parse().expect("ip")));
+        assert!(guard.host_allowed("Intranet.Example."));
+        assert!(!guard.host_allowed("example"));
     }
 }

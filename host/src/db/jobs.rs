@@ -18,6 +18,9 @@ pub struct JobRow {
     pub concurrency: i32,
     pub dedup_scope: String,
     pub enabled: bool,
+    pub max_depth: Option<i32>,
+    pub fetch_settings: serde_json::Value,
+    pub drop_query_params: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -33,6 +36,9 @@ pub struct NewJob<'a> {
     pub concurrency: i32,
     pub dedup_scope: &'a str,
     pub enabled: bool,
+    pub max_depth: Option<i32>,
+    pub fetch_settings: &'a serde_json::Value,
+    pub drop_query_params: &'a [String],
 }
 
 /// Create a job. The schema must be `owner`'s: checked in the same statement.
@@ -42,8 +48,9 @@ pub async fn create(
     new: &NewJob<'_>,
 ) -> Result<Option<JobId>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"INSERT INTO scraping_jobs (id, owner_id, schema_id, name, start_urls, pagination, max_pages, concurrency, dedup_scope, enabled)
-           SELECT $1, $2, s.id, $4, $5, $6, $7, $8, $9, $10 FROM extractor_schemas s WHERE s.id = $3 AND s.owner_id = $2
+        r#"INSERT INTO scraping_jobs (id, owner_id, schema_id, name, start_urls, pagination, max_pages, concurrency, dedup_scope, enabled,
+                                      max_depth, fetch_settings, drop_query_params)
+           SELECT $1, $2, s.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM extractor_schemas s WHERE s.id = $3 AND s.owner_id = $2
            RETURNING id AS "id: JobId""#,
         JobId::new() as JobId,
         owner as UserId,
@@ -54,7 +61,10 @@ pub async fn create(
         new.max_pages,
         new.concurrency,
         new.dedup_scope,
-        new.enabled
+        new.enabled,
+        new.max_depth,
+        new.fetch_settings,
+        new.drop_query_params
     )
     .fetch_optional(ex)
     .await?;
@@ -71,7 +81,8 @@ pub async fn update(
     let done = sqlx::query!(
         r#"UPDATE scraping_jobs j
            SET schema_id = s.id, name = $4, start_urls = $5, pagination = $6, max_pages = $7, concurrency = $8,
-               dedup_scope = $9, enabled = $10, updated_at = now()
+               dedup_scope = $9, enabled = $10, max_depth = $11, fetch_settings = $12, drop_query_params = $13,
+               updated_at = now()
            FROM extractor_schemas s
            WHERE j.id = $1 AND j.owner_id = $2 AND s.id = $3 AND s.owner_id = $2"#,
         id as JobId,
@@ -83,7 +94,10 @@ pub async fn update(
         new.max_pages,
         new.concurrency,
         new.dedup_scope,
-        new.enabled
+        new.enabled,
+        new.max_depth,
+        new.fetch_settings,
+        new.drop_query_params
     )
     .execute(ex)
     .await?;
@@ -99,7 +113,8 @@ pub async fn get(
     sqlx::query_as!(
         JobRow,
         r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
+                  drop_query_params, created_at, updated_at
            FROM scraping_jobs WHERE id = $1 AND owner_id = $2"#,
         id as JobId,
         owner as UserId
@@ -113,7 +128,8 @@ pub async fn get_any(ex: impl PgExecutor<'_>, id: JobId) -> Result<Option<JobRow
     sqlx::query_as!(
         JobRow,
         r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
+                  drop_query_params, created_at, updated_at
            FROM scraping_jobs WHERE id = $1"#,
         id as JobId
     )
@@ -131,7 +147,8 @@ pub async fn list(
     sqlx::query_as!(
         JobRow,
         r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, created_at, updated_at
+                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
+                  drop_query_params, created_at, updated_at
            FROM scraping_jobs WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
            ORDER BY id DESC LIMIT $3"#,
         owner as UserId,

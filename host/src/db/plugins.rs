@@ -27,6 +27,8 @@ pub struct Plugin {
     pub size_bytes: i64,
     /// Bundled with trawl (true) or uploaded.
     pub system: bool,
+    /// Private to its uploader (a member's plugin); others are visible to everyone.
+    pub private: bool,
     /// Everything `info()` (and `format()`) said.
     #[schema(value_type = Object)]
     pub info: serde_json::Value,
@@ -45,13 +47,13 @@ pub async fn upsert_system(
 ) -> Result<PluginId, sqlx::Error> {
     let info = serde_json::to_value(manifest).expect("a manifest always serialises");
     let row = sqlx::query!(
-        r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info)
-           VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info, bundled)
+           VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
            ON CONFLICT (name, version) DO UPDATE
              SET digest = EXCLUDED.digest, component = EXCLUDED.component, size_bytes = EXCLUDED.size_bytes,
                  description = EXCLUDED.description, info = EXCLUDED.info, kind = EXCLUDED.kind,
                  wit_version = EXCLUDED.wit_version, updated_at = now()
-             WHERE plugins.owner_id IS NULL AND plugins.digest <> EXCLUDED.digest
+             WHERE plugins.bundled AND plugins.digest <> EXCLUDED.digest
            RETURNING id AS "id: PluginId""#,
         PluginId::new() as PluginId,
         manifest.name,
@@ -99,7 +101,7 @@ pub async fn list_visible(
     sqlx::query_as!(
         Plugin,
         r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
                   info, deprecated_at, created_at
            FROM plugins WHERE owner_id IS NULL OR owner_id = $1
            ORDER BY name, created_at DESC"#,
@@ -119,7 +121,7 @@ pub async fn find_visible(
     sqlx::query_as!(
         Plugin,
         r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
                   info, deprecated_at, created_at
            FROM plugins
            WHERE (owner_id IS NULL OR owner_id = $1) AND name = $2
@@ -139,7 +141,7 @@ pub async fn get(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Option<Plugin>
     sqlx::query_as!(
         Plugin,
         r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, owner_id IS NULL AS "system!",
+                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
                   info, deprecated_at, created_at
            FROM plugins WHERE id = $1"#,
         id as PluginId
@@ -157,4 +159,93 @@ pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>,
     .fetch_one(ex)
     .await?;
     Ok(row.component)
+}
+
+/// Register an uploaded plugin. `owner` is `None` for plugins everyone may use (admin
+/// uploads) and the member for private ones. `None` back when the name and version exist.
+pub async fn insert_uploaded(
+    ex: impl PgExecutor<'_>,
+    owner: Option<UserId>,
+    manifest: &PluginManifest,
+    digest: &[u8],
+    component: &[u8],
+) -> Result<Option<PluginId>, sqlx::Error> {
+    let info = serde_json::to_value(manifest).expect("a manifest always serialises");
+    let row = sqlx::query!(
+        r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (name, version) DO NOTHING
+           RETURNING id AS "id: PluginId""#,
+        PluginId::new() as PluginId,
+        owner as Option<UserId>,
+        manifest.name,
+        manifest.version,
+        manifest.kind.as_str(),
+        manifest.description,
+        manifest.wit_version,
+        digest,
+        component,
+        component.len() as i64,
+        info
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| r.id))
+}
+
+/// The plugin with this name and version, visible or not, with its digest.
+pub async fn by_name_version(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+    version: &str,
+) -> Result<Option<(PluginId, Vec<u8>, Option<UserId>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: PluginId", digest, owner_id AS "owner_id: UserId" FROM plugins WHERE name = $1 AND version = $2"#,
+        name,
+        version
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| (r.id, r.digest, r.owner_id)))
+}
+
+/// A plugin `user` may see, by id.
+pub async fn get_visible(
+    ex: impl PgExecutor<'_>,
+    user: UserId,
+    id: PluginId,
+) -> Result<Option<Plugin>, sqlx::Error> {
+    sqlx::query_as!(
+        Plugin,
+        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
+                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
+                  info, deprecated_at, created_at
+           FROM plugins WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2)"#,
+        id as PluginId,
+        user as UserId
+    )
+    .fetch_optional(ex)
+    .await
+}
+
+/// Delete an uploaded plugin. False when there is none with this id that is not bundled.
+pub async fn delete(ex: impl PgExecutor<'_>, id: PluginId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM plugins WHERE id = $1 AND NOT bundled",
+        id as PluginId
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deprecate a plugin: old schemas keep running it, new ones cannot pick it by name alone.
+pub async fn deprecate(ex: impl PgExecutor<'_>, id: PluginId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE plugins SET deprecated_at = coalesce(deprecated_at, now()), updated_at = now() WHERE id = $1",
+        id as PluginId
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

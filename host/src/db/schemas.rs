@@ -19,6 +19,8 @@ pub struct SchemaRow {
     pub plugin_version: String,
     pub plugin_options: serde_json::Value,
     pub validation_mode: String,
+    /// Plugin call limits (a `SchemaLimits` object).
+    pub limits: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,6 +33,7 @@ pub struct NewSchema<'a> {
     pub plugin_id: PluginId,
     pub plugin_options: &'a serde_json::Value,
     pub validation_mode: &'a str,
+    pub limits: &'a serde_json::Value,
 }
 
 /// Create a schema.
@@ -40,15 +43,16 @@ pub async fn create(
     new: &NewSchema<'_>,
 ) -> Result<SchemaId, sqlx::Error> {
     let row = sqlx::query!(
-        r#"INSERT INTO extractor_schemas (id, owner_id, name, json_schema, plugin_id, plugin_options, validation_mode)
-           VALUES ($1, $2, $3, $4::text::json, $5, $6, $7) RETURNING id AS "id: SchemaId""#,
+        r#"INSERT INTO extractor_schemas (id, owner_id, name, json_schema, plugin_id, plugin_options, validation_mode, limits)
+           VALUES ($1, $2, $3, $4::text::json, $5, $6, $7, $8) RETURNING id AS "id: SchemaId""#,
         SchemaId::new() as SchemaId,
         owner as UserId,
         new.name,
         new.json_schema,
         new.plugin_id as PluginId,
         new.plugin_options,
-        new.validation_mode
+        new.validation_mode,
+        new.limits
     )
     .fetch_one(ex)
     .await?;
@@ -65,7 +69,7 @@ pub async fn update(
     let done = sqlx::query!(
         r#"UPDATE extractor_schemas
            SET name = $3, json_schema = $4::text::json, plugin_id = $5, plugin_options = $6, validation_mode = $7,
-               version = version + 1, updated_at = now()
+               limits = $8, version = version + 1, updated_at = now()
            WHERE id = $1 AND owner_id = $2"#,
         id as SchemaId,
         owner as UserId,
@@ -73,7 +77,8 @@ pub async fn update(
         new.json_schema,
         new.plugin_id as PluginId,
         new.plugin_options,
-        new.validation_mode
+        new.validation_mode,
+        new.limits
     )
     .execute(ex)
     .await?;
@@ -91,7 +96,7 @@ pub async fn get(
         r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
                   s.json_schema::text AS "json_schema!", s.plugin_id AS "plugin_id: PluginId",
                   p.name AS plugin_name, p.version AS plugin_version,
-                  s.plugin_options, s.validation_mode, s.created_at, s.updated_at
+                  s.plugin_options, s.validation_mode, s.limits, s.created_at, s.updated_at
            FROM extractor_schemas s JOIN plugins p ON p.id = s.plugin_id
            WHERE s.id = $1 AND s.owner_id = $2"#,
         id as SchemaId,
@@ -113,7 +118,7 @@ pub async fn list(
         r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
                   s.json_schema::text AS "json_schema!", s.plugin_id AS "plugin_id: PluginId",
                   p.name AS plugin_name, p.version AS plugin_version,
-                  s.plugin_options, s.validation_mode, s.created_at, s.updated_at
+                  s.plugin_options, s.validation_mode, s.limits, s.created_at, s.updated_at
            FROM extractor_schemas s JOIN plugins p ON p.id = s.plugin_id
            WHERE s.owner_id = $1 AND ($2::uuid IS NULL OR s.id < $2)
            ORDER BY s.id DESC LIMIT $3"#,

@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{Page, PageQuery};
+use crate::crawl::FetchSettings;
 use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
 use crate::server::AppState;
@@ -41,7 +42,9 @@ pub struct JobIn {
     pub name: String,
     /// The schema items are extracted and validated with.
     pub schema_id: SchemaId,
-    /// Where crawling starts (http or https).
+    /// Where crawling starts (http or https). May be left out with `url-template`
+    /// pagination, whose pages are the start.
+    #[serde(default)]
     pub start_urls: Vec<String>,
     /// How the next pages are found (default `{"type": "none"}`).
     #[serde(default = "no_pagination")]
@@ -52,6 +55,17 @@ pub struct JobIn {
     /// Pages fetched at once (default 4, at most 64).
     #[serde(default = "default_concurrency")]
     pub concurrency: i32,
+    /// Links followed at most this many steps from a start URL (default: no limit
+    /// beyond `max_pages`). Start URLs are depth 0.
+    #[serde(default)]
+    pub max_depth: Option<i32>,
+    /// Politeness, retries and timeouts of the job's requests (every field has a default).
+    #[serde(default)]
+    pub fetch: FetchSettings,
+    /// Query parameters removed from every URL before it enters the frontier (session
+    /// ids, tracking tags), so that one page is not fetched under many names.
+    #[serde(default)]
+    pub drop_query_params: Vec<String>,
     /// Default `run`.
     #[serde(default)]
     pub dedup_scope: DedupScope,
@@ -90,6 +104,12 @@ pub struct JobOut {
     pub max_pages: i32,
     /// Pages at once.
     pub concurrency: i32,
+    /// Depth limit, if any.
+    pub max_depth: Option<i32>,
+    /// Fetch settings.
+    pub fetch: FetchSettings,
+    /// Query parameters dropped by URL normalisation.
+    pub drop_query_params: Vec<String>,
     /// Dedup scope.
     pub dedup_scope: DedupScope,
     /// Enabled.
@@ -112,6 +132,9 @@ impl TryFrom<JobRow> for JobOut {
             pagination: serde_json::from_value(row.pagination).map_err(ApiError::internal)?,
             max_pages: row.max_pages,
             concurrency: row.concurrency,
+            max_depth: row.max_depth,
+            fetch: serde_json::from_value(row.fetch_settings).map_err(ApiError::internal)?,
+            drop_query_params: row.drop_query_params,
             dedup_scope: if row.dedup_scope == "job" {
                 DedupScope::Job
             } else {
@@ -124,7 +147,7 @@ impl TryFrom<JobRow> for JobOut {
     }
 }
 
-fn check(body: &JobIn) -> ApiResult<()> {
+fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     let mut problems = Vec::new();
     let mut problem = |path: &str, message: String| {
         problems.push(Problem {
@@ -135,7 +158,8 @@ fn check(body: &JobIn) -> ApiResult<()> {
     if body.name.trim().is_empty() || body.name.len() > 200 {
         problem("/name", "must be 1 to 200 characters".into());
     }
-    if body.start_urls.is_empty() || body.start_urls.len() > 10_000 {
+    let templated = matches!(body.pagination, Pagination::UrlTemplate { .. });
+    if (body.start_urls.is_empty() && !templated) || body.start_urls.len() > 10_000 {
         problem("/start_urls", "give 1 to 10000 start URLs".into());
     }
     for (i, url) in body.start_urls.iter().enumerate() {
@@ -148,10 +172,68 @@ fn check(body: &JobIn) -> ApiResult<()> {
             Err(e) => problem(&format!("/start_urls/{i}"), format!("{url:?}: {e}")),
         }
     }
-    if let Pagination::NextLink { selector } = &body.pagination
-        && let Err(e) = scraper::Selector::parse(selector)
+    for (at, message) in body.pagination.problems() {
+        problem(&format!("/pagination{at}"), message);
+    }
+    if body.max_depth.is_some_and(|d| !(0..=10_000).contains(&d)) {
+        problem("/max_depth", "must be 0 to 10000".into());
+    }
+    if body.drop_query_params.len() > 100 {
+        problem("/drop_query_params", "at most 100 names".into());
+    }
+    let fetch = &body.fetch;
+    if !(1..=caps.max_per_host_concurrency).contains(&fetch.per_host_concurrency) {
+        problem(
+            "/fetch/per_host_concurrency",
+            format!(
+                "must be 1 to {} (this host's cap)",
+                caps.max_per_host_concurrency
+            ),
+        );
+    }
+    if fetch.delay_ms > 3_600_000 {
+        problem("/fetch/delay_ms", "must be at most one hour".into());
+    }
+    if !(1..=caps.max_attempts).contains(&fetch.max_attempts) {
+        problem(
+            "/fetch/max_attempts",
+            format!("must be 1 to {} (this host's cap)", caps.max_attempts),
+        );
+    }
+    if let Some(ms) = fetch.timeout_ms
+        && (ms == 0 || u128::from(ms) > caps.timeout.as_millis())
     {
-        problem("/pagination/selector", format!("not a CSS selector: {e}"));
+        problem(
+            "/fetch/timeout_ms",
+            format!(
+                "must be 1 to {} (this host's cap)",
+                caps.timeout.as_millis()
+            ),
+        );
+    }
+    if let Some(agent) = &fetch.user_agent
+        && (agent.trim().is_empty()
+            || agent.len() > 512
+            || reqwest::header::HeaderValue::from_str(agent).is_err())
+    {
+        problem(
+            "/fetch/user_agent",
+            "must be 1 to 512 characters valid in a header".into(),
+        );
+    }
+    if fetch.content_types.is_empty() || fetch.content_types.len() > 50 {
+        problem("/fetch/content_types", "give 1 to 50 media types".into());
+    }
+    for (i, media_type) in fetch.content_types.iter().enumerate() {
+        let valid = media_type
+            .split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !media_type.contains(';'));
+        if !valid {
+            problem(
+                &format!("/fetch/content_types/{i}"),
+                format!("{media_type:?} is not a media type such as text/html or application/*"),
+            );
+        }
     }
     if !(1..=100_000).contains(&body.max_pages) {
         problem("/max_pages", "must be 1 to 100000".into());
@@ -166,7 +248,11 @@ fn check(body: &JobIn) -> ApiResult<()> {
     }
 }
 
-fn new_job<'a>(body: &'a JobIn, pagination: &'a serde_json::Value) -> db::jobs::NewJob<'a> {
+fn new_job<'a>(
+    body: &'a JobIn,
+    pagination: &'a serde_json::Value,
+    fetch_settings: &'a serde_json::Value,
+) -> db::jobs::NewJob<'a> {
     db::jobs::NewJob {
         schema_id: body.schema_id,
         name: &body.name,
@@ -179,11 +265,18 @@ fn new_job<'a>(body: &'a JobIn, pagination: &'a serde_json::Value) -> db::jobs::
             DedupScope::Job => "job",
         },
         enabled: body.enabled,
+        max_depth: body.max_depth,
+        fetch_settings,
+        drop_query_params: &body.drop_query_params,
     }
 }
 
 fn pagination_json(body: &JobIn) -> serde_json::Value {
     serde_json::to_value(&body.pagination).expect("pagination always serialises")
+}
+
+fn fetch_json(body: &JobIn) -> serde_json::Value {
+    serde_json::to_value(&body.fetch).expect("fetch settings always serialise")
 }
 
 fn unknown_schema() -> ApiError {
@@ -201,9 +294,10 @@ async fn create_job(
     caller: Caller,
     ApiJson(body): ApiJson<JobIn>,
 ) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
-    check(&body)?;
+    check(&body, &state.config.fetch)?;
     let pagination = pagination_json(&body);
-    let new = new_job(&body, &pagination);
+    let fetch = fetch_json(&body);
+    let new = new_job(&body, &pagination, &fetch);
     let id = db::jobs::create(&state.pool, caller.0.id, &new)
         .await?
         .ok_or_else(unknown_schema)?;
@@ -256,9 +350,10 @@ async fn replace_job(
     db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
-    check(&body)?;
+    check(&body, &state.config.fetch)?;
     let pagination = pagination_json(&body);
-    let new = new_job(&body, &pagination);
+    let fetch = fetch_json(&body);
+    let new = new_job(&body, &pagination, &fetch);
     if !db::jobs::update(&state.pool, caller.0.id, id, &new).await? {
         return Err(unknown_schema());
     }

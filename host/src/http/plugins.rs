@@ -1,18 +1,30 @@
-//! `/v1/plugins`: the plugins a caller may use, with what their `info()` says.
+//! `/v1/plugins`: the plugins a caller may use, uploads (admins, or members when the
+//! server allows private plugins), deprecation and deletion.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::ApiPath;
 use crate::db::{self, plugins::Plugin};
+use crate::ids::PluginId;
+use crate::runtime::{LoadError, LoadedPlugin};
 use crate::server::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_plugins))
+    OpenApiRouter::new()
+        .routes(routes!(list_plugins, upload_plugin))
+        .routes(routes!(get_plugin, delete_plugin))
+        .routes(routes!(deprecate_plugin))
 }
 
-/// Bundled plugins and your own.
+/// Bundled plugins, those admins uploaded, and your own.
 #[utoipa::path(get, path = "/v1/plugins", tag = "plugins", responses((status = 200, body = Vec<Plugin>)))]
 async fn list_plugins(
     State(state): State<AppState>,
@@ -21,4 +33,237 @@ async fn list_plugins(
     Ok(axum::Json(
         db::plugins::list_visible(&state.pool, caller.0.id).await?,
     ))
+}
+
+/// One plugin.
+#[utoipa::path(get, path = "/v1/plugins/{id}", tag = "plugins", params(("id" = PluginId, Path)),
+    responses((status = 200, body = Plugin), (status = 404, body = ErrorBody)))]
+async fn get_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PluginId>,
+) -> ApiResult<axum::Json<Plugin>> {
+    let plugin = db::plugins::get_visible(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))?;
+    Ok(axum::Json(plugin))
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("a plugin may be at most {max} bytes"),
+    )
+}
+
+/// The component bytes of an upload: the raw body, or the first file of a multipart form.
+async fn component_bytes(state: &AppState, request: Request) -> ApiResult<Vec<u8>> {
+    let max = state.config.plugins.max_upload.as_u64();
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let limited = http_body_util::Limited::new(
+            request.into_body(),
+            usize::try_from(max).unwrap_or(usize::MAX),
+        );
+        return match limited.collect().await {
+            Ok(collected) => Ok(collected.to_bytes().to_vec()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max)),
+            Err(e) => Err(ApiError::bad_request(
+                "invalid_request",
+                format!("reading the body: {e}"),
+            )),
+        };
+    }
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?
+    {
+        if field.file_name().is_none() && field.name() != Some("file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > max {
+                return Err(too_large(max));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(bytes);
+    }
+    Err(ApiError::bad_request(
+        "invalid_request",
+        "the form has no file field",
+    ))
+}
+
+/// Compile off the request path, one compilation at a time, under a time limit:
+/// compiling untrusted code is not free.
+async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedPlugin>> {
+    static COMPILING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _turn = COMPILING.acquire().await.map_err(ApiError::internal)?;
+    let runtime = state.runtime.clone();
+    let task = tokio::task::spawn_blocking(move || runtime.load(&bytes));
+    let limit = state.config.plugins.compile_timeout;
+    match tokio::time::timeout(limit, task).await {
+        Err(_) => Err(ApiError::unprocessable(
+            "compile_timeout",
+            format!(
+                "compiling the component took longer than {}",
+                humantime::format_duration(limit)
+            ),
+        )),
+        Ok(Err(join)) => Err(ApiError::internal(join)),
+        Ok(Ok(Err(e @ LoadError::UnsupportedWitVersion { .. }))) => Err(ApiError::unprocessable(
+            "unsupported_wit_version",
+            e.to_string(),
+        )),
+        Ok(Ok(Err(e @ LoadError::Info(_)))) => {
+            Err(ApiError::unprocessable("plugin_info_failed", e.to_string()))
+        }
+        Ok(Ok(Err(e))) => Err(ApiError::unprocessable("invalid_plugin", e.to_string())),
+        Ok(Ok(Ok(plugin))) => Ok(plugin),
+    }
+}
+
+/// Upload a plugin: a WebAssembly component (raw `application/wasm` body, or a multipart
+/// form with a file). Name, version, kind and description come from its own `info()`.
+/// The same bytes again give back the existing plugin (200); the same name and version with
+/// other bytes are a conflict.
+#[utoipa::path(post, path = "/v1/plugins", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component"),
+    responses((status = 201, body = Plugin), (status = 200, body = Plugin), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn upload_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> ApiResult<(StatusCode, axum::Json<Plugin>)> {
+    let user = caller.0;
+    let owner = if user.is_admin() {
+        None
+    } else if state.config.plugins.member_uploads {
+        Some(user.id)
+    } else {
+        return Err(ApiError::forbidden(
+            "only admins may upload plugins on this server",
+        ));
+    };
+    let bytes = Arc::new(component_bytes(&state, request).await?);
+    if bytes.is_empty() {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin",
+            "the upload is empty",
+        ));
+    }
+    let digest: [u8; 32] = Sha256::digest(bytes.as_slice()).into();
+    let plugin = compile(&state, bytes.clone()).await?;
+    let manifest = &plugin.manifest;
+    if semver::Version::parse(&manifest.version).is_err() {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_version",
+            format!(
+                "the plugin says its version is {:?}, which is not semver (1.2.3)",
+                manifest.version
+            ),
+        ));
+    }
+    let existing = || {
+        ApiError::conflict(
+            "plugin_version_exists",
+            format!(
+                "{}@{} exists with other bytes: bump the version",
+                manifest.name, manifest.version
+            ),
+        )
+    };
+    let (id, status) =
+        match db::plugins::insert_uploaded(&state.pool, owner, manifest, &digest, &bytes).await? {
+            Some(id) => (id, StatusCode::CREATED),
+            None => {
+                match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
+                    .await?
+                {
+                    Some((id, stored, _)) if stored == digest => (id, StatusCode::OK),
+                    _ => return Err(existing()),
+                }
+            }
+        };
+    let found = db::plugins::get_visible(&state.pool, user.id, id)
+        .await?
+        .ok_or_else(existing)?;
+    state.remember_plugin(id, plugin);
+    Ok((status, axum::Json(found)))
+}
+
+async fn manageable(state: &AppState, caller: &Caller, id: PluginId) -> ApiResult<Plugin> {
+    let plugin = db::plugins::get_visible(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))?;
+    if !caller.0.is_admin() && !plugin.private {
+        return Err(ApiError::forbidden("only admins may change shared plugins"));
+    }
+    Ok(plugin)
+}
+
+/// Delete an uploaded plugin no schema or export uses (deprecate it otherwise).
+#[utoipa::path(delete, path = "/v1/plugins/{id}", tag = "plugins", params(("id" = PluginId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PluginId>,
+) -> ApiResult<StatusCode> {
+    let plugin = manageable(&state, &caller, id).await?;
+    if plugin.system {
+        return Err(ApiError::conflict(
+            "bundled_plugin",
+            "bundled plugins come back at every start: deprecate it instead",
+        ));
+    }
+    match db::plugins::delete(&state.pool, id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(ApiError::not_found("plugin")),
+        Err(sqlx::Error::Database(e))
+            if matches!(
+                e.constraint(),
+                Some("extractor_schemas_plugin_id_fkey" | "exports_plugin_id_fkey")
+            ) =>
+        {
+            Err(ApiError::conflict(
+                "plugin_in_use",
+                "schemas or exports use this plugin: deprecate it instead",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deprecate a plugin: schemas using it keep running; new schemas cannot pick it without
+/// naming its version.
+#[utoipa::path(post, path = "/v1/plugins/{id}/deprecate", tag = "plugins", params(("id" = PluginId, Path)),
+    responses((status = 200, body = Plugin), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn deprecate_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PluginId>,
+) -> ApiResult<axum::Json<Plugin>> {
+    manageable(&state, &caller, id).await?;
+    db::plugins::deprecate(&state.pool, id).await?;
+    let plugin = db::plugins::get_visible(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))?;
+    Ok(axum::Json(plugin))
 }

@@ -21,6 +21,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
         .routes(routes!(cancel_run))
         .routes(routes!(list_results))
+        .routes(routes!(list_pages))
+        .routes(routes!(list_logs))
 }
 
 /// Live counters of a run.
@@ -255,4 +257,159 @@ async fn list_results(
     Ok(axum::Json(Page::new(items, q.limit(), |r| {
         r.id.to_string()
     })))
+}
+
+/// What plugins logged during a run, in order (capped per run; a last line says how many
+/// were dropped).
+#[utoipa::path(get, path = "/v1/runs/{id}/logs", tag = "runs", params(("id" = RunId, Path), PageQuery),
+    responses((status = 200, body = Page<crate::db::logs::LogRow>), (status = 404, body = ErrorBody)))]
+async fn list_logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<RunId>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<Page<crate::db::logs::LogRow>>> {
+    db::runs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    let rows = db::logs::list(&state.pool, id, q.cursor()?, q.limit()).await?;
+    Ok(axum::Json(Page::new(rows, q.limit(), |l| l.id.to_string())))
+}
+
+/// Where a page of a run stands.
+#[derive(Debug, Clone, Copy, serde::Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PageOutcome {
+    /// In the frontier, not visited yet.
+    Pending,
+    /// Being fetched or extracted.
+    Fetching,
+    /// Fetched and extracted (`items` says how many items it gave).
+    Done,
+    /// Fetching or extracting failed; `error` says why.
+    Failed,
+    /// Deliberately not fetched or not extracted (robots.txt, content type); `error` says why.
+    Skipped,
+}
+
+impl PageOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            PageOutcome::Pending => "pending",
+            PageOutcome::Fetching => "fetching",
+            PageOutcome::Done => "done",
+            PageOutcome::Failed => "failed",
+            PageOutcome::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "fetching" => PageOutcome::Fetching,
+            "done" => PageOutcome::Done,
+            "failed" => PageOutcome::Failed,
+            "skipped" => PageOutcome::Skipped,
+            _ => PageOutcome::Pending,
+        }
+    }
+}
+
+/// `?outcome=&cursor=&limit=` of the pages list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagesQuery {
+    /// Only pages in this state.
+    pub outcome: Option<PageOutcome>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items per page (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// One page of a run: what was asked, what came back, and why it gave no items.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PageOut {
+    /// The URL as enqueued (normalised).
+    pub url: String,
+    /// Link steps from a start URL.
+    pub depth: i32,
+    /// Where it stands.
+    pub outcome: PageOutcome,
+    /// After redirects.
+    pub final_url: Option<String>,
+    /// HTTP status of the last response.
+    pub http_status: Option<i32>,
+    /// Media type of the response.
+    pub content_type: Option<String>,
+    /// Body bytes (after decompression).
+    pub bytes: Option<i64>,
+    /// Items the extractor found on it.
+    pub items: Option<i32>,
+    /// Fetch and extraction time of the last attempt.
+    pub elapsed_ms: Option<i32>,
+    /// Requests sent for it (retries included; 0 when skipped before fetching).
+    pub attempts: i32,
+    /// Why it failed or was skipped: a stable code (`robots_disallowed`, `http_status`,
+    /// `blocked_address`, …) and a message.
+    pub error: Option<RunError>,
+    /// Enqueued.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The pages of a run in the order they were enqueued, optionally of one outcome, so a
+/// user can see why a page gave no items.
+#[utoipa::path(get, path = "/v1/runs/{id}/pages", tag = "runs", params(("id" = RunId, Path), PagesQuery),
+    responses((status = 200, body = Page<PageOut>), (status = 404, body = ErrorBody)))]
+async fn list_pages(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<RunId>,
+    ApiQuery(q): ApiQuery<PagesQuery>,
+) -> ApiResult<axum::Json<Page<PageOut>>> {
+    db::runs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    let paging = PageQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let rows = db::pages::list(
+        &state.pool,
+        id,
+        q.outcome.map(PageOutcome::as_str),
+        paging.cursor()?,
+        paging.limit(),
+    )
+    .await?;
+    let items: Vec<(i64, PageOut)> = rows
+        .into_iter()
+        .map(|r| {
+            let out = PageOut {
+                url: r.url,
+                depth: r.depth,
+                outcome: PageOutcome::parse(&r.state),
+                final_url: r.final_url,
+                http_status: r.http_status,
+                content_type: r.content_type,
+                bytes: r.bytes,
+                items: r.items,
+                elapsed_ms: r.elapsed_ms,
+                attempts: r.attempts,
+                error: r.error_code.map(|code| RunError {
+                    code,
+                    message: r.error_message.unwrap_or_default(),
+                }),
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            };
+            (r.seq, out)
+        })
+        .collect();
+    let page = Page::new(items, paging.limit(), |(seq, _)| seq.to_string());
+    Ok(axum::Json(Page {
+        items: page.items.into_iter().map(|(_, p)| p).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

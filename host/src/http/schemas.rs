@@ -14,6 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{Page, PageQuery};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
 use crate::ids::{PluginId, SchemaId};
+use crate::runtime::SchemaLimits;
 use crate::server::AppState;
 use crate::validate;
 
@@ -67,6 +68,10 @@ pub struct SchemaIn {
     /// Default `strict`.
     #[serde(default)]
     pub validation_mode: ValidationMode,
+    /// Limits of each plugin call: lower than the server's defaults, or higher up to the
+    /// admin-set ceilings.
+    #[serde(default)]
+    pub limits: SchemaLimits,
 }
 
 fn default_plugin() -> String {
@@ -103,6 +108,8 @@ pub struct SchemaOut {
     pub plugin_options: serde_json::Value,
     /// `strict`, `lenient` or `off`.
     pub validation_mode: String,
+    /// Plugin call limits set by the schema.
+    pub limits: SchemaLimits,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last replaced.
@@ -125,6 +132,7 @@ impl TryFrom<SchemaRow> for SchemaOut {
             },
             plugin_options: row.plugin_options,
             validation_mode: row.validation_mode,
+            limits: serde_json::from_value(row.limits).map_err(ApiError::internal)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -150,6 +158,12 @@ async fn checked(
             ApiError::unprocessable("invalid_schema", "the JSON Schema is not valid")
                 .with_details(problems),
         );
+    }
+    if let Err(why) = body
+        .limits
+        .apply(state.runtime.default_call_limits(), state.runtime.limits())
+    {
+        return Err(ApiError::unprocessable("limit_above_ceiling", why));
     }
     let options = body
         .plugin_options
@@ -195,12 +209,14 @@ async fn create_schema(
     ApiJson(body): ApiJson<SchemaIn>,
 ) -> ApiResult<(StatusCode, axum::Json<SchemaOut>)> {
     let (plugin_id, options) = checked(&state, &caller, &body).await?;
+    let limits = serde_json::to_value(&body.limits).map_err(ApiError::internal)?;
     let new = db::schemas::NewSchema {
         name: &body.name,
         json_schema: body.json_schema.get(),
         plugin_id,
         plugin_options: &options,
         validation_mode: body.validation_mode.as_str(),
+        limits: &limits,
     };
     let id = db::schemas::create(&state.pool, caller.0.id, &new)
         .await
@@ -261,12 +277,14 @@ async fn replace_schema(
         .await?
         .ok_or_else(|| ApiError::not_found("schema"))?;
     let (plugin_id, options) = checked(&state, &caller, &body).await?;
+    let limits = serde_json::to_value(&body.limits).map_err(ApiError::internal)?;
     let new = db::schemas::NewSchema {
         name: &body.name,
         json_schema: body.json_schema.get(),
         plugin_id,
         plugin_options: &options,
         validation_mode: body.validation_mode.as_str(),
+        limits: &limits,
     };
     let found = db::schemas::update(&state.pool, caller.0.id, id, &new)
         .await

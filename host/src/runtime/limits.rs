@@ -3,10 +3,119 @@
 
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use wasmtime::{ResourceLimiter, Store, Trap};
+
+use crate::config::PluginLimits;
 
 use super::PluginState;
 use super::bindings::types::PluginError;
+
+/// The limits of one plugin call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Bytes of linear memory.
+    pub memory: u64,
+    /// Fuel budget.
+    pub fuel: u64,
+    /// Wall-clock time.
+    pub timeout: Duration,
+    /// Items returned.
+    pub max_items: usize,
+    /// Bytes of item JSON (or exporter output) returned.
+    pub max_output: u64,
+    /// Follow URLs returned.
+    pub max_follow: usize,
+    /// DOM nodes handed out.
+    pub max_nodes: usize,
+    /// Log lines kept.
+    pub max_log_lines: usize,
+}
+
+impl From<&PluginLimits> for CallLimits {
+    fn from(l: &PluginLimits) -> Self {
+        Self {
+            memory: l.memory.as_u64(),
+            fuel: l.fuel,
+            timeout: l.timeout,
+            max_items: l.max_items,
+            max_output: l.max_output.as_u64(),
+            max_follow: l.max_follow,
+            max_nodes: l.max_nodes,
+            max_log_lines: l.max_log_lines,
+        }
+    }
+}
+
+/// Limits a schema asks for: lower than the defaults, or higher up to the ceilings.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaLimits {
+    /// Linear memory, e.g. `"64 MiB"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub memory: Option<ByteSize>,
+    /// Fuel per call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    /// Milliseconds per call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Items per page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<usize>,
+}
+
+impl SchemaLimits {
+    /// The call limits these make from `defaults`, or which one is over its ceiling.
+    pub fn apply(
+        &self,
+        defaults: &CallLimits,
+        ceilings: &PluginLimits,
+    ) -> Result<CallLimits, String> {
+        let mut out = defaults.clone();
+        if let Some(memory) = self.memory {
+            if memory > ceilings.memory_ceiling {
+                return Err(format!(
+                    "memory {memory} is above the ceiling of {}",
+                    ceilings.memory_ceiling
+                ));
+            }
+            out.memory = memory.as_u64();
+        }
+        if let Some(fuel) = self.fuel {
+            if fuel > ceilings.fuel_ceiling {
+                return Err(format!(
+                    "fuel {fuel} is above the ceiling of {}",
+                    ceilings.fuel_ceiling
+                ));
+            }
+            out.fuel = fuel;
+        }
+        if let Some(ms) = self.timeout_ms {
+            let timeout = Duration::from_millis(ms);
+            if timeout > ceilings.timeout_ceiling || ms == 0 {
+                return Err(format!(
+                    "timeout_ms {ms} must be between 1 and {}",
+                    ceilings.timeout_ceiling.as_millis()
+                ));
+            }
+            out.timeout = timeout;
+        }
+        if let Some(items) = self.max_items {
+            let ceiling = defaults.max_items.saturating_mul(10);
+            if items > ceiling {
+                return Err(format!(
+                    "max_items {items} is above the ceiling of {ceiling}"
+                ));
+            }
+            out.max_items = items;
+        }
+        Ok(out)
+    }
+}
 
 /// A memory limiter that remembers whether it refused to grow memory, so that the abort
 /// that follows in the guest is reported as `plugin_memory_limit`, not as a generic trap.
@@ -47,6 +156,11 @@ impl ResourceLimiter for Limiter {
         Ok(desired <= 100_000)
     }
 }
+
+/// A trap the host raises when a plugin asks it for more than its limits allow.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct HostLimit(pub(crate) String);
 
 /// A plugin's own, deliberate error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +219,9 @@ pub enum CallErrorKind {
     /// The output was larger than allowed.
     #[error("returned too much: {0}")]
     OutputLimit(String),
+    /// The plugin asked the host for more than it may have (DOM nodes, log lines).
+    #[error("asked the host for too much: {0}")]
+    ResourceLimit(String),
     /// The output broke the contract (an item that is not a JSON object).
     #[error("returned malformed output: {0}")]
     BadOutput(String),
@@ -151,6 +268,7 @@ impl CallError {
             CallErrorKind::MemoryLimit => "plugin_memory_limit",
             CallErrorKind::OutputLimit(_) => "plugin_output_limit",
             CallErrorKind::BadOutput(_) => "plugin_bad_output",
+            CallErrorKind::ResourceLimit(_) => "plugin_resource_limit",
             CallErrorKind::Trap(_) => "plugin_trap",
             CallErrorKind::WrongKind(_) => "plugin_wrong_kind",
         }
@@ -165,6 +283,8 @@ pub(crate) fn classify(
 ) -> CallError {
     let kind = if store.data().limiter.memory_refused {
         CallErrorKind::MemoryLimit
+    } else if let Some(limit) = error.downcast_ref::<HostLimit>() {
+        CallErrorKind::ResourceLimit(limit.0.clone())
     } else {
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => CallErrorKind::OutOfFuel,

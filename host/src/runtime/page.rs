@@ -181,7 +181,10 @@ impl HostPage for PluginState {
             }
             let found = matches(html, if scope == 0 { None } else { scope_el }, &selector);
             if nodes.len() + found.len() > *max_nodes {
-                return Ok(Err(QueryError::TooManyNodes));
+                // Handing out nodes costs host memory: going over the limit stops the call.
+                return Err(wasmtime::Error::new(super::limits::HostLimit(format!(
+                    "more than {max_nodes} DOM nodes on one page"
+                ))));
             }
             let mut handles = Vec::with_capacity(found.len());
             for el in found {

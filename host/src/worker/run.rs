@@ -5,30 +5,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::crawl::{FetchSettings, Session, VisitResult};
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters, runs::RunRow};
 use crate::ids::{JobId, RunId};
-use crate::runtime::{CallError, LoadedPlugin};
+use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::server::AppState;
 use crate::validate;
 
-/// How a job finds its next pages.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Pagination {
-    /// Only the start URLs.
-    None,
-    /// Follow the link matched by a CSS selector on each page (`a.next`).
-    NextLink {
-        /// CSS selector of the next-page link.
-        selector: String,
-    },
-    /// Follow the URLs the extractor plugin returns.
-    Plugin,
-}
+use super::pagination::Planner;
+
+pub use super::pagination::Pagination;
 
 /// How strictly items are checked against the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +82,37 @@ struct RunCtx {
     options: Arc<str>,
     validator: Option<jsonschema::Validator>,
     mode: Mode,
-    pagination: Pagination,
+    planner: Planner,
+    session: Session,
+    limits: CallLimits,
+    logs: Arc<LogBudget>,
+}
+
+/// Plugin log lines a run may still store, and how many it dropped over its cap.
+#[derive(Debug)]
+struct LogBudget {
+    remaining: std::sync::atomic::AtomicI64,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl LogBudget {
+    fn new(lines: i64) -> Self {
+        Self {
+            remaining: lines.into(),
+            dropped: 0.into(),
+        }
+    }
+
+    /// How many of `n` lines may be stored; the rest count as dropped.
+    fn take(&self, n: usize, dropped_by_call: u64) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = n as i64;
+        let before = self.remaining.fetch_sub(n, Relaxed);
+        let granted = before.clamp(0, n);
+        let over = (n - granted) as u64 + dropped_by_call;
+        self.dropped.fetch_add(over, Relaxed);
+        granted as usize
+    }
 }
 
 enum End {
@@ -112,7 +131,18 @@ enum End {
 pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::Receiver<bool>) {
     let id = run.id;
     let pool = &state.pool;
-    let result = drive(state, worker, &run, stop).await;
+    let logs = Arc::new(LogBudget::new(state.config.run_log_lines));
+    let result = drive(state, worker, &run, stop, logs.clone()).await;
+    let dropped = logs.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    if dropped > 0 {
+        let line = format!(
+            "{dropped} more lines dropped (the run keeps {})",
+            state.config.run_log_lines
+        );
+        if let Err(e) = db::logs::insert(pool, id, None, &[("warn", &line)]).await {
+            tracing::warn!(run = %id, "recording dropped log lines: {e}");
+        }
+    }
     let finish = match result {
         Ok(End::Finished {
             any_page_ok: true, ..
@@ -149,7 +179,11 @@ pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::R
     }
 }
 
-async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::JobRow), Failure> {
+async fn prepare(
+    state: &AppState,
+    run: &RunRow,
+    logs: Arc<LogBudget>,
+) -> Result<(RunCtx, db::jobs::JobRow), Failure> {
     let job = db::jobs::get_any(&state.pool, run.job_id)
         .await?
         .ok_or_else(|| Failure::new("job_missing", "the job was deleted"))?;
@@ -180,6 +214,21 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
     };
     let pagination: Pagination = serde_json::from_value(job.pagination.clone())
         .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
+    let planner = Planner::new(
+        pagination,
+        &job.start_urls,
+        job.drop_query_params.clone(),
+        job.max_depth,
+    )
+    .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
+    let settings: FetchSettings = serde_json::from_value(job.fetch_settings.clone())
+        .map_err(|e| Failure::new("invalid_job", format!("fetch: {e}")))?;
+    let session = Session::new(state.fetcher.clone(), &settings);
+    let limits: SchemaLimits = serde_json::from_value(schema.limits.clone())
+        .map_err(|e| Failure::new("invalid_schema", format!("limits: {e}")))?;
+    let limits = limits
+        .apply(state.runtime.default_call_limits(), state.runtime.limits())
+        .map_err(|e| Failure::new("limit_above_ceiling", e))?;
     let ctx = RunCtx {
         state: state.clone(),
         run: run.id,
@@ -194,7 +243,10 @@ async fn prepare(state: &AppState, run: &RunRow) -> Result<(RunCtx, db::jobs::Jo
         options: schema.plugin_options.to_string().into(),
         validator,
         mode,
-        pagination,
+        planner,
+        session,
+        limits,
+        logs,
     };
     Ok((ctx, job))
 }
@@ -204,12 +256,14 @@ async fn drive(
     worker: &str,
     run: &RunRow,
     mut stop: watch::Receiver<bool>,
+    logs: Arc<LogBudget>,
 ) -> Result<End, Failure> {
-    let (ctx, job) = prepare(state, run).await?;
+    let (ctx, job) = prepare(state, run, logs).await?;
     let ctx = Arc::new(ctx);
     let pool = &state.pool;
     db::pages::requeue_in_flight(pool, run.id).await?;
-    db::pages::enqueue(pool, run.id, &job.start_urls, 0).await?;
+    let start = ctx.planner.start(&job.start_urls, i64::from(job.max_pages));
+    db::pages::enqueue(pool, run.id, &start, 0).await?;
     let mut taken = db::pages::visited(pool, run.id).await?;
     let max_pages = i64::from(job.max_pages);
     let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1);
@@ -229,8 +283,8 @@ async fn drive(
             while inflight.join_next().await.is_some() {}
             return Ok(End::Stopped);
         }
-        let room =
-            (concurrency - inflight.len()).min(usize::try_from(max_pages - taken).unwrap_or(0));
+        let room = (concurrency.saturating_sub(inflight.len()))
+            .min(usize::try_from(max_pages - taken).unwrap_or(0));
         let mut took = 0;
         if room > 0 {
             for (url, depth) in db::pages::take_pending(pool, run.id, room as i64).await? {
@@ -299,50 +353,63 @@ struct PageReport {
 
 async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageReport, Failure> {
     let pool = &ctx.state.pool;
-    let fetched = match ctx.state.fetcher.fetch(&url).await {
-        Ok(f) => f,
-        Err(e) => {
-            let message = format!("{url}: {e}");
-            let outcome = Outcome {
-                state: "failed",
-                error_code: Some(e.code()),
-                error_message: Some(&message),
-                ..Outcome::default()
-            };
-            db::pages::record(pool, ctx.run, &url, &outcome).await?;
-            db::runs::add_counters(
-                pool,
-                ctx.run,
-                &Counters {
-                    pages_failed: 1,
-                    ..Counters::default()
-                },
-            )
-            .await?;
-            return Ok(PageReport {
-                ok: false,
-                error: Some(message),
-            });
+    let visit = ctx.session.visit(&url).await;
+    let (state, code, message) = match visit.result {
+        VisitResult::Fetched(fetched) => {
+            return extract_page(ctx, url, depth, fetched, visit.attempts).await;
         }
+        VisitResult::Skipped { code, message } => ("skipped", code, message),
+        VisitResult::Failed(e) => ("failed", e.code(), format!("{url}: {e}")),
     };
-    let link_selector = match &ctx.pagination {
-        Pagination::NextLink { selector } => Some(Arc::<str>::from(selector.as_str())),
-        _ => None,
+    let outcome = Outcome {
+        state,
+        http_status: visit.status.map(i32::from),
+        attempts: visit.attempts as i32,
+        error_code: Some(code),
+        error_message: Some(&message),
+        ..Outcome::default()
     };
+    db::pages::record(pool, ctx.run, &url, &outcome).await?;
+    if state == "failed" {
+        let counters = Counters {
+            pages_failed: 1,
+            ..Counters::default()
+        };
+        db::runs::add_counters(pool, ctx.run, &counters).await?;
+    }
+    Ok(PageReport {
+        ok: false,
+        error: Some(message),
+    })
+}
+
+async fn extract_page(
+    ctx: &RunCtx,
+    url: String,
+    depth: i32,
+    fetched: crate::crawl::Fetched,
+    attempts: u32,
+) -> Result<PageReport, Failure> {
+    let pool = &ctx.state.pool;
+    let link_selector = ctx.planner.link_selector();
     let page = fetched.page.clone();
     let extracted = ctx
         .state
         .runtime
-        .extract(
+        .extract_limited(
             &ctx.plugin,
             page.clone(),
             ctx.schema.clone(),
             ctx.options.clone(),
             link_selector,
+            ctx.limits.clone(),
         )
         .await;
     let output = match extracted {
-        Ok(output) => output,
+        Ok(output) => {
+            store_logs(ctx, &page.url, &output.logs, output.logs_dropped).await?;
+            output
+        }
         Err(e) => {
             let message = e.to_string();
             let outcome = Outcome {
@@ -350,6 +417,8 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
                 final_url: Some(&page.url),
                 http_status: Some(i32::from(page.status)),
                 bytes: Some(fetched.bytes as i64),
+                attempts: attempts as i32,
+                content_type: fetched.content_type.as_deref(),
                 error_code: Some(e.code()),
                 error_message: Some(&message),
                 ..Outcome::default()
@@ -391,11 +460,13 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
     let stored = db::results::insert_batch(pool, ctx.run, ctx.job, ctx.dedup_key, &page.url, &rows)
         .await? as i64;
 
-    let next: Vec<String> = match ctx.pagination {
-        Pagination::None => Vec::new(),
-        Pagination::NextLink { .. } => output.links.iter().filter_map(|u| normalise(u)).collect(),
-        Pagination::Plugin => output.follow.iter().filter_map(|u| normalise(u)).collect(),
-    };
+    let next = ctx.planner.next(
+        &url,
+        depth,
+        output.items.len(),
+        &output.links,
+        &output.follow,
+    );
     if !next.is_empty() {
         db::pages::enqueue(pool, ctx.run, &next, depth + 1).await?;
     }
@@ -405,6 +476,8 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
         http_status: Some(i32::from(page.status)),
         bytes: Some(fetched.bytes as i64),
         items: Some(output.items.len() as i32),
+        attempts: attempts as i32,
+        content_type: fetched.content_type.as_deref(),
         elapsed_ms: Some(
             i32::try_from(fetched.elapsed.as_millis() + output.elapsed.as_millis())
                 .unwrap_or(i32::MAX),
@@ -428,12 +501,16 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
     })
 }
 
-/// Frontier form of a URL: http(s) only, without the fragment.
-fn normalise(url: &str) -> Option<String> {
-    let mut parsed = url::Url::parse(url).ok()?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return None;
-    }
-    parsed.set_fragment(None);
-    Some(parsed.into())
+async fn store_logs(
+    ctx: &RunCtx,
+    page_url: &str,
+    lines: &[crate::runtime::LogLine],
+    dropped: u64,
+) -> Result<(), sqlx::Error> {
+    let keep = ctx.logs.take(lines.len(), dropped);
+    let rows: Vec<(&str, &str)> = lines[..keep]
+        .iter()
+        .map(|l| (l.level, l.message.as_str()))
+        .collect();
+    db::logs::insert(&ctx.state.pool, ctx.run, Some(page_url), &rows).await
 }

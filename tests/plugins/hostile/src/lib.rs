@@ -16,6 +16,11 @@
 //! | `log-flood` | 1,000,000 log lines, then `ok` | the per-run log cap |
 //! | `follow-flood` | 1,000,000 follow URLs | a follow limit |
 //! | `nodes` | `select("*")` on the document 1,000,000 times | node limit / hostcall fuel |
+//! | `log` | `lines` log lines (default 150), then `ok` | lines kept up to the cap, the rest counted |
+//! | `read-file` | reads `/etc/passwd`; returns it as an item if it could | a plugin error: no filesystem |
+//! | `read-env` | reads the environment; returns it as an item if not empty | a plugin error: no environment |
+//! | `socket` | connects to 127.0.0.1:5432; returns an item if it could | a plugin error: no network |
+//! | `clock` | waits for the wall clock to pass one hour | time or fuel limit (a trap) |
 //!
 //! In `nodes` mode a failing `select` ends the call with `PluginError::Other` carrying the
 //! query error (`too many nodes: …`); if no limit stops it, the mode returns `ok`'s item.
@@ -86,6 +91,49 @@ fn log_flood() -> Extraction {
     ok()
 }
 
+fn some_logs(lines: u64) -> Extraction {
+    for i in 0..lines {
+        log::warn!("hostile log line {i}");
+    }
+    ok()
+}
+
+fn read_file() -> Result<Extraction, PluginError> {
+    match std::fs::read_to_string("/etc/passwd") {
+        Ok(text) => {
+            Ok(Extraction::default().with_item(Item::from(serde_json::json!({ "leaked": text }))))
+        }
+        Err(e) => Err(PluginError::other(format!("denied: reading a file: {e}"))),
+    }
+}
+
+fn read_env() -> Result<Extraction, PluginError> {
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    if vars.is_empty() {
+        return Err(PluginError::other("denied: the environment is empty"));
+    }
+    Ok(Extraction::default().with_item(Item::from(
+        serde_json::json!({ "leaked": format!("{vars:?}") }),
+    )))
+}
+
+fn socket() -> Result<Extraction, PluginError> {
+    match std::net::TcpStream::connect("127.0.0.1:5432") {
+        Ok(_) => Ok(Extraction::default()
+            .with_item(Item::from(serde_json::json!({ "leaked": "connected" })))),
+        Err(e) => Err(PluginError::other(format!("denied: opening a socket: {e}"))),
+    }
+}
+
+fn clock() -> ! {
+    let start = std::time::Instant::now();
+    loop {
+        if black_box(start.elapsed()) > std::time::Duration::from_secs(3600) {
+            panic!("an hour passed");
+        }
+    }
+}
+
 fn follow_flood() -> Extraction {
     ok().with_follow((0..1_000_000u32).map(|i| format!("https://example.com/hostile/{i}")))
 }
@@ -130,6 +178,16 @@ impl Extractor for Hostile {
             "log-flood" => Ok(log_flood()),
             "follow-flood" => Ok(follow_flood()),
             "nodes" => nodes(page),
+            "log" => Ok(some_logs(
+                options
+                    .get("lines")?
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(150),
+            )),
+            "read-file" => read_file(),
+            "read-env" => read_env(),
+            "socket" => socket(),
+            "clock" => clock(),
             other => Err(PluginError::invalid_input(format!(
                 "unknown mode {other:?}"
             ))),

@@ -1,0 +1,273 @@
+/// The corpus, relative to the repository root (CI has it there).
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/extruct-samples")
+}
+
+/// One page of the corpus and what extruct found on it.
+struct CorpusPage {
+    /// `folder/file.html`.
+    name: String,
+    /// Where the page pretends to live: relative URLs resolve against it.
+    url: String,
+    html: String,
+    /// The schema.org entities expected, JSON-LD-shaped; `None` when the page's expected
+    /// output is in a syntax this plugin does not read (RDFa, Open Graph, …).
+    expected: Option<Vec<Value>>,
+    /// The syntaxes the expected output covers (`json-ld`, `microdata`): a `.jsonld` file
+    /// lists only the page's JSON-LD, extruct's microdata list only its microdata.
+    sources: Vec<&'static str>,
+    /// Why the page is skipped.
+    why: String,
+}
+
+/// The URLs extruct's own tests gave these pages (their expected URLs are resolved
+/// against them); the other pages were extracted without one.
+const PAGE_URLS: &[(&str, &str)] = &[
+    ("w3c/microdata.7.1.html", "http://blog.example.com/progress-report"),
+    ("w3c/microdata.object.html", "http://www.example.com/microdata/test"),
+];
+
+fn corpus_pages() -> Vec<CorpusPage> {
+    let root = corpus_dir();
+    let mut pages = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("a corpus folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "html"))
+            .collect();
+        files.sort();
+        for file in files {
+            let folder = dir.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let (expected, sources, why) = match expected_entities(&file) {
+                Ok((entities, sources)) => (Some(entities), sources, String::new()),
+                Err(why) => (None, Vec::new(), why),
+            };
+            let name = format!("{folder}/{file_name}");
+            let url = PAGE_URLS
+                .iter()
+                .find(|(page, _)| *page == name)
+                .map(|(_, url)| url.to_string())
+                .unwrap_or_else(|| format!("http://example.com/extruct-samples/{name}"));
+            pages.push(CorpusPage {
+                name,
+                url,
+                html: std::fs::read_to_string(&file).expect("a corpus page"),
+                expected,
+                sources,
+                why,
+            });
+        }
+    }
+    pages
+}
+
+/// The entities expected on the page at `html`, from `<stem>.json` (microdata, or an
+/// object with `microdata` and `json-ld` lists) and `<stem>.jsonld` (JSON-LD).
+fn expected_entities(html: &Path) -> Result<(Vec<Value>, Vec<&'static str>), String> {
+    let read = |ext: &str| -> Option<Value> {
+        let path = html.with_extension(ext);
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(serde_json::from_str(&text).expect("expected output is JSON"))
+    };
+    let mut entities = Vec::new();
+    let mut sources = Vec::new();
+    let mut other = None;
+    if let Some(json) = read("json") {
+        match &json {
+            Value::Object(o) if o.contains_key("microdata") || o.contains_key("json-ld") => {
+                sources.extend(["json-ld", "microdata"]);
+                if let Some(Value::Array(items)) = o.get("microdata") {
+                    entities.extend(items.iter().map(microdata_entity));
+                }
+                if let Some(values) = o.get("json-ld") {
+                    jsonld_entities(values, &mut entities);
+                }
+            }
+            Value::Array(items) if items.iter().all(is_microdata_item) => {
+                sources.push("microdata");
+                entities.extend(items.iter().map(microdata_entity));
+            }
+            _ => other = Some("its .json is another syntax (Open Graph, RDFa, microformats…)"),
+        }
+    }
+    if let Some(jsonld) = read("jsonld") {
+        if !sources.contains(&"json-ld") {
+            sources.push("json-ld");
+        }
+        jsonld_entities(&jsonld, &mut entities);
+    }
+    if !sources.is_empty() {
+        Ok((entities, sources))
+    } else {
+        Err(other.unwrap_or("no expected JSON-LD or microdata beside it").to_string())
+    }
+}
+
+/// extruct's microdata item: `properties` (an object), and `type`s that are URLs.
+fn is_microdata_item(item: &Value) -> bool {
+    let types_are_urls = match item.get("type") {
+        None => true,
+        Some(Value::String(t)) => t.contains("://"),
+        Some(Value::Array(ts)) => ts.iter().all(|t| t.as_str().is_some_and(|t| t.contains("://"))),
+        Some(_) => false,
+    };
+    item.get("properties").is_some_and(Value::is_object) && types_are_urls
+}
+
+/// An extruct microdata item as the JSON-LD-shaped entity the plugin gives. extruct's
+/// `value` (the text of an item without properties) has no JSON-LD counterpart: dropped.
+fn microdata_entity(item: &Value) -> Value {
+    let Value::Object(item) = item else {
+        return item.clone();
+    };
+    let mut entity = Map::new();
+    match item.get("type") {
+        Some(Value::String(t)) => {
+            entity.insert("@type".into(), json!(short_name(t)));
+        }
+        Some(Value::Array(ts)) => {
+            let ts: Vec<Value> = ts.iter().filter_map(Value::as_str).map(|t| json!(short_name(t))).collect();
+            entity.insert("@type".into(), Value::Array(ts));
+        }
+        _ => {}
+    }
+    if let Some(id) = item.get("id") {
+        entity.insert("@id".into(), id.clone());
+    }
+    if let Some(Value::Object(props)) = item.get("properties") {
+        for (name, value) in props {
+            let value = match value {
+                Value::Array(values) => Value::Array(values.iter().map(microdata_value).collect()),
+                v => microdata_value(v),
+            };
+            entity.insert(short_name(name).to_string(), value);
+        }
+    }
+    Value::Object(entity)
+}
+
+fn microdata_value(value: &Value) -> Value {
+    if value.get("properties").is_some() || value.get("type").is_some() {
+        microdata_entity(value)
+    } else {
+        value.clone()
+    }
+}
+
+/// JSON-LD values as top-level entities: arrays and `@graph`s flattened, extruct's older
+/// `{"items": [[…], …]}` (one list per script) too.
+fn jsonld_entities(value: &Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Array(values) => values.iter().for_each(|v| jsonld_entities(v, out)),
+        Value::Object(o) if o.len() == 1 && o.contains_key("items") => {
+            jsonld_entities(&o["items"], out)
+        }
+        Value::Object(o) => match o.get("@graph") {
+            Some(members) => {
+                if o.contains_key("@type") {
+                    out.push(value.clone());
+                }
+                jsonld_entities(members, out);
+            }
+            None => out.push(value.clone()),
+        },
+        _ => {}
+    }
+}
+
+fn short_name(term: &str) -> &str {
+    let term = term.trim();
+    ["http://schema.org/", "https://schema.org/"]
+        .iter()
+        .find_map(|p| term.strip_prefix(p))
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+        .unwrap_or(term)
+}
+
+/// How the entities found compare with the expected ones.
+#[derive(Debug, Default)]
+struct Verdict {
+    /// Expected entities nobody matched.
+    missing: Vec<Value>,
+    /// Entities found that nothing expected.
+    extra: Vec<Value>,
+    /// Expected entities matched.
+    matched: usize,
+}
+
+impl Verdict {
+    fn is_right(&self) -> bool {
+        self.missing.is_empty() && self.extra.is_empty()
+    }
+}
+
+/// Pair each expected entity with an equal one found (see [`same`]).
+fn compare(ours: &[Value], expected: &[Value], page_url: &str) -> Verdict {
+    let base = url::Url::parse(page_url).expect("page URL");
+    let mut unused: Vec<&Value> = ours.iter().collect();
+    let mut verdict = Verdict::default();
+    for want in expected {
+        match unused.iter().position(|got| same(got, want, &base)) {
+            Some(k) => {
+                unused.remove(k);
+                verdict.matched += 1;
+            }
+            None => verdict.missing.push(want.clone()),
+        }
+    }
+    verdict.extra = unused.into_iter().cloned().collect();
+    verdict
+}
+
+/// Equal as structured data: a one-element array is its element, arrays are unordered,
+/// `null` is no value, strings compare with whitespace collapsed, and a relative URL
+/// expected equals the absolute one it resolves to (the plugin resolves microdata URLs
+/// against the page, as the HTML standard says; extruct was run without a base URL).
+fn same(got: &Value, want: &Value, base: &url::Url) -> bool {
+    match (single(got), single(want)) {
+        (Value::Array(gs), Value::Array(ws)) => {
+            let gs: Vec<&Value> = gs.iter().filter(|v| !v.is_null()).collect();
+            let ws: Vec<&Value> = ws.iter().filter(|v| !v.is_null()).collect();
+            let mut unused = gs.clone();
+            gs.len() == ws.len()
+                && ws.iter().all(|w| match unused.iter().position(|g| same(g, w, base)) {
+                    Some(k) => {
+                        unused.remove(k);
+                        true
+                    }
+                    None => false,
+                })
+        }
+        (Value::Object(g), Value::Object(w)) => {
+            let keys = |o: &Map<String, Value>| -> Vec<String> {
+                let mut keys: Vec<String> = o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
+                keys.sort();
+                keys
+            };
+            keys(g) == keys(w) && w.iter().filter(|(_, v)| !v.is_null()).all(|(k, v)| same(&g[k], v, base))
+        }
+        (Value::String(g), Value::String(w)) => {
+            let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let (g, w) = (collapse(g), collapse(w));
+            g == w || base.join(&w).is_ok_and(|u| u.as_str() == g)
+        }
+        (g, w) => g == w,
+    }
+}
+
+fn single(value: &Value) -> &Value {
+    match value {
+        Value::Array(values) if values.len() == 1 => single(&values[0]),
+        v => v,
+    }
+}
