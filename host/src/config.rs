@@ -82,12 +82,13 @@ pub struct PluginLimits {
     #[arg(id = "plugin-timeout", long = "plugin-timeout", env = "TRAWL_PLUGIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
-    /// Plugin calls running at once in this host (each holds a pooled instance).
+    /// Plugin calls running at once in this host (default: the number of CPUs). Calls are
+    /// CPU-bound: more of them than cores only adds contention and slows the API down.
     #[arg(
         id = "plugin-concurrency",
         long = "plugin-concurrency",
         env = "TRAWL_PLUGIN_CONCURRENCY",
-        default_value_t = 16
+        default_value_t = cpus()
     )]
     pub concurrency: usize,
 
@@ -186,7 +187,7 @@ impl Default for PluginLimits {
             memory: ByteSize::mib(128),
             fuel: 2_000_000_000,
             timeout: Duration::from_secs(10),
-            concurrency: 16,
+            concurrency: cpus(),
             max_items: 10_000,
             max_output: ByteSize::mib(32),
             max_follow: 10_000,
@@ -359,4 +360,11 @@ impl Config {
             },
         }
     }
+}
+
+/// The number of CPUs this process may use.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
 }

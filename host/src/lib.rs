@@ -5,8 +5,10 @@
 //! - [`ids`]: typed row ids.
 //! - [`db`]: the pool, migrations, the embedded PostgreSQL and one query module per table.
 //! - [`runtime`]: wasmtime behind a narrow facade: loading plugins and calling them under limits.
+//! - [`cli`]: `trawl plugin …`, the plugin author's tools (new, check, run, upload).
 //! - [`bundled`]: the plugins compiled into the binary and registered at start-up.
-//! - [`crawl`]: fetching pages: the shared HTTP client, body caps, charsets, the SSRF guard.
+//! - [`crawl`]: fetching pages: the shared HTTP client, body caps, charsets, the SSRF guard,
+//!   per-host politeness, robots.txt, retries with backoff, URL normalisation.
 //! - [`validate`]: JSON Schema checks, canonical JSON and content hashes.
 //! - [`worker`]: claims queued runs and exports and carries them out.
 //! - [`storage`]: export files on disk and the signed links that download them.
@@ -14,6 +16,7 @@
 //! - [`server`]: wires everything together: [`server::run`] is `trawl serve`.
 
 pub mod bundled;
+pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod db;

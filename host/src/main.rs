@@ -16,7 +16,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server: HTTP API, workers and scheduler.
-    Serve(trawl_host::Config),
+    Serve(Box<trawl_host::Config>),
+    /// Write, check, run and upload plugins (no server or database needed).
+    Plugin {
+        #[command(subcommand)]
+        command: trawl_host::cli::PluginCommand,
+    },
 }
 
 #[tokio::main]
@@ -28,7 +33,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(config) => trawl_host::run(config, shutdown_signal()).await,
+        Command::Serve(config) => trawl_host::run(*config, shutdown_signal()).await,
+        Command::Plugin { command } => trawl_host::cli::plugin(command).await,
     }
 }
 

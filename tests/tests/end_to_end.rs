@@ -1,7 +1,7 @@
 //! The whole path through the HTTP API of a real host on a real database: a local
 //! catalogue site → schema + job → run → results → CSV and JSONL exports, parsed back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};

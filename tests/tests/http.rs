@@ -311,6 +311,7 @@ async fn openapi_covers_every_route() {
         ("/v1/runs/{id}", "get"),
         ("/v1/runs/{id}/cancel", "post"),
         ("/v1/runs/{id}/results", "get"),
+        ("/v1/runs/{id}/pages", "get"),
         ("/v1/runs/{id}/exports", "post"),
         ("/v1/exports/{id}", "get"),
         ("/v1/exports/{id}/download", "get"),

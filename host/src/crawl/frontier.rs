@@ -25,7 +25,7 @@ pub fn normalise(url: &str, drop_params: &[String]) -> Option<String> {
             .filter(|pair| {
                 let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
                 let key = percent_decode(key);
-                !drop_params.iter().any(|d| *d == key)
+                !drop_params.contains(&key)
             })
             .map(normalise_escapes)
             .collect::<Vec<_>>()

@@ -103,6 +103,9 @@ pub fn origin(url: &url::Url) -> String {
     )
 }
 
+/// One origin and agent's rules, filled by the first caller; the others wait for it.
+type Slot = Arc<OnceCell<Cached>>;
+
 #[derive(Debug)]
 struct Cached {
     rules: Arc<Rules>,
@@ -115,7 +118,7 @@ pub struct RobotsCache {
     ttl: Duration,
     unreachable_ttl: Duration,
     /// A std mutex: held only to find or replace an entry, never across an await.
-    entries: Mutex<HashMap<(String, String), Arc<OnceCell<Cached>>>>,
+    entries: Mutex<HashMap<(String, String), Slot>>,
 }
 
 /// Entries kept before expired ones are swept.

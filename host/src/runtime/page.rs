@@ -76,24 +76,83 @@ fn parse_selector(selector: &str) -> Result<Selector, QueryError> {
     Selector::parse(selector).map_err(|e| QueryError::BadSelector(format!("{selector:?}: {e}")))
 }
 
-/// Collapse runs of whitespace into one space and trim.
+/// The element's text: whitespace collapsed into single spaces and trimmed, with a space
+/// where a block-level element or `<br>` separates words (as a browser renders them), so
+/// `<p>one</p><p>two</p>` reads "one two", not "onetwo".
 fn collapse_text(element: ElementRef<'_>) -> String {
+    use ego_tree::iter::Edge;
     let mut out = String::new();
     let mut space = false;
-    for chunk in element.text() {
-        for ch in chunk.chars() {
-            if ch.is_whitespace() {
-                space = true;
-            } else {
-                if space && !out.is_empty() {
-                    out.push(' ');
+    for edge in element.traverse() {
+        match edge {
+            Edge::Open(node) | Edge::Close(node) => match node.value() {
+                scraper::Node::Text(text) => {
+                    if matches!(edge, Edge::Close(_)) {
+                        continue;
+                    }
+                    for ch in text.chars() {
+                        if ch.is_whitespace() {
+                            space = true;
+                        } else {
+                            if space && !out.is_empty() {
+                                out.push(' ');
+                            }
+                            space = false;
+                            out.push(ch);
+                        }
+                    }
                 }
-                space = false;
-                out.push(ch);
-            }
+                scraper::Node::Element(el) if separates(el.name()) => space = true,
+                _ => {}
+            },
         }
     }
     out
+}
+
+/// Elements whose boundaries separate words.
+fn separates(name: &str) -> bool {
+    matches!(
+        name,
+        "br" | "p"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "caption"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "nav"
+            | "aside"
+            | "main"
+            | "blockquote"
+            | "pre"
+            | "hr"
+            | "figure"
+            | "figcaption"
+            | "address"
+            | "option"
+            | "form"
+            | "fieldset"
+    )
 }
 
 fn element<'a>(

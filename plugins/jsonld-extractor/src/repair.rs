@@ -72,8 +72,8 @@ pub fn repair(text: &str) -> String {
             }
         } else if rest.starts_with("//") || rest.starts_with("<!--") || rest.starts_with("-->") {
             step = rest.find('\n').unwrap_or(rest.len());
-        } else if rest.starts_with("/*") {
-            step = rest[2..].find("*/").map_or(rest.len(), |end| end + 4);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            step = comment.find("*/").map_or(rest.len(), |end| end + 4);
         } else if rest.starts_with("<![CDATA[") {
             step = "<![CDATA[".len();
         } else if rest.starts_with("]]>") {

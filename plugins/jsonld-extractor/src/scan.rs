@@ -251,7 +251,7 @@ fn element(table: &Table, row: usize) -> Element {
         }
     }
     let value = (col::VALUES..col::WIDTH)
-        .find_map(|column| attr(column))
+        .find_map(&attr)
         .map(str::to_string);
     Element {
         itemscope: attr(col::ITEMSCOPE).is_some(),
