@@ -51,6 +51,7 @@
 //! - [`error`]: [`PluginError`], the failures a plugin reports on purpose.
 //! - [`info`]: [`PluginInfo`] and [`plugin_info!`].
 //! - [`log`]: logging to the run's logs.
+//! - [`number`]: reading numbers out of text written for people.
 //! - `bindings` (hidden): the wit-bindgen glue for both worlds.
 #![deny(missing_docs)]
 
@@ -66,6 +67,7 @@ pub mod extractor;
 pub mod info;
 pub mod input;
 pub mod log;
+pub mod number;
 pub mod page;
 
 pub use error::PluginError;

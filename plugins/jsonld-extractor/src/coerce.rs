@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::graph::short_name;
-use crate::number::parse_number;
 use crate::schema::{Scalar, ScalarType};
+use trawl_sdk::number::parse_number;
 
 /// The keys an object is read through when a string is wanted, in order.
 const STRING_KEYS: &[&str] = &["@value", "name", "url", "@id"];

@@ -19,7 +19,6 @@ pub mod coerce;
 pub mod graph;
 pub mod map;
 pub mod microdata;
-mod number;
 pub mod repair;
 pub mod scan;
 pub mod schema;

@@ -1,8 +1,14 @@
-//! Finding a number in text written for people ("$19.99", "1.234,50 €", "In stock (22)").
+//! Finding a number in text written for people: `"$19.99"`, `"1.234,50 €"`,
+//! `"In stock (22 available)"`. The bundled extractors read `number` and `integer`
+//! properties with these rules, so a schema means the same thing whichever reads it.
 //!
-//! The same rules as css-extractor's `coerce.rs`, so that a schema's `number` means the
-//! same thing whichever bundled extractor reads it (a shared crate for both is the better
-//! home once a third plugin needs it).
+//! ```
+//! use trawl_sdk::number::parse_number;
+//! use trawl_sdk::serde_json::json;
+//! assert_eq!(parse_number("£51.77").and_then(|n| n.to_number()), Some(json!(51.77)));
+//! assert_eq!(parse_number("In stock (22 available)").and_then(|n| n.to_integer()), Some(json!(22)));
+//! assert_eq!(parse_number("1,234.50").and_then(|n| n.to_number()), Some(json!(1234.5)));
+//! ```
 
 use serde_json::{Number, Value};
 
