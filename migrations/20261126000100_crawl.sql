@@ -1,6 +1,6 @@
 -- Crawl engine: per-job crawl settings (depth, fetch and politeness, query parameters
 -- dropped by URL normalisation), and per-page attempts and content type with a stable
--- listing order for GET /v1/runs/{id}/pages.
+-- frontier order.
 
 -- Pagination also takes {"type": "url-template", "template": "...{page}...", "start": 1, "end": 50}
 -- and {"type": "crawl", "include": [...], "exclude": [...], "same_host": true, "selector": "a[href]"}.
@@ -15,9 +15,14 @@ ALTER TABLE scraping_jobs
     ADD COLUMN drop_query_params text[] NOT NULL DEFAULT '{}';
 
 ALTER TABLE run_pages
-    -- Enqueue order: the cursor of the pages listing (the primary key is (run_id, url)).
+    -- Enqueue order, in which the frontier is taken.
     ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY,
     ADD COLUMN attempts integer NOT NULL DEFAULT 0,
     ADD COLUMN content_type text;
-CREATE INDEX run_pages_list_idx ON run_pages (run_id, seq);
-CREATE INDEX run_pages_state_idx ON run_pages (run_id, state, seq);
+-- No index of its own for listing pages: GET /v1/runs/{id}/pages walks the primary key
+-- (run_id, url). A second index led by run_id was picked by the planner, on a run's young
+-- statistics, for the per-page updates by url, scanning the whole run each time.
+-- The frontier is taken in enqueue order, from after the last page taken (see
+-- db::pages::take_pending): ordered by seq instead of created_at, which ties in batches.
+DROP INDEX run_pages_pending_idx;
+CREATE INDEX run_pages_pending_idx ON run_pages (run_id, seq) WHERE state = 'pending';

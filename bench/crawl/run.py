@@ -17,6 +17,11 @@ on. Prints pages per second, CPU seconds per 1,000 pages and the ratio.
 
 Needs: cargo, psql, PostgreSQL at DATABASE_URL (the database `trawl_crawl_bench` is
 dropped and made again), and Scrapy in bench/crawl/.venv (made with pip when missing).
+
+For profiling: `--only trawl --perf FILE` runs trawl under `perf record -g` (its CPU is
+then not measured); BENCH_DB_PARAMS is appended to trawl's database URL (for example
+`?options=-c%20log_min_duration_statement%3D0` to log every statement's duration);
+BENCH_VERBOSE=1 prints the CPU of each PostgreSQL process counted.
 """
 
 import argparse
@@ -53,19 +58,42 @@ def cpu_seconds(pid):
         return 0.0
 
 
-def postgres_cpu():
-    """CPU of every PostgreSQL process on the machine (the server trawl writes to)."""
-    total = 0.0
+def postgres_processes():
+    """CPU of each PostgreSQL process: pid -> (command line, seconds)."""
+    out = {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/comm") as f:
                     if f.read().strip() != "postgres":
                         continue
+                with open(f"/proc/{pid}/cmdline") as f:
+                    cmdline = f.read()
             except OSError:
                 continue
-            total += cpu_seconds(pid)
-    return total
+            out[int(pid)] = (cmdline, cpu_seconds(pid))
+    return out
+
+
+def postgres_cpu(before, admin_url, database):
+    """CPU PostgreSQL spent for `database` since `before`: its backends, plus the WAL
+    writer, background writer and checkpointer (which other databases' work may share:
+    other users of the server make this an upper bound)."""
+    backends = subprocess.run(
+        ["psql", admin_url, "-At", "-c", f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    now = postgres_processes()
+    pids = {int(p) for p in backends} | {
+        pid for pid, (cmd, _) in now.items() if any(w in cmd for w in ("walwriter", "background writer", "checkpointer"))
+    }
+    used = {p: now[p][1] - before.get(p, ("", 0.0))[1] for p in pids if p in now}
+    if os.environ.get("BENCH_VERBOSE"):
+        for p, cpu in sorted(used.items(), key=lambda x: -x[1]):
+            print(f"  postgres {p} {now[p][0][:60]!r}: {cpu:.2f} s", file=sys.stderr)
+    return sum(used.values())
 
 
 def api(base, method, path, body=None):
@@ -120,7 +148,7 @@ def run_trawl(args, start_url, pages):
     data_dir = tempfile.mkdtemp(prefix="trawl-crawl-bench-")
     env = dict(
         os.environ,
-        DATABASE_URL=args.database_url.rsplit("/", 1)[0] + "/trawl_crawl_bench",
+        DATABASE_URL=args.database_url.rsplit("/", 1)[0] + "/trawl_crawl_bench" + os.environ.get("BENCH_DB_PARAMS", ""),
         TRAWL_LISTEN=f"127.0.0.1:{port}",
         TRAWL_DATA_DIR=data_dir,
         TRAWL_ADMIN_KEY=KEY,
@@ -128,7 +156,7 @@ def run_trawl(args, start_url, pages):
         TRAWL_ALLOW_NETWORKS="127.0.0.1/32",
         RUST_LOG="warn",
     )
-    command = [os.path.join(ROOT, "target/release/trawl"), "serve"]
+    command = [args.trawl_binary, "serve"]
     if args.perf:
         command = ["perf", "record", "-F", "999", "-g", "-o", args.perf, "--"] + command
     trawl = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -155,12 +183,12 @@ def run_trawl(args, start_url, pages):
                 "fetch": {"per_host_concurrency": args.concurrency, "obey_robots": True},
             },
         )
-        cpu0, pg0 = cpu_seconds(trawl.pid), postgres_cpu()
+        cpu0, pg0 = cpu_seconds(trawl.pid), postgres_processes()
         run = api(base, "POST", f"/v1/jobs/{job['id']}/runs")
         while run["status"] in ("queued", "running"):
             time.sleep(0.2)
             run = api(base, "GET", f"/v1/runs/{run['id']}")
-        cpu1, pg1 = cpu_seconds(trawl.pid), postgres_cpu()
+        cpu1, pg_cpu = cpu_seconds(trawl.pid), postgres_cpu(pg0, admin_url, "trawl_crawl_bench")
         if run["status"] != "succeeded":
             raise SystemExit(f"the trawl run ended {run['status']}: {run.get('error')}")
         started = datetime.fromisoformat(run["started_at"])
@@ -170,7 +198,7 @@ def run_trawl(args, start_url, pages):
             "items": run["counters"]["items_new"],
             "seconds": (finished - started).total_seconds(),
             "cpu": cpu1 - cpu0,
-            "pg_cpu": pg1 - pg0,
+            "pg_cpu": pg_cpu,
         }
     finally:
         trawl.send_signal(signal.SIGTERM)
@@ -213,6 +241,7 @@ def main():
     parser.add_argument("--site", default=os.path.join(ROOT, "target", "crawl-bench-site"))
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--trawl-binary", default=os.path.join(ROOT, "target", "release", "trawl"), help="the trawl to measure (default: the release build)")
     parser.add_argument("--only", choices=["trawl", "scrapy"])
     parser.add_argument("--perf", metavar="FILE", help="profile trawl with `perf record` into FILE")
     args = parser.parse_args()

@@ -179,6 +179,11 @@ pub struct PluginLimits {
         env = "TRAWL_MEMBER_UPLOADS"
     )]
     pub member_uploads: bool,
+
+    /// Instantiate plugins from a pre-reserved pool of memory slots (fast; reserves
+    /// address space up front). Off: allocate memory for each call.
+    #[arg(id = "plugin-pooling", long = "plugin-pooling", env = "TRAWL_PLUGIN_POOLING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub pooling: bool,
 }
 
 impl Default for PluginLimits {
@@ -199,6 +204,7 @@ impl Default for PluginLimits {
             max_upload: ByteSize::mib(20),
             compile_timeout: Duration::from_secs(60),
             member_uploads: false,
+            pooling: true,
         }
     }
 }

@@ -309,9 +309,10 @@ impl Fetcher {
             .iter()
             .find(|(k, _)| k == "content-type")
             .map(|(_, v)| v.as_str());
-        let text = decode(&body, header_type);
+        let bytes = body.len() as u64;
+        let text = decode_owned(body, header_type);
         Ok(Fetched {
-            bytes: body.len() as u64,
+            bytes,
             page: Arc::new(PageData {
                 url: final_url,
                 status: status.as_u16(),
@@ -613,6 +614,27 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
     text.into_owned()
 }
 
+/// [`decode`] for a body that is no longer needed: a valid UTF-8 body (the common case)
+/// becomes the text without a copy.
+pub fn decode_owned(body: Vec<u8>, content_type: Option<&str>) -> String {
+    let labelled = content_type
+        .and_then(charset_param)
+        .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()));
+    let utf8 = match labelled {
+        Some(e) => e == encoding_rs::UTF_8,
+        None => sniff_meta_charset(&body[..body.len().min(1024)])
+            .is_none_or(|e| e == encoding_rs::UTF_8),
+    };
+    if utf8 {
+        match String::from_utf8(body) {
+            Ok(text) => text,
+            Err(e) => decode(e.as_bytes(), content_type),
+        }
+    } else {
+        decode(&body, content_type)
+    }
+}
+
 fn charset_param(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
@@ -648,6 +670,15 @@ mod tests {
             "<meta charset=\"iso-8859-1\">café"
         );
         assert_eq!(decode("café".as_bytes(), None), "café");
+        assert_eq!(decode_owned("café".as_bytes().to_vec(), None), "café");
+        assert_eq!(
+            decode_owned(b"caf\xe9".to_vec(), Some("text/html; charset=windows-1252")),
+            "café"
+        );
+        assert_eq!(
+            decode_owned(b"caf\xe9".to_vec(), Some("text/html; charset=utf-8")),
+            "caf\u{fffd}"
+        );
     }
 
     #[test]

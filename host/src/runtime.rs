@@ -190,7 +190,9 @@ impl Runtime {
     pub fn new(limits: PluginLimits) -> anyhow::Result<Arc<Self>> {
         let memory = usize::try_from(limits.memory.as_u64().max(limits.memory_ceiling.as_u64()))
             .unwrap_or(usize::MAX);
-        let instances = u32::try_from(limits.concurrency.max(1) * 2).unwrap_or(u32::MAX);
+        // Calls hold a slot under the permits; exports, uploads and `instantiate` hold one
+        // outside them: leave room so that the pool never runs dry.
+        let instances = u32::try_from(limits.concurrency.max(1) * 2 + 8).unwrap_or(u32::MAX);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(instances)
             // A Rust wasip2 component holds several core instances and memories.
@@ -203,8 +205,12 @@ impl Runtime {
             .consume_fuel(true)
             .epoch_interruption(true)
             .concurrency_support(false)
-            .memory_init_cow(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .memory_init_cow(true);
+        if limits.pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        } else {
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+        }
         let engine = Engine::new(&config)?;
 
         let mut extractor_linker = Linker::new(&engine);

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod pagination;
 pub mod run;
+pub mod writer;
 
 use std::time::Duration;
 

@@ -280,9 +280,9 @@ async fn list_logs(
 #[derive(Debug, Clone, Copy, serde::Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum PageOutcome {
-    /// In the frontier, not visited yet.
+    /// In the frontier, or being fetched and extracted.
     Pending,
-    /// Being fetched or extracted.
+    /// Marked in flight by an earlier trawl version; shown for its runs' pages.
     Fetching,
     /// Fetched and extracted (`items` says how many items it gave).
     Done,
@@ -358,8 +358,8 @@ pub struct PageOut {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The pages of a run in the order they were enqueued, optionally of one outcome, so a
-/// user can see why a page gave no items.
+/// The pages of a run in URL order, optionally of one outcome, so a user can see why a
+/// page gave no items.
 #[utoipa::path(get, path = "/v1/runs/{id}/pages", tag = "runs", params(("id" = RunId, Path), PagesQuery),
     responses((status = 200, body = Page<PageOut>), (status = 404, body = ErrorBody)))]
 async fn list_pages(
@@ -371,45 +371,51 @@ async fn list_pages(
     db::runs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
-    let paging = PageQuery {
-        cursor: q.cursor,
+    let limit = PageQuery {
+        cursor: None,
         limit: q.limit,
-    };
+    }
+    .limit();
+    // The cursor is the last URL, hex-encoded so that it needs no escaping in a query.
+    let after = q
+        .cursor
+        .map(|c| {
+            hex::decode(&c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
+                })
+        })
+        .transpose()?;
     let rows = db::pages::list(
         &state.pool,
         id,
         q.outcome.map(PageOutcome::as_str),
-        paging.cursor()?,
-        paging.limit(),
+        after.as_deref(),
+        limit,
     )
     .await?;
-    let items: Vec<(i64, PageOut)> = rows
+    let items: Vec<PageOut> = rows
         .into_iter()
-        .map(|r| {
-            let out = PageOut {
-                url: r.url,
-                depth: r.depth,
-                outcome: PageOutcome::parse(&r.state),
-                final_url: r.final_url,
-                http_status: r.http_status,
-                content_type: r.content_type,
-                bytes: r.bytes,
-                items: r.items,
-                elapsed_ms: r.elapsed_ms,
-                attempts: r.attempts,
-                error: r.error_code.map(|code| RunError {
-                    code,
-                    message: r.error_message.unwrap_or_default(),
-                }),
-                created_at: r.created_at,
-                updated_at: r.updated_at,
-            };
-            (r.seq, out)
+        .map(|r| PageOut {
+            url: r.url,
+            depth: r.depth,
+            outcome: PageOutcome::parse(&r.state),
+            final_url: r.final_url,
+            http_status: r.http_status,
+            content_type: r.content_type,
+            bytes: r.bytes,
+            items: r.items,
+            elapsed_ms: r.elapsed_ms,
+            attempts: r.attempts,
+            error: r.error_code.map(|code| RunError {
+                code,
+                message: r.error_message.unwrap_or_default(),
+            }),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         })
         .collect();
-    let page = Page::new(items, paging.limit(), |(seq, _)| seq.to_string());
-    Ok(axum::Json(Page {
-        items: page.items.into_iter().map(|(_, p)| p).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(axum::Json(Page::new(items, limit, |p| hex::encode(&p.url))))
 }
