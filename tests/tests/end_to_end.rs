@@ -244,22 +244,7 @@ async fn a_crashing_plugin_fails_the_run_with_its_code_and_name() -> anyhow::Res
         let (status, schema) = host.call("POST", "/v1/schemas", &key, Some(body)).await?;
         assert_eq!(status, 201, "{schema}");
         let job = json!({"name": mode, "schema_id": schema["id"], "start_urls": [format!("http://{site}/catalogue/page-1.html")]});
-        let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-        let (_, run) = host
-            .call(
-                "POST",
-                &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-                &key,
-                None,
-            )
-            .await?;
-        let run = host
-            .wait_run(
-                &key,
-                run["id"].as_str().expect("id"),
-                Duration::from_secs(30),
-            )
-            .await?;
+        let run = host.run_job(&key, job).await?;
         assert_eq!(run["status"], "failed", "{run}");
         assert_eq!(run["error"]["code"], code, "{run}");
         assert!(

@@ -176,22 +176,7 @@ async fn deprecated_plugins_keep_old_schemas_running_and_used_ones_cannot_go() -
     assert_eq!(status, 422, "{body}");
     // … the old one still runs.
     let job = json!({"name": "j", "schema_id": schema["id"], "start_urls": [format!("http://{site}/catalogue/page-1.html")]});
-    let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-    let (_, run) = host
-        .call(
-            "POST",
-            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-            &key,
-            None,
-        )
-        .await?;
-    let run = host
-        .wait_run(
-            &key,
-            run["id"].as_str().expect("id"),
-            Duration::from_secs(30),
-        )
-        .await?;
+    let run = host.run_job(&key, job).await?;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["counters"]["items_new"], 1, "{run}");
 
@@ -247,22 +232,7 @@ async fn schema_limits_apply_up_to_the_ceilings_and_logs_are_capped_per_run() ->
 
     let start = format!("http://{site}/catalogue/page-1.html");
     let job = json!({"name": "tight", "schema_id": tight["id"], "start_urls": [start]});
-    let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-    let (_, run) = host
-        .call(
-            "POST",
-            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-            &key,
-            None,
-        )
-        .await?;
-    let run = host
-        .wait_run(
-            &key,
-            run["id"].as_str().expect("id"),
-            Duration::from_secs(30),
-        )
-        .await?;
+    let run = host.run_job(&key, job).await?;
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["error"]["code"], "plugin_out_of_fuel", "{run}");
     assert!(
