@@ -6,8 +6,11 @@
 //! - [`native`]: the listing fields extracted in plain Rust, the baseline for the plugin.
 //! - [`stats`]: medians and percentiles of timing samples.
 //! - [`extract`]: `trawl-bench extract`: css-extractor through the host versus native.
+//! - [`platform`]: `trawl-bench platform`: per-call overhead, start-up from the compile
+//!   cache, throughput with the pooling allocator on and off.
 
 pub mod corpus;
 pub mod extract;
 pub mod native;
+pub mod platform;
 pub mod stats;

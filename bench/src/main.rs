@@ -15,6 +15,9 @@ enum Command {
     /// css-extractor through the host versus the same fields in native Rust, and the cost
     /// of a fresh instantiation, on the books.toscrape.com corpus.
     Extract(trawl_bench::extract::Args),
+    /// Per-call overhead, start-up with 20 plugins cached versus cold, and throughput with
+    /// the pooling allocator on versus off.
+    Platform(trawl_bench::platform::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -24,6 +27,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Extract(args) => println!("{}", trawl_bench::extract::run(&args, &tokio)?),
+        Command::Platform(args) => println!("{}", trawl_bench::platform::run(&args, &tokio)?),
     }
     Ok(())
 }

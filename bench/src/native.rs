@@ -12,7 +12,8 @@ use url::Url;
 pub const LISTING_SCHEMA: &str = r#"{"type":"object","x-scope":"article.product_pod","properties":{
  "title":{"type":"string","x-selector":"h3 a","x-attr":"title"},
  "price":{"type":"number","x-selector":"p.price_color"},
- "rating":{"type":"integer","x-selector":"p.star-rating","x-attr":"class","x-regex":"star-rating (\\w+)","x-map":{"One":1,"Two":2,"Three":3,"Four":4,"Five":5}},
+ "rating":{"type":"integer","x-selector":"p.star-rating","x-attr":"class",
+  "x-regex":"star-rating (\\w+)","x-map":{"One":1,"Two":2,"Three":3,"Four":4,"Five":5}},
  "link":{"type":"string","x-selector":"h3 a","x-attr":"href","x-url":true}},
  "required":["title","price","rating","link"]}"#;
 
@@ -108,7 +109,8 @@ mod tests {
 
     #[test]
     fn reads_a_pod_and_leaves_out_what_is_missing() {
-        let body = r#"<article class="product_pod"><h3><a href="../x_1/index.html" title="X">X…</a></h3>
+        let body = r#"<article class="product_pod">
+            <h3><a href="../x_1/index.html" title="X">X…</a></h3>
             <p class="star-rating Four"></p><p class="price_color">£51.77</p></article>
             <article class="product_pod"><p class="star-rating Zero"></p></article>"#;
         let page = PageData {
