@@ -16,7 +16,7 @@ use trawl_host::config::PluginLimits;
 use trawl_host::runtime::{LoadedPlugin, PageData, Runtime};
 
 /// Pages the plugin gets fully right today; a change that loses one fails the test.
-const RIGHT_FLOOR: usize = 35;
+const RIGHT_FLOOR: usize = 36;
 
 /// The corpus: `../shared/corpora/extruct-samples` from the repository root (CI has it there).
 fn corpus_dir() -> PathBuf {
