@@ -136,20 +136,6 @@ pub async fn find_visible(
     .await
 }
 
-/// One plugin by id.
-pub async fn get(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Option<Plugin>, sqlx::Error> {
-    sqlx::query_as!(
-        Plugin,
-        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
-                  info, deprecated_at, created_at
-           FROM plugins WHERE id = $1"#,
-        id as PluginId
-    )
-    .fetch_optional(ex)
-    .await
-}
-
 /// A plugin's component bytes.
 pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>, sqlx::Error> {
     let row = sqlx::query!(
