@@ -216,19 +216,20 @@ impl TestHost {
         Ok((status, value))
     }
 
-    /// Create a job from `job` (a job body), run it once and wait for the run to end.
-    pub async fn run_job(&self, key: &str, job: Value) -> anyhow::Result<Value> {
+    /// Create a job from `job` (a job body) and start a run of it; returns the run's id.
+    pub async fn start_job(&self, key: &str, job: Value) -> anyhow::Result<String> {
         let (status, job) = self.call("POST", "/v1/jobs", key, Some(job)).await?;
         anyhow::ensure!(status == 201, "creating the job: {status} {job}");
         let path = format!("/v1/jobs/{}/runs", job["id"].as_str().context("job id")?);
         let (status, run) = self.call("POST", &path, key, None).await?;
         anyhow::ensure!(status == 201, "starting the run: {status} {run}");
-        self.wait_run(
-            key,
-            run["id"].as_str().context("run id")?,
-            Duration::from_secs(60),
-        )
-        .await
+        Ok(run["id"].as_str().context("run id")?.to_owned())
+    }
+
+    /// [`start_job`](Self::start_job), then wait for the run to end.
+    pub async fn run_job(&self, key: &str, job: Value) -> anyhow::Result<Value> {
+        let run = self.start_job(key, job).await?;
+        self.wait_run(key, &run, Duration::from_secs(60)).await
     }
 
     /// Poll a run until it ends; returns the final run.

@@ -40,19 +40,7 @@ async fn catalogue_to_csv_and_jsonl() -> anyhow::Result<()> {
         "max_pages": 50,
         "concurrency": 2
     });
-    let (status, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-    assert_eq!(status, 201, "{job}");
-
-    let (status, run) = host
-        .call(
-            "POST",
-            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-            &key,
-            None,
-        )
-        .await?;
-    assert_eq!(status, 201, "{run}");
-    let run_id = run["id"].as_str().expect("run id").to_owned();
+    let run_id = host.start_job(&key, job).await?;
     let run = host
         .wait_run(&key, &run_id, Duration::from_secs(60))
         .await?;

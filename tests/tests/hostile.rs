@@ -34,18 +34,7 @@ async fn start_run(
     anyhow::ensure!(status == 201, "schema: {schema}");
     let job =
         json!({"name": "j", "schema_id": schema["id"], "start_urls": [start], "max_pages": 1});
-    let (status, job) = host.call("POST", "/v1/jobs", key, Some(job)).await?;
-    anyhow::ensure!(status == 201, "job: {job}");
-    let (status, run) = host
-        .call(
-            "POST",
-            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-            key,
-            None,
-        )
-        .await?;
-    anyhow::ensure!(status == 201, "run: {run}");
-    Ok(run["id"].as_str().expect("id").to_owned())
+    host.start_job(key, job).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,16 +125,7 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
         .await?;
     let job = json!({"name": "honest", "schema_id": honest_schema["id"], "start_urls": [page.clone()],
                      "pagination": {"type": "next-link", "selector": "li.next a"}});
-    let (_, job) = host.call("POST", "/v1/jobs", &key, Some(job)).await?;
-    let (_, honest) = host
-        .call(
-            "POST",
-            &format!("/v1/jobs/{}/runs", job["id"].as_str().expect("id")),
-            &key,
-            None,
-        )
-        .await?;
-    let honest = honest["id"].as_str().expect("id").to_owned();
+    let honest = host.start_job(&key, job).await?;
 
     for (mode, code, run) in &runs {
         let run = host.wait_run(&key, run, Duration::from_secs(120)).await?;
