@@ -530,7 +530,13 @@ impl Runtime {
         }
     }
 
-    fn extract_blocking(
+    /// Run an extractor on this thread, which must be one where blocking is allowed (a
+    /// `spawn_blocking` closure, a thread of the caller's own pool, a plain thread), never a
+    /// tokio worker. It takes no permit: the caller bounds how many calls run at once. The
+    /// epoch deadline and fuel stop the wasm as in [`Runtime::extract_limited`]; what that
+    /// adds is the permit, the hop to a blocking thread and back, and an outer timeout over
+    /// time spent inside host calls.
+    pub fn extract_blocking(
         &self,
         plugin: &LoadedPlugin,
         page: Arc<PageData>,

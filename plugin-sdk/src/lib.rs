@@ -59,6 +59,7 @@
 // must also resolve inside the crate itself.
 extern crate self as trawl_sdk;
 
+pub mod arena;
 #[doc(hidden)]
 pub mod bindings;
 pub mod error;

@@ -52,7 +52,7 @@ impl PageResource {
     /// Absolute URLs of the `href`s of the elements matching `selector` (bad selectors
     /// match nothing: they are refused when a job is saved).
     pub(crate) fn select_urls(&mut self, selector: &str) -> Vec<String> {
-        let Ok(selector) = Selector::parse(selector) else {
+        let Ok(selector) = parse_selector(selector) else {
             return Vec::new();
         };
         let base = self.base.clone();
@@ -72,8 +72,29 @@ impl PageResource {
     }
 }
 
+/// Selectors parsed on this thread, by their text: a plugin asks for the same few
+/// selectors on every page of a run, and parsing one costs more than matching it on a
+/// page's items. Bounded: emptied when it reaches [`SELECTOR_CACHE`] entries.
+const SELECTOR_CACHE: usize = 512;
+
+thread_local! {
+    static SELECTORS: std::cell::RefCell<HashMap<Box<str>, Selector>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
 fn parse_selector(selector: &str) -> Result<Selector, QueryError> {
-    Selector::parse(selector).map_err(|e| QueryError::BadSelector(format!("{selector:?}: {e}")))
+    if let Some(hit) = SELECTORS.with_borrow(|cache| cache.get(selector).cloned()) {
+        return Ok(hit);
+    }
+    let parsed = Selector::parse(selector)
+        .map_err(|e| QueryError::BadSelector(format!("{selector:?}: {e}")))?;
+    SELECTORS.with_borrow_mut(|cache| {
+        if cache.len() >= SELECTOR_CACHE {
+            cache.clear();
+        }
+        cache.insert(selector.into(), parsed.clone());
+    });
+    Ok(parsed)
 }
 
 /// The element's text: whitespace collapsed into single spaces and trimmed, with a space
@@ -163,6 +184,24 @@ fn element<'a>(
     let id = *nodes.get(node as usize).ok_or(QueryError::BadNode(node))?;
     let node_ref = html.tree.get(id).ok_or(QueryError::BadNode(node))?;
     Ok(ElementRef::wrap(node_ref))
+}
+
+/// The values of `field` from the elements `found`: the first one that has a value, or
+/// all of them when the field wants all.
+fn read_values<'a>(
+    found: impl Iterator<Item = ElementRef<'a>>,
+    field: &Field,
+    base: Option<&url::Url>,
+    values: &mut Vec<String>,
+) {
+    for el in found {
+        if let Some(v) = value(el, &field.source, base) {
+            values.push(v);
+            if !field.all {
+                break;
+            }
+        }
+    }
 }
 
 fn matches<'a>(
@@ -262,17 +301,25 @@ impl HostPage for PluginState {
         fields: Vec<Field>,
     ) -> wasmtime::Result<Result<Vec<Vec<Vec<String>>>, QueryError>> {
         let page = self.table.get_mut(&page)?;
-        // Parse every distinct selector once for the whole batch.
-        let mut selectors: HashMap<&str, Selector> = HashMap::new();
+        // Each distinct selector is parsed once for the batch (and cached by the thread).
+        let mut selectors: Vec<(&str, Selector)> = Vec::new();
+        let mut field_selector = Vec::with_capacity(fields.len());
         for field in &fields {
-            if let Some(sel) = field.selector.as_deref()
-                && !selectors.contains_key(sel)
-            {
-                match parse_selector(sel) {
-                    Ok(s) => selectors.insert(sel, s),
+            let Some(text) = field.selector.as_deref() else {
+                field_selector.push(None);
+                continue;
+            };
+            let index = match selectors.iter().position(|(t, _)| *t == text) {
+                Some(index) => index,
+                None => match parse_selector(text) {
+                    Ok(parsed) => {
+                        selectors.push((text, parsed));
+                        selectors.len() - 1
+                    }
                     Err(e) => return Ok(Err(e)),
-                };
-            }
+                },
+            };
+            field_selector.push(Some(index));
         }
         page.dom();
         let PageResource {
@@ -286,9 +333,9 @@ impl HostPage for PluginState {
                 Err(e) => return Ok(Err(e)),
             };
             let mut per_field = Vec::with_capacity(fields.len());
-            for field in &fields {
+            for (field, selector) in fields.iter().zip(&field_selector) {
                 let mut values = Vec::new();
-                match field.selector.as_deref() {
+                match selector {
                     None => {
                         let target = scope.or_else(|| Some(html.root_element()));
                         if let Some(v) =
@@ -297,16 +344,14 @@ impl HostPage for PluginState {
                             values.push(v);
                         }
                     }
-                    Some(sel) => {
-                        let selector = &selectors[sel];
-                        let found = matches(html, scope, selector);
-                        for el in found {
-                            if let Some(v) = value(el, &field.source, base.as_ref()) {
-                                values.push(v);
-                                if !field.all {
-                                    break;
-                                }
-                            }
+                    Some(index) => {
+                        // Matches are walked lazily: a single-value field stops at the
+                        // first element that has a value.
+                        let selector = &selectors[*index].1;
+                        let base = base.as_ref();
+                        match scope {
+                            Some(el) => read_values(el.select(selector), field, base, &mut values),
+                            None => read_values(html.select(selector), field, base, &mut values),
                         }
                     }
                 }

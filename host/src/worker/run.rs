@@ -87,6 +87,38 @@ struct RunCtx {
     _writer_task: AbortOnDrop,
     limits: CallLimits,
     logs: Arc<LogBudget>,
+    enqueued: Enqueued,
+}
+
+/// The URLs this worker has already sent to the run's frontier. A crawl meets the same
+/// links on page after page (every product page of a shop links its related products);
+/// the frontier's primary key turns them away, but only after a round trip, an index
+/// probe and the encoding of every URL. The database stays the truth: this only spares
+/// it URLs known to be there, and a worker that resumes the run starts with an empty set.
+#[derive(Debug, Default)]
+struct Enqueued {
+    urls: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Enqueued {
+    /// URLs remembered at most; beyond it the database alone deduplicates.
+    const MAX: usize = 250_000;
+
+    /// The URLs of `urls` not sent before, remembered as sent.
+    fn fresh(&self, urls: Vec<String>) -> Vec<String> {
+        let mut seen = self.urls.lock().unwrap_or_else(|e| e.into_inner());
+        urls.into_iter()
+            .filter(|url| {
+                if seen.contains(url) {
+                    return false;
+                }
+                if seen.len() < Self::MAX {
+                    seen.insert(url.clone());
+                }
+                true
+            })
+            .collect()
+    }
 }
 
 /// Plugin log lines a run may still store, and how many it dropped over its cap.
@@ -250,6 +282,7 @@ async fn prepare(
         _writer_task: AbortOnDrop(writer_task),
         limits,
         logs,
+        enqueued: Enqueued::default(),
     };
     Ok((ctx, job))
 }
@@ -266,6 +299,7 @@ async fn drive(
     let pool = &state.pool;
     db::pages::requeue_in_flight(pool, run.id).await?;
     let start = ctx.planner.start(&job.start_urls, i64::from(job.max_pages));
+    let start = ctx.enqueued.fresh(start);
     db::pages::enqueue(pool, run.id, &start, 0).await?;
     let mut taken = db::pages::visited(pool, run.id).await?;
     let max_pages = i64::from(job.max_pages);
@@ -509,13 +543,13 @@ async fn extract_page(
                 .then(|| serde_json::to_string(&problems).expect("problems always serialise")),
         });
     }
-    let next = ctx.planner.next(
+    let next = ctx.enqueued.fresh(ctx.planner.next(
         &url,
         depth,
         output.items.len(),
         &output.links,
         &output.follow,
-    );
+    ));
     let items = output.items.len() as i32;
     let write = PageWrite {
         url,
@@ -566,4 +600,18 @@ async fn store_logs(
         .map(|l| (l.level, l.message.as_str()))
         .collect();
     db::logs::insert(&ctx.state.pool, ctx.run, Some(page_url), &rows).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enqueued_passes_each_url_once() {
+        let enqueued = Enqueued::default();
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(enqueued.fresh(urls(&["a", "b"])), urls(&["a", "b"]));
+        assert_eq!(enqueued.fresh(urls(&["b", "c", "a"])), urls(&["c"]));
+        assert_eq!(enqueued.fresh(urls(&[])), urls(&[]));
+    }
 }

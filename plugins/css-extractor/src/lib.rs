@@ -8,6 +8,12 @@
 
 use trawl_sdk::prelude::*;
 
+// Each call runs in a fresh instance and makes little garbage per item: bumping a pointer
+// beats freeing block by block (see `trawl_sdk::arena`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: trawl_sdk::arena::CallArena = trawl_sdk::arena::CallArena::new();
+
 mod coerce;
 mod hints;
 mod run;

@@ -8,6 +8,33 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
+
+/// An object being assembled: its properties in schema order, named by the plan. Cheaper
+/// than a `serde_json::Map` (no key copies, no hashing) for the objects of every item.
+pub type Object<'p> = Vec<(&'p str, Value)>;
+
+fn into_map(object: Object<'_>) -> Map<String, Value> {
+    object
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}
+
+/// An item's JSON text, properties in schema order.
+pub fn to_json(object: &[(&str, Value)]) -> String {
+    let mut out = Vec::with_capacity(64 * object.len() + 2);
+    out.push(b'{');
+    for (i, (name, value)) in object.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, name).expect("a string always serialises");
+        out.push(b':');
+        serde_json::to_writer(&mut out, value).expect("a JSON value always serialises");
+    }
+    out.push(b'}');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
 use trawl_sdk::{Dom, Field, Item, Node, PluginError, QueryError, Table};
 
 use crate::coerce::{coerce_str, coerce_value};
@@ -44,7 +71,7 @@ pub fn run(dom: &impl Dom, plan: &Plan) -> Result<(Vec<Item>, Vec<String>), Plug
             .into_iter()
             .map(|object| {
                 let confidence = confidence(&object, &plan.required);
-                Item::from(object).with_confidence(confidence)
+                Item::from_json(to_json(&object)).with_confidence(confidence)
             })
             .collect()
     } else {
@@ -54,13 +81,13 @@ pub fn run(dom: &impl Dom, plan: &Plan) -> Result<(Vec<Item>, Vec<String>), Plug
 }
 
 /// Share of the required properties the item has (1 when none are required).
-pub fn confidence(object: &Map<String, Value>, required: &[String]) -> f32 {
+pub fn confidence(object: &[(&str, Value)], required: &[String]) -> f32 {
     if required.is_empty() {
         return 1.0;
     }
     let present = required
         .iter()
-        .filter(|name| object.contains_key(name.as_str()))
+        .filter(|name| object.iter().any(|(n, _)| n == name))
         .count();
     present as f32 / required.len() as f32
 }
@@ -73,30 +100,33 @@ fn dedup(urls: Vec<String>) -> Vec<String> {
 }
 
 /// Read one level for `nodes` (one object per node), recursing into nested scopes.
-fn run_level(
+fn run_level<'p>(
     dom: &impl Dom,
     nodes: &[Node],
-    level: &Level,
-) -> Result<(Table, Vec<Map<String, Value>>), PluginError> {
+    level: &'p Level,
+) -> Result<(Table, Vec<Object<'p>>), PluginError> {
     let table = if level.fields.is_empty() {
         Table::default()
     } else {
         read(dom, nodes, &level.fields, &level.owners)?
     };
     // Each scoped property's objects, per node, in the order the assembly meets them.
-    let mut nested: Vec<Vec<Vec<Map<String, Value>>>> = Vec::new();
+    let mut nested: Vec<Vec<Vec<Object<'p>>>> = Vec::new();
     run_nested(dom, nodes, &level.object, &mut nested)?;
     let mut nested = nested.into_iter();
-    let mut objects: Vec<Map<String, Value>> = (0..nodes.len()).map(|_| Map::new()).collect();
+    let width = level.object.props.len();
+    let mut objects: Vec<Object<'p>> = (0..nodes.len())
+        .map(|_| Vec::with_capacity(width))
+        .collect();
     assemble(&level.object, &table, &mut objects, &mut nested);
     Ok((table, objects))
 }
 
-fn run_nested(
+fn run_nested<'p>(
     dom: &impl Dom,
     nodes: &[Node],
-    spec: &ObjectSpec,
-    out: &mut Vec<Vec<Vec<Map<String, Value>>>>,
+    spec: &'p ObjectSpec,
+    out: &mut Vec<Vec<Vec<Object<'p>>>>,
 ) -> Result<(), PluginError> {
     for prop in &spec.props {
         match &prop.kind {
@@ -133,18 +163,18 @@ fn run_nested(
 }
 
 /// Fill one object per row of `table` with the properties of `spec`.
-fn assemble(
-    spec: &ObjectSpec,
+fn assemble<'p>(
+    spec: &'p ObjectSpec,
     table: &Table,
-    objects: &mut [Map<String, Value>],
-    nested: &mut impl Iterator<Item = Vec<Vec<Map<String, Value>>>>,
+    objects: &mut [Object<'p>],
+    nested: &mut impl Iterator<Item = Vec<Vec<Object<'p>>>>,
 ) {
     for prop in &spec.props {
         match &prop.kind {
             Kind::Value { column, value } => {
                 for (row, object) in objects.iter_mut().enumerate() {
                     if let Some(v) = table.first(row, *column).and_then(|raw| apply(value, raw)) {
-                        object.insert(prop.name.clone(), v);
+                        object.push((&prop.name, v));
                     }
                 }
             }
@@ -156,17 +186,17 @@ fn assemble(
                         .filter_map(|raw| apply(value, raw))
                         .collect();
                     if !values.is_empty() {
-                        object.insert(prop.name.clone(), Value::Array(values));
+                        object.push((&prop.name, Value::Array(values)));
                     }
                 }
             }
             Kind::Object(inner) => {
-                let mut inner_objects: Vec<Map<String, Value>> =
-                    (0..objects.len()).map(|_| Map::new()).collect();
+                let mut inner_objects: Vec<Object<'p>> =
+                    (0..objects.len()).map(|_| Vec::new()).collect();
                 assemble(inner, table, &mut inner_objects, nested);
                 for (object, inner_object) in objects.iter_mut().zip(inner_objects) {
                     if !inner_object.is_empty() {
-                        object.insert(prop.name.clone(), Value::Object(inner_object));
+                        object.push((&prop.name, Value::Object(into_map(inner_object))));
                     }
                 }
             }
@@ -176,14 +206,14 @@ fn assemble(
                     let mut children: Vec<Value> = children
                         .into_iter()
                         .filter(|c| !c.is_empty())
-                        .map(Value::Object)
+                        .map(|c| Value::Object(into_map(c)))
                         .collect();
                     if *many {
                         if !children.is_empty() {
-                            object.insert(prop.name.clone(), Value::Array(children));
+                            object.push((&prop.name, Value::Array(children)));
                         }
                     } else if let Some(child) = children.pop() {
-                        object.insert(prop.name.clone(), child);
+                        object.push((&prop.name, child));
                     }
                 }
             }
@@ -656,8 +686,20 @@ mod tests {
     }
 
     #[test]
+    fn item_text_keeps_schema_order_and_escapes() {
+        let object: Object<'_> = vec![
+            ("z", json!("a \"quoted\" é")),
+            ("a", json!(1.5)),
+            ("m", json!({"k": [1, null]})),
+        ];
+        let text = to_json(&object);
+        assert_eq!(text, r#"{"z":"a \"quoted\" é","a":1.5,"m":{"k":[1,null]}}"#);
+        assert_eq!(to_json(&[]), "{}");
+    }
+
+    #[test]
     fn confidence_share() {
-        let object = json!({"a": 1, "b": null}).as_object().unwrap().clone();
+        let object: Object<'_> = vec![("a", json!(1)), ("b", Value::Null)];
         assert_eq!(confidence(&object, &[]), 1.0);
         assert_eq!(
             confidence(&object, &["a".into(), "b".into(), "c".into(), "d".into()]),
