@@ -539,6 +539,45 @@ async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
     host.stop().await
 }
 
+/// The job's `concurrency` is requests in flight: pages that were fetched and are being
+/// extracted or stored do not hold it, but no more requests than it are ever out at once.
+#[tokio::test]
+async fn job_concurrency_bounds_requests_in_flight() -> anyhow::Result<()> {
+    let now = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let router = Router::new().fallback({
+        let (now, peak) = (now.clone(), peak.clone());
+        move |request: Request| {
+            let (now, peak) = (now.clone(), peak.clone());
+            async move {
+                let inflight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(inflight, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                if request.uri().path() == "/robots.txt" {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                html(products([request.uri().path().to_owned()]))
+            }
+        }
+    });
+    let (site, _) = serve(router, "127.0.0.1").await?;
+    let host = TestHost::start().await?;
+    let (key, schema) = member_with_schema(&host, name_schema(json!({}))).await?;
+    let urls: Vec<String> = (0..12).map(|i| format!("http://{site}/p{i}")).collect();
+    let (run, _) = run_job(
+        &host,
+        &key,
+        &schema,
+        json!({"start_urls": urls, "concurrency": 3, "fetch": {"per_host_concurrency": 12}}),
+    )
+    .await?;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counters"]["pages_fetched"], 12);
+    assert_eq!(peak.load(Ordering::SeqCst), 3, "at most 3 requests at once");
+    host.stop().await
+}
+
 #[derive(serde::Deserialize)]
 struct Month {
     month: Option<i64>,

@@ -167,83 +167,132 @@ pub async fn list(
     .await
 }
 
-/// What a fetched and extracted page adds: its items and the next pages.
+/// A fetched and extracted page, as the page writer stores it: its outcome, its items and
+/// the next pages it found.
 #[derive(Debug)]
-pub struct Done<'a> {
-    pub job: JobId,
-    /// The run or the job, by the job's dedup scope (see `results`).
-    pub dedup_key: uuid::Uuid,
-    pub items: &'a [NewResult],
+pub struct DonePage<'a> {
+    /// The URL as enqueued.
+    pub url: &'a str,
+    /// After redirects: the items' source URL.
+    pub final_url: &'a str,
+    pub http_status: i32,
+    pub bytes: i64,
+    pub items: i32,
+    pub elapsed_ms: i32,
+    pub attempts: i32,
+    pub content_type: Option<&'a str>,
+    /// Items to store, deduplicated by content hash under the batch's `dedup_key`.
+    pub rows: &'a [NewResult],
+    /// Pages to add to the frontier, at `next_depth`.
     pub next: &'a [String],
     pub next_depth: i32,
 }
 
-/// Store a visited page's new items (deduplicated like `results::insert_batch`), add its
-/// next pages to the frontier and record its outcome, in one statement: one round trip
-/// and one commit per page instead of three, which is most of what a page costs the
-/// database. Returns how many items were new.
-pub async fn complete(
+/// Store a batch of visited pages in one statement: their new items (deduplicated like
+/// `results::insert_batch`, `dedup_key` being the run or the job by the job's dedup
+/// scope), their next pages in the frontier and their outcomes. One statement for the
+/// batch instead of one per page: PostgreSQL's cost per statement (executor set-up of
+/// three data-modifying CTEs) was most of what a page cost it. Returns, for each page in
+/// order, how many of its items were new.
+pub async fn complete_batch(
     ex: impl PgExecutor<'_>,
     run: RunId,
-    url: &str,
-    done: &Done<'_>,
-    o: &Outcome<'_>,
-) -> Result<u64, sqlx::Error> {
-    let ids: Vec<uuid::Uuid> = done.items.iter().map(|_| ResultId::new().0).collect();
-    let data: Vec<&str> = done.items.iter().map(|i| i.data.as_str()).collect();
-    let hashes: Vec<&[u8]> = done
-        .items
-        .iter()
-        .map(|i| i.content_hash.as_slice())
-        .collect();
-    let confidence: Vec<Option<f32>> = done.items.iter().map(|i| i.confidence).collect();
-    let errors: Vec<Option<&str>> = done
-        .items
-        .iter()
-        .map(|i| i.validation_errors.as_deref())
-        .collect();
-    let row = sqlx::query!(
+    job: JobId,
+    dedup_key: uuid::Uuid,
+    pages: &[DonePage<'_>],
+) -> Result<Vec<u64>, sqlx::Error> {
+    let rows = pages.iter().map(|p| p.rows.len()).sum();
+    let mut ids = Vec::with_capacity(rows);
+    let mut owner = Vec::with_capacity(rows);
+    let mut sources = Vec::with_capacity(rows);
+    let mut data = Vec::with_capacity(rows);
+    let mut hashes = Vec::with_capacity(rows);
+    let mut confidence = Vec::with_capacity(rows);
+    let mut errors = Vec::with_capacity(rows);
+    let mut next = Vec::new();
+    let mut next_depth = Vec::new();
+    for (index, page) in pages.iter().enumerate() {
+        for item in page.rows {
+            ids.push(ResultId::new().0);
+            owner.push(index);
+            sources.push(page.final_url);
+            data.push(item.data.as_str());
+            hashes.push(item.content_hash.as_slice());
+            confidence.push(item.confidence);
+            errors.push(item.validation_errors.as_deref());
+        }
+        next.extend(page.next.iter().map(String::as_str));
+        next_depth.extend(page.next.iter().map(|_| page.next_depth));
+    }
+    let urls: Vec<&str> = pages.iter().map(|p| p.url).collect();
+    let final_urls: Vec<&str> = pages.iter().map(|p| p.final_url).collect();
+    let statuses: Vec<i32> = pages.iter().map(|p| p.http_status).collect();
+    let bytes: Vec<i64> = pages.iter().map(|p| p.bytes).collect();
+    let items: Vec<i32> = pages.iter().map(|p| p.items).collect();
+    let elapsed: Vec<i32> = pages.iter().map(|p| p.elapsed_ms).collect();
+    let attempts: Vec<i32> = pages.iter().map(|p| p.attempts).collect();
+    let content_types: Vec<Option<&str>> = pages.iter().map(|p| p.content_type).collect();
+    let stored = sqlx::query_scalar!(
         r#"WITH stored AS (
                INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors)
-               SELECT t.id, $1, $2, $3, $4, t.data::jsonb, t.hash, t.confidence, t.errors::jsonb
-               FROM unnest($5::uuid[], $6::text[], $7::bytea[], $8::real[], $9::text[])
-                    AS t(id, data, hash, confidence, errors)
+               SELECT t.id, $1, $2, $3, t.source, t.data::jsonb, t.hash, t.confidence, t.errors::jsonb
+               FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bytea[], $8::real[], $9::text[])
+                    AS t(id, source, data, hash, confidence, errors)
                ON CONFLICT (dedup_key, content_hash) DO NOTHING
-               RETURNING 1
+               RETURNING id
            ), queued AS (
                INSERT INTO run_pages (run_id, url, depth)
-               SELECT $1, u, $11 FROM unnest($10::text[]) AS u
+               SELECT $1, q.url, q.depth FROM unnest($10::text[], $11::int[]) AS q(url, depth)
+               WHERE q.url <> ALL($12::text[])
                ON CONFLICT (run_id, url) DO NOTHING
            ), recorded AS (
-               UPDATE run_pages SET state = $13, final_url = $4, http_status = $14, bytes = $15, items = $16,
-                      elapsed_ms = $17, error_code = $18, error_message = $19, attempts = $20, content_type = $21,
-                      updated_at = now()
-               WHERE run_id = $1 AND url = $12
+               -- An upsert on rows that exist: its conflict check probes the primary key
+               -- for each page, where an UPDATE joined to the list was planned, on a young
+               -- run's statistics, as a scan of every page of the run.
+               INSERT INTO run_pages (run_id, url, state, final_url, http_status, bytes, items,
+                                      elapsed_ms, attempts, content_type)
+               SELECT $1, p.url, 'done', p.final_url, p.status, p.bytes, p.items, p.elapsed,
+                      p.attempts, p.content_type
+               FROM unnest($12::text[], $13::text[], $14::int[], $15::bigint[], $16::int[], $17::int[],
+                           $18::int[], $19::text[])
+                    AS p(url, final_url, status, bytes, items, elapsed, attempts, content_type)
+               ON CONFLICT (run_id, url) DO UPDATE
+               SET state = EXCLUDED.state, final_url = EXCLUDED.final_url,
+                   http_status = EXCLUDED.http_status, bytes = EXCLUDED.bytes, items = EXCLUDED.items,
+                   elapsed_ms = EXCLUDED.elapsed_ms, attempts = EXCLUDED.attempts,
+                   content_type = EXCLUDED.content_type, error_code = NULL, error_message = NULL,
+                   updated_at = now()
            )
-           SELECT count(*) AS "stored!" FROM stored"#,
+           SELECT id AS "id!" FROM stored"#,
         run as RunId,
-        done.job as JobId,
-        done.dedup_key,
-        o.final_url.unwrap_or(url),
+        job as JobId,
+        dedup_key,
         &ids,
+        &sources as &[&str],
         &data as &[&str],
         &hashes as &[&[u8]],
         &confidence as &[Option<f32>],
         &errors as &[Option<&str>],
-        done.next,
-        done.next_depth,
-        url,
-        o.state,
-        o.http_status,
-        o.bytes,
-        o.items,
-        o.elapsed_ms,
-        o.error_code,
-        o.error_message,
-        o.attempts,
-        o.content_type
+        &next as &[&str],
+        &next_depth,
+        &urls as &[&str],
+        &final_urls as &[&str],
+        &statuses,
+        &bytes,
+        &items,
+        &elapsed,
+        &attempts,
+        &content_types as &[Option<&str>],
     )
-    .fetch_one(ex)
+    .fetch_all(ex)
     .await?;
-    Ok(u64::try_from(row.stored).unwrap_or(0))
+    // The ids were made here: each stored one counts for the page it came from.
+    let stored: std::collections::HashSet<uuid::Uuid> = stored.into_iter().collect();
+    let mut counts = vec![0u64; pages.len()];
+    for (id, page) in ids.iter().zip(owner) {
+        if stored.contains(id) {
+            counts[page] += 1;
+        }
+    }
+    Ok(counts)
 }

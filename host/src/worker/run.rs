@@ -88,7 +88,16 @@ struct RunCtx {
     limits: CallLimits,
     logs: Arc<LogBudget>,
     enqueued: Enqueued,
+    /// The job's concurrency: requests in flight at once. A page holds a permit while it
+    /// is fetched, not while it is extracted and stored, so fetching goes on while the
+    /// plugin and the database work (up to [`PAGES_PER_FETCH`] pages per permit).
+    fetches: tokio::sync::Semaphore,
 }
+
+/// Pages in progress (fetching, extracting, storing) per request the job may have in
+/// flight: enough that fetches do not wait for the plugin or the database, few enough that
+/// fetched pages do not pile up in memory.
+const PAGES_PER_FETCH: usize = 2;
 
 /// The URLs this worker has already sent to the run's frontier. A crawl meets the same
 /// links on page after page (every product page of a shop links its related products);
@@ -283,6 +292,7 @@ async fn prepare(
         limits,
         logs,
         enqueued: Enqueued::default(),
+        fetches: tokio::sync::Semaphore::new(usize::try_from(job.concurrency).unwrap_or(1).max(1)),
     };
     Ok((ctx, job))
 }
@@ -303,7 +313,8 @@ async fn drive(
     db::pages::enqueue(pool, run.id, &start, 0).await?;
     let mut taken = db::pages::visited(pool, run.id).await?;
     let max_pages = i64::from(job.max_pages);
-    let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1);
+    // Pages in progress; the fetches among them are capped by `ctx.fetches`.
+    let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1) * PAGES_PER_FETCH;
 
     let (lost_tx, mut lost) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat(state.clone(), run.id, worker.to_owned(), lost_tx));
@@ -442,7 +453,13 @@ async fn flush(state: &AppState, run: RunId, pending: &mut Counters) -> Result<(
 
 async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageReport, Failure> {
     let pool = &ctx.state.pool;
+    let permit = ctx
+        .fetches
+        .acquire()
+        .await
+        .expect("the run never closes its semaphore");
     let visit = ctx.session.visit(&url).await;
+    drop(permit);
     let (state, code, message) = match visit.result {
         VisitResult::Fetched(fetched) => {
             return extract_page(ctx, url, depth, fetched, visit.attempts).await;

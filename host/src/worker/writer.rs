@@ -1,12 +1,12 @@
 //! The page writer of a run: pages that were fetched and extracted are stored (items,
-//! next pages, outcome) by one task, up to 64 pages per transaction, so a busy run costs
+//! next pages, outcome) by one task, up to 64 pages per transaction and statement, so a busy run costs
 //! the database one commit per batch instead of one per page, and the foreign-key locks
 //! on the run's row are taken once per batch. The channel is bounded: when the database
 //! falls behind, page tasks wait instead of piling up.
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{self, pages::Outcome, results::NewResult};
+use crate::db::{self, results::NewResult};
 use crate::ids::{JobId, RunId};
 
 /// What one done page writes.
@@ -108,29 +108,23 @@ async fn write(
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
-    let mut stored = Vec::with_capacity(batch.len());
-    for Job { page, .. } in batch {
-        let done = db::pages::Done {
-            job,
-            dedup_key,
-            items: &page.rows,
-            next: &page.next,
-            next_depth: page.next_depth,
-        };
-        let outcome = Outcome {
-            state: "done",
-            final_url: Some(&page.final_url),
-            http_status: Some(page.http_status),
-            bytes: Some(page.bytes),
-            items: Some(page.items),
-            elapsed_ms: Some(page.elapsed_ms),
+    let pages: Vec<db::pages::DonePage<'_>> = batch
+        .iter()
+        .map(|Job { page, .. }| db::pages::DonePage {
+            url: &page.url,
+            final_url: &page.final_url,
+            http_status: page.http_status,
+            bytes: page.bytes,
+            items: page.items,
+            elapsed_ms: page.elapsed_ms,
             attempts: page.attempts,
             content_type: page.content_type.as_deref(),
-            error_code: None,
-            error_message: None,
-        };
-        stored.push(db::pages::complete(&mut *tx, run, &page.url, &done, &outcome).await?);
-    }
+            rows: &page.rows,
+            next: &page.next,
+            next_depth: page.next_depth,
+        })
+        .collect();
+    let stored = db::pages::complete_batch(&mut *tx, run, job, dedup_key, &pages).await?;
     tx.commit().await?;
     Ok(stored)
 }
