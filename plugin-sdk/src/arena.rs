@@ -26,8 +26,9 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 
-/// Blocks up to this size come from the arena.
+/// Blocks up to this size (and alignment) come from the arena.
 pub const SMALL: usize = 4096;
 /// The arena takes memory from the system allocator in chunks of this size.
 pub const CHUNK: usize = 64 * 1024;
@@ -37,7 +38,7 @@ pub const CHUNK: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct CallArena {
     #[cfg(target_arch = "wasm32")]
-    state: wasm::State,
+    bump: Bump,
 }
 
 impl CallArena {
@@ -45,7 +46,7 @@ impl CallArena {
     pub const fn new() -> Self {
         Self {
             #[cfg(target_arch = "wasm32")]
-            state: wasm::State::new(),
+            bump: Bump::new(),
         }
     }
 }
@@ -56,55 +57,102 @@ impl Default for CallArena {
     }
 }
 
+// SAFETY: wasm32 plugins have one thread, so the cells are never shared between threads;
+// on other targets the arena holds nothing.
+unsafe impl Sync for CallArena {}
+
 fn small(layout: Layout) -> bool {
     layout.size() <= SMALL && layout.align() <= SMALL
 }
 
-#[cfg(target_arch = "wasm32")]
-mod wasm {
-    use std::cell::Cell;
+/// The bump allocator of one thread: the current chunk's next free byte and end, and the
+/// start of the last block handed out (0 when that block cannot be taken back).
+#[derive(Debug)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used on wasm, tested natively
+struct Bump {
+    next: Cell<usize>,
+    end: Cell<usize>,
+    last: Cell<usize>,
+}
 
-    /// The current chunk: the next free byte, its end, and the start of the last block
-    /// handed out (0 when that block cannot be taken back).
-    #[derive(Debug)]
-    pub struct State {
-        pub next: Cell<usize>,
-        pub end: Cell<usize>,
-        pub last: Cell<usize>,
-    }
-
-    impl State {
-        pub const fn new() -> Self {
-            Self {
-                next: Cell::new(0),
-                end: Cell::new(0),
-                last: Cell::new(0),
-            }
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+impl Bump {
+    const fn new() -> Self {
+        Self {
+            next: Cell::new(0),
+            end: Cell::new(0),
+            last: Cell::new(0),
         }
     }
 
-    // SAFETY: wasm32 plugins have one thread; the cells are never shared between threads.
-    unsafe impl Sync for State {}
-}
-
-#[cfg(target_arch = "wasm32")]
-impl CallArena {
-    fn bump(&self, layout: Layout) -> *mut u8 {
-        let s = &self.state;
-        let mut start = s.next.get().next_multiple_of(layout.align());
-        if start + layout.size() > s.end.get() || s.end.get() == 0 {
-            // SAFETY: CHUNK is a non-zero size and SMALL a power of two.
+    /// A block for a small `layout`, or null when the system allocator has no chunk.
+    fn alloc(&self, layout: Layout) -> *mut u8 {
+        let mut start = self.next.get().next_multiple_of(layout.align());
+        if self.end.get() == 0 || start + layout.size() > self.end.get() {
+            // SAFETY: CHUNK is not zero and SMALL is a power of two.
             let chunk = unsafe { System.alloc(Layout::from_size_align_unchecked(CHUNK, SMALL)) };
             if chunk.is_null() {
                 return chunk;
             }
-            let base = chunk as usize;
-            s.end.set(base + CHUNK);
-            start = base.next_multiple_of(layout.align());
+            self.end.set(chunk as usize + CHUNK);
+            start = (chunk as usize).next_multiple_of(layout.align());
         }
-        s.next.set(start + layout.size());
-        s.last.set(start);
+        self.next.set(start + layout.size());
+        self.last.set(start);
         start as *mut u8
+    }
+
+    /// Take back `ptr` if it is the last block handed out; forget it otherwise.
+    fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if self.is_last(ptr, layout) {
+            self.next.set(ptr as usize);
+            self.last.set(0);
+        }
+    }
+
+    /// Resize the last block in place when the chunk has room; false otherwise.
+    fn resize_in_place(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> bool {
+        if self.is_last(ptr, layout) && ptr as usize + new_size <= self.end.get() {
+            self.next.set(ptr as usize + new_size);
+            return true;
+        }
+        false
+    }
+
+    fn is_last(&self, ptr: *mut u8, layout: Layout) -> bool {
+        self.last.get() == ptr as usize && self.next.get() == ptr as usize + layout.size()
+    }
+}
+
+impl CallArena {
+    fn alloc_small(&self, layout: Layout) -> *mut u8 {
+        #[cfg(target_arch = "wasm32")]
+        return self.bump.alloc(layout);
+        #[cfg(not(target_arch = "wasm32"))]
+        // SAFETY: `layout` comes from a caller of `GlobalAlloc::alloc`.
+        unsafe {
+            System.alloc(layout)
+        }
+    }
+
+    fn dealloc_small(&self, ptr: *mut u8, layout: Layout) {
+        #[cfg(target_arch = "wasm32")]
+        self.bump.dealloc(ptr, layout);
+        #[cfg(not(target_arch = "wasm32"))]
+        // SAFETY: off wasm, small blocks came from `System.alloc` with this layout.
+        unsafe {
+            System.dealloc(ptr, layout)
+        }
+    }
+
+    fn resize_small_in_place(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> bool {
+        #[cfg(target_arch = "wasm32")]
+        return self.bump.resize_in_place(ptr, layout, new_size);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = (ptr, layout, new_size);
+            false
+        }
     }
 }
 
@@ -112,23 +160,16 @@ impl CallArena {
 // are the system allocator's, freed with the layout they were allocated with.
 unsafe impl GlobalAlloc for CallArena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        #[cfg(target_arch = "wasm32")]
         if small(layout) {
-            return self.bump(layout);
+            return self.alloc_small(layout);
         }
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        #[cfg(target_arch = "wasm32")]
         if small(layout) {
-            let s = &self.state;
-            if s.last.get() == ptr as usize && s.next.get() == ptr as usize + layout.size() {
-                s.next.set(ptr as usize);
-                s.last.set(0);
-            }
-            return;
+            return self.dealloc_small(ptr, layout);
         }
         // SAFETY: a large block came from `System.alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
@@ -141,17 +182,8 @@ unsafe impl GlobalAlloc for CallArena {
             // SAFETY: a large block came from `System.alloc` with this layout.
             return unsafe { System.realloc(ptr, layout, new_size) };
         }
-        #[cfg(target_arch = "wasm32")]
-        if small(layout) && small(new_layout) {
-            let s = &self.state;
-            // The last block grows or shrinks in place when the chunk has room.
-            if s.last.get() == ptr as usize
-                && s.next.get() == ptr as usize + layout.size()
-                && ptr as usize + new_size <= s.end.get()
-            {
-                s.next.set(ptr as usize + new_size);
-                return ptr;
-            }
+        if small(layout) && small(new_layout) && self.resize_small_in_place(ptr, layout, new_size) {
+            return ptr;
         }
         // SAFETY: forwarded with the caller's guarantees; the old block is valid for
         // `layout.size()` bytes and the new one for `new_size`.
@@ -167,22 +199,61 @@ unsafe impl GlobalAlloc for CallArena {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 mod tests {
     use super::*;
 
+    fn layout(size: usize, align: usize) -> Layout {
+        Layout::from_size_align(size, align).unwrap()
+    }
+
     #[test]
-    fn blocks_are_usable_and_keep_their_contents_when_grown() {
+    fn bump_hands_out_aligned_disjoint_blocks_and_takes_back_only_the_last() {
+        let bump = Bump::new();
+        let a = bump.alloc(layout(3, 1)) as usize;
+        let b = bump.alloc(layout(8, 8)) as usize;
+        assert_eq!(b % 8, 0);
+        assert!(b >= a + 3, "blocks overlap");
+        // Freeing an older block forgets it: the next block does not reuse it.
+        bump.dealloc(a as *mut u8, layout(3, 1));
+        let c = bump.alloc(layout(8, 8)) as usize;
+        assert!(c >= b + 8);
+        // Freeing the last block takes it back.
+        bump.dealloc(c as *mut u8, layout(8, 8));
+        assert_eq!(bump.alloc(layout(8, 8)) as usize, c);
+    }
+
+    #[test]
+    fn the_last_block_grows_in_place_until_the_chunk_is_full() {
+        let bump = Bump::new();
+        let _first = bump.alloc(layout(16, 8));
+        let p = bump.alloc(layout(16, 8));
+        assert!(bump.resize_in_place(p, layout(16, 8), 1024));
+        assert_eq!(bump.alloc(layout(1, 1)) as usize, p as usize + 1024);
+        // No longer the last block: no growth in place.
+        assert!(!bump.resize_in_place(p, layout(1024, 8), 2048));
+        // A block that does not fit the chunk's rest comes from a new chunk.
+        let big = bump.alloc(layout(SMALL, 8)) as usize;
+        let mut last = big;
+        for _ in 0..CHUNK / SMALL {
+            last = bump.alloc(layout(SMALL, 8)) as usize;
+        }
+        assert!(last + SMALL <= bump.end.get());
+        assert!(bump.end.get() - CHUNK <= last);
+    }
+
+    #[test]
+    fn blocks_keep_their_contents_when_grown_past_small() {
         let arena = CallArena::new();
         // SAFETY: layouts are non-zero; every block is used within its size.
         unsafe {
-            let layout = Layout::from_size_align(8, 8).expect("valid layout");
-            let a = arena.alloc(layout);
+            let a = arena.alloc(layout(8, 8));
             assert!(!a.is_null());
             a.copy_from(b"trawl-01".as_ptr(), 8);
-            let grown = arena.realloc(a, layout, 2 * SMALL);
+            let grown = arena.realloc(a, layout(8, 8), 2 * SMALL);
             assert!(!grown.is_null());
             assert_eq!(std::slice::from_raw_parts(grown, 8), b"trawl-01");
-            arena.dealloc(grown, Layout::from_size_align(2 * SMALL, 8).expect("valid"));
+            arena.dealloc(grown, layout(2 * SMALL, 8));
         }
     }
 }

@@ -52,7 +52,8 @@ pub struct JobIn {
     /// Pages fetched at most in one run (default 100).
     #[serde(default = "default_max_pages")]
     pub max_pages: i32,
-    /// Pages fetched at once (default 4, at most 64).
+    /// Requests in flight at once (default 4, at most 64). Pages already fetched are
+    /// extracted and stored beside them, up to twice as many pages in progress.
     #[serde(default = "default_concurrency")]
     pub concurrency: i32,
     /// Links followed at most this many steps from a start URL (default: no limit
@@ -102,7 +103,7 @@ pub struct JobOut {
     pub pagination: Pagination,
     /// Max pages per run.
     pub max_pages: i32,
-    /// Pages at once.
+    /// Requests in flight at once.
     pub concurrency: i32,
     /// Depth limit, if any.
     pub max_depth: Option<i32>,
