@@ -332,6 +332,7 @@ impl HostPage for PluginState {
                 Ok(el) => el,
                 Err(e) => return Ok(Err(e)),
             };
+            let mut firsts: Vec<Option<Option<ElementRef<'_>>>> = vec![None; selectors.len()];
             let mut per_field = Vec::with_capacity(fields.len());
             for (field, selector) in fields.iter().zip(&field_selector) {
                 let mut values = Vec::new();
@@ -346,9 +347,25 @@ impl HostPage for PluginState {
                     }
                     Some(index) => {
                         // Matches are walked lazily: a single-value field stops at the
-                        // first element that has a value.
+                        // first element that has a value. The first match of a selector is
+                        // found once per node for all the fields that read from it.
                         let selector = &selectors[*index].1;
                         let base = base.as_ref();
+                        if !field.all {
+                            let first = *firsts[*index].get_or_insert_with(|| match scope {
+                                Some(el) => el.select(selector).next(),
+                                None => html.select(selector).next(),
+                            });
+                            let Some(first) = first else {
+                                per_field.push(values);
+                                continue;
+                            };
+                            if let Some(v) = value(first, &field.source, base) {
+                                values.push(v);
+                                per_field.push(values);
+                                continue;
+                            }
+                        }
                         match scope {
                             Some(el) => read_values(el.select(selector), field, base, &mut values),
                             None => read_values(html.select(selector), field, base, &mut values),
@@ -373,6 +390,77 @@ impl Host for PluginState {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state() -> PluginState {
+        PluginState {
+            wasi: wasmtime_wasi::WasiCtx::default(),
+            table: wasmtime::component::ResourceTable::new(),
+            limiter: super::super::limits::Limiter::new(1 << 20),
+            logs: super::super::log::LogSink::new(10),
+            max_nodes: 1000,
+            timeout: std::time::Duration::from_secs(1),
+        }
+    }
+
+    fn field(selector: &str, source: Source, all: bool) -> Field {
+        Field {
+            selector: Some(selector.into()),
+            source,
+            all,
+        }
+    }
+
+    /// Fields sharing a selector read the first match; a single-value field whose first
+    /// match has no value takes the next one that has; `all` reads every match.
+    #[test]
+    fn read_takes_the_first_match_with_a_value() -> wasmtime::Result<()> {
+        let body = r#"<ul>
+            <li class="p"><a href="/a1">A1</a><a href="/a2" title="second">A2</a></li>
+            <li class="p"><a href="/b1" title="only">B1</a></li>
+            <li class="p"><span>no links</span></li></ul>"#;
+        let mut state = state();
+        let page = PageData {
+            url: "http://shop.test/list/".into(),
+            status: 200,
+            headers: Vec::new(),
+            body: body.into(),
+        };
+        let resource = state.table.push(PageResource::new(Arc::new(page), 1000))?;
+        let rep = resource.rep();
+        let items = HostPage::select(&mut state, Resource::new_borrow(rep), vec![], "li.p".into())?
+            .map_err(|e| wasmtime::Error::msg(format!("{e:?}")))?
+            .remove(0);
+        assert_eq!(items.len(), 3);
+        let fields = vec![
+            field("a", Source::Text, false),
+            field("a", Source::Attr("title".into()), false),
+            field("a", Source::Url("href".into()), false),
+            field("a", Source::Text, true),
+        ];
+        let rows = HostPage::read(&mut state, Resource::new_borrow(rep), items, fields)?
+            .map_err(|e| wasmtime::Error::msg(format!("{e:?}")))?;
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            rows[0],
+            [
+                strings(&["A1"]),
+                strings(&["second"]),
+                strings(&["http://shop.test/a1"]),
+                strings(&["A1", "A2"]),
+            ]
+        );
+        assert_eq!(
+            rows[1],
+            [
+                strings(&["B1"]),
+                strings(&["only"]),
+                strings(&["http://shop.test/b1"]),
+                strings(&["B1"]),
+            ]
+        );
+        assert!(rows[2].iter().all(Vec::is_empty), "{:?}", rows[2]);
+        Ok(())
+    }
 
     #[test]
     fn text_is_collapsed() {
