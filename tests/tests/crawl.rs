@@ -502,8 +502,9 @@ async fn robots_txt_is_obeyed_with_its_crawl_delay() -> anyhow::Result<()> {
     host.stop().await
 }
 
-#[tokio::test]
-async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
+/// A site whose every page (a one-product catalogue) answers after `delay`; it counts the
+/// most requests it had in flight at once.
+async fn counting_site(delay: Duration) -> anyhow::Result<(String, Arc<AtomicUsize>)> {
     let now = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let router = Router::new().fallback({
@@ -513,7 +514,7 @@ async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
             async move {
                 let inflight = now.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(inflight, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(delay).await;
                 now.fetch_sub(1, Ordering::SeqCst);
                 if request.uri().path() == "/robots.txt" {
                     return StatusCode::NOT_FOUND.into_response();
@@ -523,6 +524,12 @@ async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
         }
     });
     let (site, _) = serve(router, "127.0.0.1").await?;
+    Ok((site.to_string(), peak))
+}
+
+#[tokio::test]
+async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
+    let (site, peak) = counting_site(Duration::from_millis(200)).await?;
     let host = TestHost::start().await?;
     let (key, schema) = member_with_schema(&host, name_schema(json!({}))).await?;
     let urls: Vec<String> = (0..8).map(|i| format!("http://{site}/p{i}")).collect();
@@ -543,25 +550,7 @@ async fn per_host_concurrency_is_bounded() -> anyhow::Result<()> {
 /// extracted or stored do not hold it, but no more requests than it are ever out at once.
 #[tokio::test]
 async fn job_concurrency_bounds_requests_in_flight() -> anyhow::Result<()> {
-    let now = Arc::new(AtomicUsize::new(0));
-    let peak = Arc::new(AtomicUsize::new(0));
-    let router = Router::new().fallback({
-        let (now, peak) = (now.clone(), peak.clone());
-        move |request: Request| {
-            let (now, peak) = (now.clone(), peak.clone());
-            async move {
-                let inflight = now.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(inflight, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(150)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                if request.uri().path() == "/robots.txt" {
-                    return StatusCode::NOT_FOUND.into_response();
-                }
-                html(products([request.uri().path().to_owned()]))
-            }
-        }
-    });
-    let (site, _) = serve(router, "127.0.0.1").await?;
+    let (site, peak) = counting_site(Duration::from_millis(150)).await?;
     let host = TestHost::start().await?;
     let (key, schema) = member_with_schema(&host, name_schema(json!({}))).await?;
     let urls: Vec<String> = (0..12).map(|i| format!("http://{site}/p{i}")).collect();
