@@ -170,21 +170,21 @@ pub async fn list(
 /// A fetched and extracted page, as the page writer stores it: its outcome, its items and
 /// the next pages it found.
 #[derive(Debug)]
-pub struct DonePage<'a> {
+pub struct DonePage {
     /// The URL as enqueued.
-    pub url: &'a str,
+    pub url: String,
     /// After redirects: the items' source URL.
-    pub final_url: &'a str,
+    pub final_url: String,
     pub http_status: i32,
     pub bytes: i64,
     pub items: i32,
     pub elapsed_ms: i32,
     pub attempts: i32,
-    pub content_type: Option<&'a str>,
+    pub content_type: Option<String>,
     /// Items to store, deduplicated by content hash under the batch's `dedup_key`.
-    pub rows: &'a [NewResult],
+    pub rows: Vec<NewResult>,
     /// Pages to add to the frontier, at `next_depth`.
-    pub next: &'a [String],
+    pub next: Vec<String>,
     pub next_depth: i32,
 }
 
@@ -199,7 +199,7 @@ pub async fn complete_batch(
     run: RunId,
     job: JobId,
     dedup_key: uuid::Uuid,
-    pages: &[DonePage<'_>],
+    pages: &[&DonePage],
 ) -> Result<Vec<u64>, sqlx::Error> {
     let rows = pages.iter().map(|p| p.rows.len()).sum();
     let mut ids = Vec::with_capacity(rows);
@@ -212,10 +212,10 @@ pub async fn complete_batch(
     let mut next = Vec::new();
     let mut next_depth = Vec::new();
     for (index, page) in pages.iter().enumerate() {
-        for item in page.rows {
+        for item in &page.rows {
             ids.push(ResultId::new().0);
             owner.push(index);
-            sources.push(page.final_url);
+            sources.push(page.final_url.as_str());
             data.push(item.data.as_str());
             hashes.push(item.content_hash.as_slice());
             confidence.push(item.confidence);
@@ -224,14 +224,15 @@ pub async fn complete_batch(
         next.extend(page.next.iter().map(String::as_str));
         next_depth.extend(page.next.iter().map(|_| page.next_depth));
     }
-    let urls: Vec<&str> = pages.iter().map(|p| p.url).collect();
-    let final_urls: Vec<&str> = pages.iter().map(|p| p.final_url).collect();
+    let urls: Vec<&str> = pages.iter().map(|p| p.url.as_str()).collect();
+    let final_urls: Vec<&str> = pages.iter().map(|p| p.final_url.as_str()).collect();
     let statuses: Vec<i32> = pages.iter().map(|p| p.http_status).collect();
     let bytes: Vec<i64> = pages.iter().map(|p| p.bytes).collect();
     let items: Vec<i32> = pages.iter().map(|p| p.items).collect();
     let elapsed: Vec<i32> = pages.iter().map(|p| p.elapsed_ms).collect();
     let attempts: Vec<i32> = pages.iter().map(|p| p.attempts).collect();
-    let content_types: Vec<Option<&str>> = pages.iter().map(|p| p.content_type).collect();
+    let content_types: Vec<Option<&str>> =
+        pages.iter().map(|p| p.content_type.as_deref()).collect();
     let stored = sqlx::query_scalar!(
         r#"WITH stored AS (
                INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors)

@@ -16,7 +16,7 @@ use crate::server::AppState;
 use crate::validate;
 
 use super::pagination::Planner;
-use super::writer::{PageWrite, Writer};
+use super::writer::Writer;
 
 pub use super::pagination::Pagination;
 
@@ -568,7 +568,7 @@ async fn extract_page(
         &output.follow,
     ));
     let items = output.items.len() as i32;
-    let write = PageWrite {
+    let write = db::pages::DonePage {
         url,
         final_url: page.url.clone(),
         http_status: i32::from(page.status),

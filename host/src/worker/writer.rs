@@ -6,34 +6,14 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{self, results::NewResult};
+use crate::db::{self, pages::DonePage};
 use crate::ids::{JobId, RunId};
-
-/// What one done page writes.
-#[derive(Debug)]
-pub struct PageWrite {
-    /// The URL as enqueued.
-    pub url: String,
-    /// After redirects.
-    pub final_url: String,
-    pub http_status: i32,
-    pub bytes: i64,
-    pub items: i32,
-    pub elapsed_ms: i32,
-    pub attempts: i32,
-    pub content_type: Option<String>,
-    /// Items to store (deduplicated by content hash).
-    pub rows: Vec<NewResult>,
-    /// Pages to add to the frontier, at `next_depth`.
-    pub next: Vec<String>,
-    pub next_depth: i32,
-}
 
 /// Pages written in one transaction at most.
 const BATCH: usize = 64;
 
 struct Job {
-    page: PageWrite,
+    page: DonePage,
     /// How many items were new, or why the write failed.
     reply: oneshot::Sender<Result<u64, String>>,
 }
@@ -82,7 +62,7 @@ impl Writer {
     }
 
     /// Store a page; returns how many of its items were new.
-    pub async fn write(&self, page: PageWrite) -> Result<u64, String> {
+    pub async fn write(&self, page: DonePage) -> Result<u64, String> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { page, reply })
@@ -108,22 +88,7 @@ async fn write(
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *tx)
         .await?;
-    let pages: Vec<db::pages::DonePage<'_>> = batch
-        .iter()
-        .map(|Job { page, .. }| db::pages::DonePage {
-            url: &page.url,
-            final_url: &page.final_url,
-            http_status: page.http_status,
-            bytes: page.bytes,
-            items: page.items,
-            elapsed_ms: page.elapsed_ms,
-            attempts: page.attempts,
-            content_type: page.content_type.as_deref(),
-            rows: &page.rows,
-            next: &page.next,
-            next_depth: page.next_depth,
-        })
-        .collect();
+    let pages: Vec<&DonePage> = batch.iter().map(|job| &job.page).collect();
     let stored = db::pages::complete_batch(&mut *tx, run, job, dedup_key, &pages).await?;
     tx.commit().await?;
     Ok(stored)
