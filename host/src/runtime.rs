@@ -12,6 +12,7 @@ pub mod log;
 pub mod page;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,6 @@ pub struct PluginState {
     table: ResourceTable,
     limiter: Limiter,
     logs: LogSink,
-    max_nodes: usize,
     timeout: Duration,
 }
 
@@ -112,11 +112,21 @@ pub struct LoadedPlugin {
     pub manifest: PluginManifest,
     /// SHA-256 of the component bytes.
     pub digest: [u8; 32],
+    /// Whether the plugin queried the DOM of the last HTML page it was given (at first:
+    /// yes). While it does, HTML pages are parsed before it starts; a plugin that reads
+    /// only the body stops costing a parse after its first such page.
+    queries_dom: AtomicBool,
 }
 
 impl LoadedPlugin {
     fn label(&self) -> String {
         format!("{}@{}", self.manifest.name, self.manifest.version)
+    }
+
+    /// Whether the plugin queried the DOM of the last HTML page it was given (true before
+    /// its first): while it does, HTML pages are parsed before it starts.
+    pub fn queries_dom(&self) -> bool {
+        self.queries_dom.load(Ordering::Relaxed)
     }
 }
 
@@ -323,6 +333,7 @@ impl Runtime {
             pre,
             manifest,
             digest,
+            queries_dom: AtomicBool::new(true),
         });
         self.lock_loaded().insert(digest, loaded.clone());
         Ok(loaded)
@@ -392,7 +403,6 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: Limiter::new(memory),
             logs: LogSink::new(limits.max_log_lines),
-            max_nodes: limits.max_nodes,
             timeout: limits.timeout,
         };
         let mut store = Store::new(&self.engine, state);
@@ -553,21 +563,30 @@ impl Runtime {
             ));
         };
         let started = Instant::now();
+        // An HTML page is parsed before a plugin that queries the DOM starts (see
+        // `parse_if_html`). Host work: it does not count against the plugin's deadline.
+        let is_html = page.is_html();
+        let mut resource = PageResource::new(page, limits.max_nodes);
+        if is_html && plugin.queries_dom() {
+            resource.parse_if_html();
+        }
         let mut store = self.new_store(limits);
-        let max_nodes = store.data().max_nodes;
         let mut page_rep = None;
         let result = (|| {
             let instance = pre.instantiate(&mut store)?;
-            let page = store
-                .data_mut()
-                .table
-                .push(PageResource::new(page, max_nodes))?;
+            let page = store.data_mut().table.push(resource)?;
             page_rep = Some(page.rep());
             instance
                 .trawl_plugin_extractor()
                 .call_extract(&mut store, page, schema, options)
         })();
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        if is_html && let Some(rep) = page_rep {
+            let page = wasmtime::component::Resource::<PageResource>::new_own(rep);
+            if let Ok(page) = store.data().table.get(&page) {
+                plugin.queries_dom.store(page.queried(), Ordering::Relaxed);
+            }
+        }
         let extraction = match result {
             Err(trap) => return Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
             Ok(Err(plugin_error)) => {

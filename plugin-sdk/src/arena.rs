@@ -87,7 +87,9 @@ impl Bump {
 
     /// A block for a small `layout`, or null when the system allocator has no chunk.
     fn alloc(&self, layout: Layout) -> *mut u8 {
-        let mut start = self.next.get().next_multiple_of(layout.align());
+        // Alignments are powers of two: a mask, not a division.
+        let mask = layout.align() - 1;
+        let mut start = (self.next.get() + mask) & !mask;
         if self.end.get() == 0 || start + layout.size() > self.end.get() {
             // SAFETY: CHUNK is not zero and SMALL is a power of two.
             let chunk = unsafe { System.alloc(Layout::from_size_align_unchecked(CHUNK, SMALL)) };
@@ -95,7 +97,7 @@ impl Bump {
                 return chunk;
             }
             self.end.set(chunk as usize + CHUNK);
-            start = (chunk as usize).next_multiple_of(layout.align());
+            start = (chunk as usize + mask) & !mask;
         }
         self.next.set(start + layout.size());
         self.last.set(start);

@@ -162,3 +162,51 @@ async fn garbage_is_not_a_plugin() {
         "{e}"
     );
 }
+
+/// A plugin that queries the DOM gets HTML pages parsed before it starts; one that reads
+/// only the body stops costing a parse after its first HTML page, and a page that is not
+/// HTML teaches nothing. The items are the same either way.
+#[tokio::test]
+async fn html_is_parsed_first_only_for_plugins_that_query_the_dom() {
+    let runtime = Runtime::new(PluginLimits::default()).expect("runtime");
+    let plugin = runtime
+        .load(trawl_host::bundled::components::CSS_EXTRACTOR)
+        .expect("css-extractor loads");
+    let listing = r#"{"type":"object","x-scope":"p","properties":{"text":{"type":"string"}}}"#;
+    let no_fields = r#"{"type":"object"}"#;
+    let extract = |page: Arc<PageData>, schema: &'static str| {
+        let runtime = runtime.clone();
+        let plugin = plugin.clone();
+        async move {
+            runtime
+                .extract(&plugin, page, schema.into(), "{}".into(), None)
+                .await
+                .expect("css-extractor extracts")
+        }
+    };
+    let json = Arc::new(PageData {
+        url: "http://example.test/api".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: r#"{"p": "not html"}"#.into(),
+    });
+    let hello = || vec![(serde_json::json!({"text": "hello"}), Some(1.0))];
+
+    assert!(
+        plugin.queries_dom(),
+        "a new plugin is assumed to query the DOM"
+    );
+    assert_eq!(extract(page(), listing).await.items, hello());
+    assert!(plugin.queries_dom());
+
+    assert!(extract(page(), no_fields).await.items.is_empty());
+    assert!(!plugin.queries_dom(), "it read no DOM on an HTML page");
+    assert!(extract(json.clone(), listing).await.items.is_empty());
+    assert!(!plugin.queries_dom(), "a JSON page teaches nothing");
+
+    // Parsed on its first query again, with the same items.
+    assert_eq!(extract(page(), listing).await.items, hello());
+    assert!(plugin.queries_dom());
+    assert!(extract(json, no_fields).await.items.is_empty());
+    assert!(plugin.queries_dom(), "a JSON page teaches nothing");
+}

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use trawl_sdk::{Field, PluginError, Source};
 
 use crate::coerce::Scalar;
+use crate::json::{Json, Object};
 
 /// Everything `extract` needs to know about a schema, checked once.
 #[derive(Debug)]
@@ -117,17 +118,19 @@ fn invalid(path: &str, message: impl std::fmt::Display) -> PluginError {
 }
 
 impl Plan {
-    /// Read a schema's hints; every bad hint is an [`PluginError::InvalidInput`] naming
-    /// the property.
-    pub fn parse(schema: &Value) -> Result<Plan, PluginError> {
+    /// Read a schema's hints from its JSON text; every bad hint is an
+    /// [`PluginError::InvalidInput`] naming the property.
+    pub fn parse(text: &str) -> Result<Plan, PluginError> {
+        let schema = Json::parse(text)
+            .map_err(|e| PluginError::invalid_input(format!("schema is not valid JSON: {e}")))?;
         let root = schema
             .as_object()
             .ok_or_else(|| PluginError::invalid_input("the schema must be a JSON object"))?;
         let scope = opt_str(root, "x-scope", "")?.map(str::to_string);
         let follow = opt_str(root, "x-follow", "")?.map(|s| Field::url("href").selector(s).all());
         let required = match root.get("required") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(names)) => names
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Array(names)) => names
                 .iter()
                 .map(|n| {
                     n.as_str()
@@ -154,17 +157,13 @@ impl Plan {
     }
 }
 
-fn opt_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a str>, PluginError> {
+fn opt_str<'a>(obj: &'a Object<'_>, key: &str, path: &str) -> Result<Option<&'a str>, PluginError> {
     match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) if s.trim().is_empty() => {
             Err(invalid(path, format!("`{key}` is empty")))
         }
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Json::String(s)) => Ok(Some(s)),
         Some(other) => Err(invalid(
             path,
             format!("`{key}` must be a string, not {other}"),
@@ -175,13 +174,13 @@ fn opt_str<'a>(
 /// The declared types of a property schema: `"type": "x"` or `"type": ["x", "null"]`.
 /// Returns the first non-null type name and whether `null` is allowed.
 fn declared_type<'a>(
-    obj: &'a Map<String, Value>,
+    obj: &'a Object<'_>,
     path: &str,
 ) -> Result<(Option<&'a str>, bool), PluginError> {
     match obj.get("type") {
         None => Ok((None, false)),
-        Some(Value::String(t)) => Ok((Some(t.as_str()).filter(|t| *t != "null"), t == "null")),
-        Some(Value::Array(ts)) => {
+        Some(Json::String(t)) => Ok((Some(t.as_ref()).filter(|t| *t != "null"), t == "null")),
+        Some(Json::Array(ts)) => {
             let mut first = None;
             let mut nullable = false;
             for t in ts {
@@ -204,19 +203,19 @@ fn declared_type<'a>(
 
 /// The properties of an object schema; their scalar fields become columns of `level`.
 fn parse_object(
-    obj: &Map<String, Value>,
+    obj: &Object<'_>,
     path: &str,
     level: &mut Level,
 ) -> Result<ObjectSpec, PluginError> {
     let props = match obj.get("properties") {
-        None | Some(Value::Null) => return Ok(ObjectSpec::default()),
-        Some(Value::Object(props)) => props,
+        None | Some(Json::Null) => return Ok(ObjectSpec::default()),
+        Some(Json::Object(props)) => props,
         Some(_) => return Err(invalid(path, "`properties` must be an object")),
     };
     let mut spec = ObjectSpec::default();
-    for (name, prop) in props {
+    for (name, prop) in props.iter() {
         let prop_path = if path.is_empty() {
-            name.clone()
+            name.to_string()
         } else {
             format!("{path}.{name}")
         };
@@ -225,18 +224,14 @@ fn parse_object(
             .ok_or_else(|| invalid(&prop_path, "the property schema must be an object"))?;
         let kind = parse_prop(prop_obj, &prop_path, level)?;
         spec.props.push(Prop {
-            name: name.clone(),
+            name: name.to_string(),
             kind,
         });
     }
     Ok(spec)
 }
 
-fn parse_prop(
-    obj: &Map<String, Value>,
-    path: &str,
-    level: &mut Level,
-) -> Result<Kind, PluginError> {
+fn parse_prop(obj: &Object<'_>, path: &str, level: &mut Level) -> Result<Kind, PluginError> {
     let (ty, nullable) = declared_type(obj, path)?;
     let ty = ty.or_else(|| {
         if obj.contains_key("properties") {
@@ -266,8 +261,8 @@ fn parse_prop(
         }
         Some("array") => {
             let items = match obj.get("items") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(items)) => Some(items),
+                None | Some(Json::Null) => None,
+                Some(Json::Object(items)) => Some(items),
                 Some(_) => return Err(invalid(path, "`items` must be a schema object")),
             };
             let item_path = format!("{path}[]");
@@ -323,8 +318,8 @@ fn parse_prop(
 /// The selector of an object's (or array of objects') element: `x-scope`, or `x-selector`
 /// as an alias, on the property or else on its `items`.
 fn scope_of<'a>(
-    obj: &'a Map<String, Value>,
-    items: Option<&'a Map<String, Value>>,
+    obj: &'a Object<'_>,
+    items: Option<&'a Object<'_>>,
     path: &str,
 ) -> Result<Option<&'a str>, PluginError> {
     for o in std::iter::once(obj).chain(items) {
@@ -338,19 +333,15 @@ fn scope_of<'a>(
 }
 
 /// A hint from the property, else from its `items` (for arrays of scalars).
-fn hint<'a>(
-    obj: &'a Map<String, Value>,
-    items: Option<&'a Map<String, Value>>,
-    key: &str,
-) -> Option<&'a Value> {
+fn hint<'a>(obj: &'a Object<'_>, items: Option<&'a Object<'_>>, key: &str) -> Option<&'a Json<'a>> {
     obj.get(key)
         .filter(|v| !v.is_null())
         .or_else(|| items.and_then(|i| i.get(key)).filter(|v| !v.is_null()))
 }
 
 fn parse_value(
-    obj: &Map<String, Value>,
-    items: Option<&Map<String, Value>>,
+    obj: &Object<'_>,
+    items: Option<&Object<'_>>,
     path: &str,
     ty: Scalar,
     nullable: bool,
@@ -358,10 +349,10 @@ fn parse_value(
     let str_hint = |key: &str| -> Result<Option<&str>, PluginError> {
         match hint(obj, items, key) {
             None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => {
+            Some(Json::String(s)) if s.trim().is_empty() => {
                 Err(invalid(path, format!("`{key}` is empty")))
             }
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(Json::String(s)) => Ok(Some(s.as_ref())),
             Some(other) => Err(invalid(
                 path,
                 format!("`{key}` must be a string, not {other}"),
@@ -372,7 +363,7 @@ fn parse_value(
     let attr = str_hint("x-attr")?;
     let url = match hint(obj, items, "x-url") {
         None => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Json::Bool(b)) => *b,
         Some(other) => {
             return Err(invalid(
                 path,
@@ -410,7 +401,7 @@ fn parse_value(
     };
     let map = match hint(obj, items, "x-map") {
         None => None,
-        Some(Value::Object(m)) => Some(m.clone()),
+        Some(Json::Object(m)) => Some(m.to_map()),
         Some(other) => {
             return Err(invalid(
                 path,
@@ -438,11 +429,11 @@ mod tests {
     use serde_json::json;
 
     fn plan(schema: Value) -> Plan {
-        Plan::parse(&schema).unwrap()
+        Plan::parse(&schema.to_string()).unwrap()
     }
 
     fn error(schema: Value) -> String {
-        match Plan::parse(&schema).unwrap_err() {
+        match Plan::parse(&schema.to_string()).unwrap_err() {
             PluginError::InvalidInput(m) => m,
             other => panic!("not InvalidInput: {other:?}"),
         }
@@ -580,6 +571,9 @@ mod tests {
     #[test]
     fn bad_hints_name_the_property() {
         assert_eq!(error(json!([1])), "the schema must be a JSON object");
+        assert!(
+            matches!(Plan::parse("{\"properties\":"), Err(PluginError::InvalidInput(m)) if m.starts_with("schema is not valid JSON"))
+        );
         assert!(
             error(json!({"properties": {"price": {"x-regex": "("}}}))
                 .starts_with("property `price`: `x-regex` does not compile")

@@ -16,6 +16,7 @@ static ALLOCATOR: trawl_sdk::arena::CallArena = trawl_sdk::arena::CallArena::new
 
 mod coerce;
 mod hints;
+mod json;
 mod run;
 
 pub use hints::Plan;
@@ -26,7 +27,7 @@ pub struct CssExtractor;
 impl CssExtractor {
     /// Extract from anything that answers DOM queries: the host's page, or a test's fake.
     pub fn extract_from(dom: &impl Dom, schema: &Schema) -> Result<Extraction, PluginError> {
-        let plan = Plan::parse(schema.json()?)?;
+        let plan = Plan::parse(schema.as_str())?;
         let (items, follow) = run::run(dom, &plan)?;
         Ok(Extraction { items, follow })
     }

@@ -172,18 +172,20 @@ fn assemble<'p>(
     for prop in &spec.props {
         match &prop.kind {
             Kind::Value { column, value } => {
+                let mut applier = Applier::new(value);
                 for (row, object) in objects.iter_mut().enumerate() {
-                    if let Some(v) = table.first(row, *column).and_then(|raw| apply(value, raw)) {
+                    if let Some(v) = table.first(row, *column).and_then(|raw| applier.apply(raw)) {
                         object.push((&prop.name, v));
                     }
                 }
             }
             Kind::Values { column, value } => {
+                let mut applier = Applier::new(value);
                 for (row, object) in objects.iter_mut().enumerate() {
                     let values: Vec<Value> = table
                         .get(row, *column)
                         .iter()
-                        .filter_map(|raw| apply(value, raw))
+                        .filter_map(|raw| applier.apply(raw))
                         .collect();
                     if !values.is_empty() {
                         object.push((&prop.name, Value::Array(values)));
@@ -218,6 +220,40 @@ fn assemble<'p>(
                 }
             }
         }
+    }
+}
+
+/// [`apply`] for one property over a page's items, remembering what its `x-regex` gave
+/// for the first few distinct strings: those strings repeat from item to item (a rating's
+/// class, a stock label), and comparing a few strings costs far less than a regex match.
+struct Applier<'s, 't> {
+    spec: &'s ValueSpec,
+    seen: Vec<(&'t str, Option<Value>)>,
+}
+
+/// Distinct strings remembered per property and page.
+const REMEMBERED: usize = 8;
+
+impl<'s, 't> Applier<'s, 't> {
+    fn new(spec: &'s ValueSpec) -> Self {
+        Self {
+            spec,
+            seen: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, raw: &'t str) -> Option<Value> {
+        if self.spec.regex.is_none() {
+            return apply(self.spec, raw);
+        }
+        if let Some((_, value)) = self.seen.iter().find(|(seen, _)| *seen == raw) {
+            return value.clone();
+        }
+        let value = apply(self.spec, raw);
+        if self.seen.len() < REMEMBERED {
+            self.seen.push((raw, value.clone()));
+        }
+        value
     }
 }
 
@@ -683,6 +719,32 @@ mod tests {
         assert_eq!(apply(&s, "Maybe"), None);
         let s = spec(None, None, Scalar::Number);
         assert_eq!(apply(&s, "£1,234.50"), Some(json!(1234.5)));
+    }
+
+    /// Remembered results are the results: for strings seen again, for misses, and past
+    /// the strings remembered.
+    #[test]
+    fn applier_gives_what_apply_gives() {
+        let spec = ValueSpec {
+            regex: Some(regex_lite::Regex::new(r"star-rating (\w+)").unwrap()),
+            map: json!({"One": 1, "Two": 2}).as_object().cloned(),
+            ty: crate::coerce::Scalar::Integer,
+            nullable: false,
+        };
+        let raws: Vec<String> = (0..3 * REMEMBERED)
+            .map(|i| match i % 4 {
+                0 => "star-rating One".to_string(),
+                1 => "star-rating Two".to_string(),
+                2 => "no rating".to_string(),
+                _ => format!("star-rating X{i}"),
+            })
+            .collect();
+        let mut applier = Applier::new(&spec);
+        for raw in &raws {
+            assert_eq!(applier.apply(raw), apply(&spec, raw), "{raw}");
+        }
+        assert_eq!(applier.seen.len(), REMEMBERED);
+        assert_eq!(applier.apply("star-rating Two"), Some(json!(2)));
     }
 
     #[test]
