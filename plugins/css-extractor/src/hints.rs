@@ -7,7 +7,7 @@
 //! their parent's level.
 
 use regex_lite::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use trawl_sdk::{Field, PluginError, Source};
 
 use crate::coerce::Scalar;
@@ -102,11 +102,36 @@ pub struct ValueSpec {
     /// `x-regex`: keep the first capture group (or the whole match).
     pub regex: Option<Regex>,
     /// `x-map`: replace the string by a JSON value.
-    pub map: Option<Map<String, Value>>,
+    pub map: Option<Mapping>,
     /// The declared type.
     pub ty: Scalar,
     /// Whether the declared type allows `null` (for `x-map` values).
     pub nullable: bool,
+}
+
+/// An `x-map`: its entries sorted by key, found by binary search. Maps are a handful of
+/// words, and hashing one costs more than the comparisons.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mapping(Vec<(String, Value)>);
+
+impl Mapping {
+    /// The entries of a JSON object (its keys are unique).
+    pub fn new(object: &Object<'_>) -> Self {
+        let mut entries: Vec<(String, Value)> = object
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_value()))
+            .collect();
+        entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        Self(entries)
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
 }
 
 fn invalid(path: &str, message: impl std::fmt::Display) -> PluginError {
@@ -401,7 +426,7 @@ fn parse_value(
     };
     let map = match hint(obj, items, "x-map") {
         None => None,
-        Some(Json::Object(m)) => Some(m.to_map()),
+        Some(Json::Object(m)) => Some(Mapping::new(m)),
         Some(other) => {
             return Err(invalid(
                 path,
@@ -638,6 +663,19 @@ mod tests {
         for schema in &schemas {
             plan(schema.clone());
         }
+    }
+
+    #[test]
+    fn mapping_finds_every_key() {
+        let json = Json::parse(r#"{"b": 2, "a": 1, "": null, "ä": [1], "A": "x"}"#).unwrap();
+        let mapping = Mapping::new(json.as_object().unwrap());
+        assert_eq!(mapping.get("a"), Some(&json!(1)));
+        assert_eq!(mapping.get("b"), Some(&json!(2)));
+        assert_eq!(mapping.get("A"), Some(&json!("x")));
+        assert_eq!(mapping.get("ä"), Some(&json!([1])));
+        assert_eq!(mapping.get(""), Some(&Value::Null));
+        assert_eq!(mapping.get("c"), None);
+        assert_eq!(Mapping::default().get("a"), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use regex_lite::CaptureLocations;
 use serde_json::{Map, Value};
 
 /// An object being assembled: its properties in schema order, named by the plan. Cheaper
@@ -223,11 +224,14 @@ fn assemble<'p>(
     }
 }
 
-/// [`apply`] for one property over a page's items, remembering what its `x-regex` gave
-/// for the first few distinct strings: those strings repeat from item to item (a rating's
-/// class, a stock label), and comparing a few strings costs far less than a regex match.
+/// One property's [`ValueSpec`] applied over a page's items: each raw string through
+/// `x-regex`, `x-map` and the type, `None` when a step finds nothing. What `x-regex` gave is
+/// remembered for the first few distinct strings: those strings repeat from item to item
+/// (a rating's class, a stock label), and comparing a few strings costs far less than a
+/// regex match. The capture slots are allocated once.
 struct Applier<'s, 't> {
     spec: &'s ValueSpec,
+    slots: Option<CaptureLocations>,
     seen: Vec<(&'t str, Option<Value>)>,
 }
 
@@ -238,18 +242,25 @@ impl<'s, 't> Applier<'s, 't> {
     fn new(spec: &'s ValueSpec) -> Self {
         Self {
             spec,
+            slots: None,
             seen: Vec::new(),
         }
     }
 
     fn apply(&mut self, raw: &'t str) -> Option<Value> {
-        if self.spec.regex.is_none() {
-            return apply(self.spec, raw);
-        }
+        let Some(regex) = &self.spec.regex else {
+            return map_and_coerce(self.spec, raw);
+        };
         if let Some((_, value)) = self.seen.iter().find(|(seen, _)| *seen == raw) {
             return value.clone();
         }
-        let value = apply(self.spec, raw);
+        // The first capture group, or the whole match when the regex has none.
+        let slots = self.slots.get_or_insert_with(|| regex.capture_locations());
+        let value = regex.captures_read(slots, raw).and_then(|_| {
+            let group = if slots.len() > 1 { 1 } else { 0 };
+            let (start, end) = slots.get(group)?;
+            map_and_coerce(self.spec, &raw[start..end])
+        });
         if self.seen.len() < REMEMBERED {
             self.seen.push((raw, value.clone()));
         }
@@ -257,21 +268,8 @@ impl<'s, 't> Applier<'s, 't> {
     }
 }
 
-/// One raw string through `x-regex`, `x-map` and the type; `None` when any step finds
-/// nothing.
-pub fn apply(spec: &ValueSpec, raw: &str) -> Option<Value> {
-    let text = match &spec.regex {
-        None => raw,
-        Some(re) => {
-            let caps = re.captures(raw)?;
-            let m = if caps.len() > 1 {
-                caps.get(1)?
-            } else {
-                caps.get(0)?
-            };
-            m.as_str()
-        }
-    };
+/// What follows the regex: `x-map`, then the type.
+fn map_and_coerce(spec: &ValueSpec, text: &str) -> Option<Value> {
     match &spec.map {
         None => coerce_str(text, spec.ty),
         Some(map) => {
@@ -694,11 +692,24 @@ mod tests {
         assert!(matches!(err, PluginError::InvalidInput(_)));
     }
 
+    /// One raw string through `x-regex`, `x-map` and the type, remembering nothing.
+    fn apply(spec: &ValueSpec, raw: &str) -> Option<Value> {
+        Applier::new(spec).apply(raw)
+    }
+
     #[test]
     fn apply_regex_and_map() {
         let spec = |regex: Option<&str>, map: Option<Value>, ty| ValueSpec {
             regex: regex.map(|r| regex_lite::Regex::new(r).unwrap()),
-            map: map.and_then(|m| m.as_object().cloned()),
+            map: map.map(|m| {
+                let text = m.to_string();
+                crate::hints::Mapping::new(
+                    crate::json::Json::parse(&text)
+                        .unwrap()
+                        .as_object()
+                        .unwrap(),
+                )
+            }),
             ty,
             nullable: false,
         };
@@ -727,7 +738,12 @@ mod tests {
     fn applier_gives_what_apply_gives() {
         let spec = ValueSpec {
             regex: Some(regex_lite::Regex::new(r"star-rating (\w+)").unwrap()),
-            map: json!({"One": 1, "Two": 2}).as_object().cloned(),
+            map: Some(crate::hints::Mapping::new(
+                crate::json::Json::parse(r#"{"One": 1, "Two": 2}"#)
+                    .unwrap()
+                    .as_object()
+                    .unwrap(),
+            )),
             ty: crate::coerce::Scalar::Integer,
             nullable: false,
         };
