@@ -1,6 +1,8 @@
 //! [`Page`]: the fetched page, owned by the host, and the batch queries over its DOM.
 //!
-//! The host parses the HTML once, natively, the first time a plugin asks for the DOM.
+//! The host parses the HTML once per call, natively: on the plugin's first DOM query, or
+//! already before the call when the page is HTML and the plugin queried the DOM of the
+//! last HTML page it was given (a plugin that reads only the body stops costing a parse).
 //! Elements are [`Node`] handles into the host's document, valid for the current call.
 //! Every query takes many nodes and many fields at once: a listing page of a hundred items
 //! costs two boundary crossings ([`Page::select`] for the items, [`Page::read`] for all

@@ -1,8 +1,9 @@
 //! The `page` import: a fetched page as a host resource with a host-side DOM.
 //!
 //! The HTML is parsed with html5ever (through `scraper`) once per call: before the plugin
-//! starts when the page is HTML by its content type, else the first time the plugin asks
-//! for the DOM, so that a plugin reading a JSON body never pays for a parse.
+//! starts when the page is HTML and the plugin queried the DOM of its last HTML page
+//! (`LoadedPlugin::queries_dom`), else the first time the plugin asks for the DOM, so that
+//! a plugin reading a JSON body, or only the body, does not pay for a parse.
 //! Nodes are indexes into `nodes`, a per-call arena bounded by `max_nodes`.
 
 use std::collections::HashMap;
