@@ -528,6 +528,31 @@ mod tests {
         assert!(!page(None, "").is_html());
     }
 
+    /// Parsing ahead of the plugin builds the DOM of an HTML page only, and is not a query
+    /// of the plugin's; a query is.
+    #[test]
+    fn parse_if_html_parses_html_only_and_is_not_a_query() {
+        let page = |content_type: &str, body: &str| {
+            PageResource::new(
+                Arc::new(PageData {
+                    url: "http://shop.test/".into(),
+                    status: 200,
+                    headers: vec![("content-type".into(), content_type.into())],
+                    body: body.into(),
+                }),
+                100,
+            )
+        };
+        let mut html = page("text/html", "<p>hello</p>");
+        html.parse_if_html();
+        assert!(html.dom.is_some() && !html.queried());
+        assert!(html.dom().root_element().html().contains("hello"));
+        assert!(html.queried());
+        let mut json = page("application/json", "<p>not html</p>");
+        json.parse_if_html();
+        assert!(json.dom.is_none() && !json.queried());
+    }
+
     #[test]
     fn text_is_collapsed() {
         let html = Html::parse_fragment("<p>  Hello\n  <b>big</b>   world <i>4</i>5 </p>");
