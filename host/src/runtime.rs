@@ -564,11 +564,12 @@ impl Runtime {
         };
         let started = Instant::now();
         // An HTML page is parsed before a plugin that queries the DOM starts (see
-        // `parse_if_html`). Host work: it does not count against the plugin's deadline.
+        // `PageResource::parse_ahead`). Host work: it does not count against the plugin's
+        // deadline.
         let is_html = page.is_html();
         let mut resource = PageResource::new(page, limits.max_nodes);
         if is_html && plugin.queries_dom() {
-            resource.parse_if_html();
+            resource.parse_ahead();
         }
         let mut store = self.new_store(limits);
         let mut page_rep = None;

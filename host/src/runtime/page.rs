@@ -89,13 +89,11 @@ impl PageResource {
             .collect()
     }
 
-    /// Parse the page now if it is HTML, rather than on the plugin's first query: the
+    /// Parse the page now, before the plugin starts, rather than on its first query: the
     /// plugin's run is then not split by a parse that evicts its code and data from the
-    /// CPU caches (about 10 µs of a 450 µs call on the extract benchmark).
-    pub(crate) fn parse_if_html(&mut self) {
-        if self.data.is_html() {
-            self.parse();
-        }
+    /// CPU caches (about 10 µs of a 450 µs call on the extract benchmark). Not a query.
+    pub(crate) fn parse_ahead(&mut self) {
+        self.parse();
     }
 
     /// Whether the plugin queried the DOM during the call.
@@ -528,29 +526,22 @@ mod tests {
         assert!(!page(None, "").is_html());
     }
 
-    /// Parsing ahead of the plugin builds the DOM of an HTML page only, and is not a query
-    /// of the plugin's; a query is.
+    /// Parsing ahead of the plugin builds the DOM but is not a query of the plugin's; a
+    /// query is, and finds the DOM already built.
     #[test]
-    fn parse_if_html_parses_html_only_and_is_not_a_query() {
-        let page = |content_type: &str, body: &str| {
-            PageResource::new(
-                Arc::new(PageData {
-                    url: "http://shop.test/".into(),
-                    status: 200,
-                    headers: vec![("content-type".into(), content_type.into())],
-                    body: body.into(),
-                }),
-                100,
-            )
+    fn parsing_ahead_is_not_a_query() {
+        let data = PageData {
+            url: "http://shop.test/".into(),
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: "<p>hello</p>".into(),
         };
-        let mut html = page("text/html", "<p>hello</p>");
-        html.parse_if_html();
-        assert!(html.dom.is_some() && !html.queried());
-        assert!(html.dom().root_element().html().contains("hello"));
-        assert!(html.queried());
-        let mut json = page("application/json", "<p>not html</p>");
-        json.parse_if_html();
-        assert!(json.dom.is_none() && !json.queried());
+        let mut page = PageResource::new(Arc::new(data), 100);
+        assert!(page.dom.is_none() && !page.queried());
+        page.parse_ahead();
+        assert!(page.dom.is_some() && !page.queried());
+        assert!(page.dom().root_element().html().contains("hello"));
+        assert!(page.queried());
     }
 
     #[test]
