@@ -54,6 +54,8 @@ impl PageData {
 /// The page resource held in a plugin call's `ResourceTable`.
 pub struct PageResource {
     data: Arc<PageData>,
+    /// What relative URLs resolve against: the page's URL, then, once the page is parsed,
+    /// its `<base href>` if it has one.
     base: Option<url::Url>,
     dom: Option<Html>,
     /// Whether the plugin queried the DOM during the call.
@@ -82,10 +84,11 @@ impl PageResource {
         let Ok(selector) = parse_selector(selector) else {
             return Vec::new();
         };
-        let base = self.base.clone();
-        let html = self.dom();
+        self.parse();
+        let base = self.base.as_ref();
+        let html = self.dom.as_ref().expect("parsed just above");
         html.select(&selector)
-            .filter_map(|el| value(el, &Source::Url("href".into()), base.as_ref()))
+            .filter_map(|el| value(el, &Source::Url("href".into()), base))
             .collect()
     }
 
@@ -110,11 +113,39 @@ impl PageResource {
     fn parse(&mut self) -> &Html {
         if self.dom.is_none() {
             let html = Html::parse_document(&self.data.body);
+            if let Some(base) = document_base(&html, self.base.as_ref()) {
+                self.base = Some(base);
+            }
             self.nodes = vec![html.tree.root().id()];
             self.dom = Some(html);
         }
         self.dom.as_ref().expect("parsed just above")
     }
+}
+
+/// The URL a document's `<base href>` sets, resolved against the page's URL (a
+/// scheme-relative `//cdn.example/` and a path `/` are common), as browsers do: the first
+/// `base` element with an `href`, unless it does not parse or names a `data:` or
+/// `javascript:` URL. Only `<head>` is searched: a `<base>` anywhere else is rare, and
+/// finding it would cost a walk of the whole tree on every page.
+fn document_base(html: &Html, page: Option<&url::Url>) -> Option<url::Url> {
+    let head = html
+        .root_element()
+        .children()
+        .filter_map(ElementRef::wrap)
+        .find(|el| el.value().name() == "head")?;
+    let href = head
+        .children()
+        .filter_map(ElementRef::wrap)
+        .filter(|el| el.value().name() == "base")
+        .find_map(|el| el.value().attr("href"))?
+        .trim();
+    let url = match page {
+        Some(page) => page.join(href),
+        None => url::Url::parse(href),
+    }
+    .ok()?;
+    (!matches!(url.scheme(), "data" | "javascript")).then_some(url)
 }
 
 /// Selectors parsed on this thread, by their text: a plugin asks for the same few
@@ -542,6 +573,88 @@ mod tests {
         assert!(page.dom.is_some() && !page.queried());
         assert!(page.dom().root_element().html().contains("hello"));
         assert!(page.queried());
+    }
+
+    /// Relative URLs resolve against the first `<base href>` of `<head>`, itself resolved
+    /// against the page's URL, in the forms real pages use; without one, or with one
+    /// that cannot be a base, against the page's URL.
+    #[test]
+    fn urls_resolve_against_the_base_href() {
+        let resolve = |head: &str| {
+            let data = PageData {
+                url: "https://shop.test/list/page2.html".into(),
+                status: 200,
+                headers: Vec::new(),
+                body: format!(
+                    "<html><head>{head}</head><body><a href=\"item/1.html\">1</a>\
+                     <a href=\"/top\">top</a></body></html>"
+                ),
+            };
+            PageResource::new(Arc::new(data), 100).select_urls("a")
+        };
+        assert_eq!(
+            resolve(""),
+            [
+                "https://shop.test/list/item/1.html",
+                "https://shop.test/top"
+            ]
+        );
+        assert_eq!(
+            resolve("<base href='//cdn.test/production/head/' />"),
+            [
+                "https://cdn.test/production/head/item/1.html",
+                "https://cdn.test/top"
+            ]
+        );
+        assert_eq!(
+            resolve(r#"<base target="_blank"><base href="/">"#),
+            ["https://shop.test/item/1.html", "https://shop.test/top"]
+        );
+        assert_eq!(
+            resolve(r#"<base target='_top' href="http://other.test/a/b">"#),
+            ["http://other.test/a/item/1.html", "http://other.test/top"]
+        );
+        // A plugin's `url` fields resolve the same way, parsed ahead or on its query.
+        for ahead in [false, true] {
+            let mut state = state();
+            let data = PageData {
+                url: "https://shop.test/list/".into(),
+                status: 200,
+                headers: Vec::new(),
+                body: r#"<head><base href="//cdn.test/x/"></head><a href="y">y</a>"#.into(),
+            };
+            let mut page = PageResource::new(Arc::new(data), 100);
+            if ahead {
+                page.parse_ahead();
+            }
+            let rep = state.table.push(page).expect("room in the table").rep();
+            let rows = HostPage::read(
+                &mut state,
+                Resource::new_borrow(rep),
+                vec![0],
+                vec![field("a", Source::Url("href".into()), false)],
+            )
+            .expect("no trap")
+            .expect("a good query");
+            assert_eq!(
+                rows,
+                [[vec!["https://cdn.test/x/y".to_string()]]],
+                "ahead: {ahead}"
+            );
+        }
+        for unusable in [
+            r#"<base href="javascript:void(0)">"#,
+            r#"<base href="http://[">"#,
+        ] {
+            assert_eq!(
+                resolve(unusable),
+                [
+                    "https://shop.test/list/item/1.html",
+                    "https://shop.test/top"
+                ],
+                "{unusable}"
+            );
+        }
     }
 
     #[test]
