@@ -80,7 +80,8 @@ pub enum Source {
     OuterHtml,
     /// The value of an attribute, as written.
     Attr(String),
-    /// An attribute holding a URL (`href`, `src`), resolved against the page's URL.
+    /// An attribute holding a URL (`href`, `src`), resolved against the page's URL, or
+    /// against its `<base href>` when `<head>` has one.
     Url(String),
 }
 
@@ -181,7 +182,7 @@ impl Field {
         Self::new(Source::Attr(name.into()))
     }
 
-    /// An attribute resolved by the host as an absolute URL against the page's URL.
+    /// An attribute resolved by the host as an absolute URL against the page's URL (or its `<base href>`).
     ///
     /// ```
     /// let f = trawl_sdk::Field::url("href").selector("li.next a");
