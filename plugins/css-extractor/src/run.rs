@@ -692,6 +692,13 @@ mod tests {
         assert!(matches!(err, PluginError::InvalidInput(_)));
     }
 
+    /// An `x-map` from a JSON object.
+    fn mapping(object: Value) -> crate::hints::Mapping {
+        let text = object.to_string();
+        let json = crate::json::Json::parse(&text).unwrap();
+        crate::hints::Mapping::new(json.as_object().unwrap())
+    }
+
     /// One raw string through `x-regex`, `x-map` and the type, remembering nothing.
     fn apply(spec: &ValueSpec, raw: &str) -> Option<Value> {
         Applier::new(spec).apply(raw)
@@ -701,15 +708,7 @@ mod tests {
     fn apply_regex_and_map() {
         let spec = |regex: Option<&str>, map: Option<Value>, ty| ValueSpec {
             regex: regex.map(|r| regex_lite::Regex::new(r).unwrap()),
-            map: map.map(|m| {
-                let text = m.to_string();
-                crate::hints::Mapping::new(
-                    crate::json::Json::parse(&text)
-                        .unwrap()
-                        .as_object()
-                        .unwrap(),
-                )
-            }),
+            map: map.map(mapping),
             ty,
             nullable: false,
         };
@@ -738,12 +737,7 @@ mod tests {
     fn applier_gives_what_apply_gives() {
         let spec = ValueSpec {
             regex: Some(regex_lite::Regex::new(r"star-rating (\w+)").unwrap()),
-            map: Some(crate::hints::Mapping::new(
-                crate::json::Json::parse(r#"{"One": 1, "Two": 2}"#)
-                    .unwrap()
-                    .as_object()
-                    .unwrap(),
-            )),
+            map: Some(mapping(json!({"One": 1, "Two": 2}))),
             ty: crate::coerce::Scalar::Integer,
             nullable: false,
         };
