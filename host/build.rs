@@ -16,6 +16,7 @@ const PLUGINS: &[(&str, &str, bool)] = &[
     ("jsonld-extractor", "jsonld_extractor", true),
     ("hostile", "hostile", false),
     ("hostile-exporter", "hostile_exporter", false),
+    ("chameleon", "chameleon", false),
 ];
 
 fn main() {
@@ -41,6 +42,7 @@ fn main() {
         .join("plugins");
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    ensure_wasm_target();
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
@@ -101,6 +103,53 @@ fn main() {
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     write_if_changed(&out.join("plugins.rs"), &generated);
+}
+
+/// The guest target's standard library must be installed. rustup installs the target that
+/// rust-toolchain.toml names only when it installs the toolchain itself, so a machine whose
+/// `stable` was already there lacks it; the nested build would then stop with "can't find
+/// crate for `core`". Add it through rustup when rustup is present, else say what to run.
+fn ensure_wasm_target() {
+    const TARGET: &str = "wasm32-wasip2";
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let installed = || {
+        Command::new(&rustc)
+            .args(["--print", "target-libdir", "--target", TARGET])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+            .is_some_and(|dir| dir.is_dir() && has_core(&dir))
+    };
+    if installed() {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Some(toolchain) = env::var_os("RUSTUP_TOOLCHAIN") {
+        rustup.arg("--toolchain").arg(toolchain);
+    }
+    let added = rustup.status().is_ok_and(|status| status.success());
+    if added && installed() {
+        println!(
+            "cargo:warning=trawl: the {TARGET} target was missing; added it with `rustup target add {TARGET}`"
+        );
+        return;
+    }
+    panic!(
+        "trawl's plugins need the {TARGET} target, which this toolchain lacks: run `rustup target add {TARGET}`"
+    );
+}
+
+fn has_core(libdir: &Path) -> bool {
+    std::fs::read_dir(libdir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with("libcore-") && name.ends_with(".rlib"))
+        })
+    })
 }
 
 fn write_if_changed(path: &Path, contents: &str) {

@@ -241,11 +241,13 @@ async fn run(
                 .iter()
                 .map(|(item, confidence)| {
                     let problems = crate::validate::item_problems(&validator, item);
-                    json!({"item": item, "confidence": confidence, "valid": problems.is_empty(), "problems": problems})
+                    let empty = crate::validate::is_empty_item(item);
+                    json!({"item": item, "confidence": confidence, "valid": problems.is_empty(), "empty": empty, "problems": problems})
                 })
                 .collect();
             let report = json!({
                 "items": items,
+                "refused": output.refused,
                 "follow": output.follow,
                 "logs": output.logs,
                 "logs_dropped": output.logs_dropped,
@@ -267,7 +269,7 @@ async fn run(
                 .collect();
             let started = Instant::now();
             let mut session = runtime
-                .open_exporter(&plugin, schema_text, options.to_string())
+                .open_exporter(&plugin, schema_text, options.to_string(), None)
                 .await?;
             let mut bytes = Vec::new();
             for batch in lines.chunks(500) {

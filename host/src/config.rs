@@ -50,6 +50,10 @@ pub struct Config {
     #[arg(long, env = "TRAWL_EXPORT_LINK_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub export_link_ttl: Duration,
 
+    /// Largest file one export may write; a larger one fails with `export_too_large`.
+    #[arg(long, env = "TRAWL_EXPORT_MAX_SIZE", default_value = "10GiB")]
+    pub export_max_size: ByteSize,
+
     #[command(flatten)]
     pub plugins: PluginLimits,
 
@@ -82,10 +86,12 @@ pub struct PluginLimits {
     #[arg(id = "plugin-timeout", long = "plugin-timeout", env = "TRAWL_PLUGIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 
-    /// Plugin calls running at once in this host (default: one more than the CPUs). Calls
-    /// are CPU-bound, but each also waits (first touches of a fresh instance's memory, its
-    /// reset, the allocator): with one call per core the cores idle in those waits. The
-    /// crawl benchmark on 2 CPUs: 1,600 pages/s with 2, 1,800–1,900 with 3 or 4.
+    /// Plugin calls one owner may run at once in this host (default: one more than the
+    /// CPUs). The host runs one call more, which another owner's call always finds free:
+    /// one owner's calls, however slow, never hold every slot. Calls are CPU-bound, but
+    /// each also waits (first touches of a fresh instance's memory, its reset, the
+    /// allocator): with one call per core the cores idle in those waits. The crawl
+    /// benchmark on 2 CPUs: 1,600 pages/s with 2, 1,800–1,900 with 3 or 4.
     #[arg(
         id = "plugin-concurrency",
         long = "plugin-concurrency",
@@ -129,6 +135,47 @@ pub struct PluginLimits {
         default_value_t = 1_000_000
     )]
     pub max_nodes: usize,
+
+    /// Nodes (elements, text, comments) the host builds for one page a plugin queries; a
+    /// larger page fails with `page_too_complex`. The largest of 130 popular home pages
+    /// has 13,000; a node costs about 170 bytes.
+    #[arg(
+        id = "plugin-max-dom-nodes",
+        long = "plugin-max-dom-nodes",
+        env = "TRAWL_PLUGIN_MAX_DOM_NODES",
+        default_value_t = 250_000
+    )]
+    pub max_dom_nodes: usize,
+
+    /// Levels of nesting a page a plugin queries may have; a deeper page fails with
+    /// `page_too_complex`. The HTML tree builder's work per tag grows with the depth of
+    /// the elements open around it (15,000 nested divs take seconds to parse); real pages
+    /// stay under a hundred levels.
+    #[arg(
+        id = "plugin-max-dom-depth",
+        long = "plugin-max-dom-depth",
+        env = "TRAWL_PLUGIN_MAX_DOM_DEPTH",
+        default_value_t = 1_024
+    )]
+    pub max_dom_depth: usize,
+
+    /// Nodes one DOM query may name (the scopes of a `select`, the nodes of a `read`).
+    #[arg(
+        id = "plugin-max-query-nodes",
+        long = "plugin-max-query-nodes",
+        env = "TRAWL_PLUGIN_MAX_QUERY_NODES",
+        default_value_t = 100_000
+    )]
+    pub max_query_nodes: usize,
+
+    /// Fields one DOM `read` may name.
+    #[arg(
+        id = "plugin-max-query-fields",
+        long = "plugin-max-query-fields",
+        env = "TRAWL_PLUGIN_MAX_QUERY_FIELDS",
+        default_value_t = 1_000
+    )]
+    pub max_query_fields: usize,
 
     /// Log lines one call may write (the rest are counted and dropped).
     #[arg(
@@ -199,6 +246,10 @@ impl Default for PluginLimits {
             max_output: ByteSize::mib(32),
             max_follow: 10_000,
             max_nodes: 1_000_000,
+            max_dom_nodes: 250_000,
+            max_dom_depth: 1_024,
+            max_query_nodes: 100_000,
+            max_query_fields: 1_000,
             max_log_lines: 100,
             memory_ceiling: ByteSize::mib(512),
             fuel_ceiling: 20_000_000_000,
@@ -357,6 +408,7 @@ impl Config {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             export_link_ttl: Duration::from_secs(3600),
+            export_max_size: ByteSize::gib(10),
             run_log_lines: 1000,
             plugins: PluginLimits::default(),
             fetch: FetchConfig {

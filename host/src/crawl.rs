@@ -182,6 +182,10 @@ impl Fetcher {
         let redirect_guard = guard.clone();
         let max_redirects = config.max_redirects;
         let client = reqwest::Client::builder()
+            // HTTP(S)_PROXY and ALL_PROXY in the server's environment would send requests
+            // through a proxy, which resolves and connects on its own: the guard would
+            // check the proxy's address and never the target's. They are ignored.
+            .no_proxy()
             .user_agent(&config.user_agent)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))

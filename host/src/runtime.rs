@@ -7,9 +7,12 @@
 //! and runs on a blocking thread, never on a tokio worker.
 
 pub mod bindings;
+mod clock;
 pub mod limits;
 pub mod log;
 pub mod page;
+mod share;
+mod slots;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::PluginLimits;
+use crate::validate::ItemIssue;
 use limits::Limiter;
 pub use limits::{CallError, CallErrorKind, CallLimits, SchemaLimits};
 pub use log::LogLine;
@@ -39,13 +42,19 @@ pub const WIT_VERSIONS: &[&str] = &["0.1.0"];
 /// How often the epoch ticks; plugin wall-clock deadlines are counted in these.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Time past a call's deadline that finding its pagination links may take, for a plugin
+/// that returned just in time.
+const LINK_GRACE: Duration = Duration::from_secs(1);
+
 /// Per-call state of a plugin instance.
 pub struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: Limiter,
     logs: LogSink,
-    timeout: Duration,
+    /// The current call's deadline and CPU share: host calls made for the plugin look at
+    /// it as the epoch ticks do for the plugin's own code.
+    clock: clock::CallClock,
 }
 
 impl WasiView for PluginState {
@@ -118,6 +127,21 @@ pub struct LoadedPlugin {
     queries_dom: AtomicBool,
 }
 
+impl ExtractOutput {
+    /// The index in what the plugin returned of each of `items`.
+    pub fn item_indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut refused = self.refused.iter().map(|r| r.index).peekable();
+        let mut next = 0;
+        self.items.iter().map(move |_| {
+            while refused.next_if(|&r| r == next).is_some() {
+                next += 1;
+            }
+            next += 1;
+            next - 1
+        })
+    }
+}
+
 impl LoadedPlugin {
     fn label(&self) -> String {
         format!("{}@{}", self.manifest.name, self.manifest.version)
@@ -155,8 +179,11 @@ pub enum LoadError {
 /// The output of one `extract` call.
 #[derive(Debug)]
 pub struct ExtractOutput {
-    /// Items as parsed JSON objects with their confidence.
+    /// Items as parsed JSON objects with their confidence (in [0, 1], or none).
     pub items: Vec<(serde_json::Value, Option<f32>)>,
+    /// Items that could not be read (not JSON, not an object), by their index in what
+    /// the plugin returned; `items` holds the others, in order.
+    pub refused: Vec<ItemIssue>,
     /// URLs to follow.
     pub follow: Vec<String>,
     /// Absolute URLs of the links matching the request's link selector (host-side DOM).
@@ -184,7 +211,8 @@ pub struct Runtime {
     /// Compiled plugins by digest. A std mutex: held only for map lookups, never across
     /// compilation or an await.
     loaded: Mutex<HashMap<[u8; 32], Arc<LoadedPlugin>>>,
-    permits: Arc<Semaphore>,
+    slots: slots::Slots,
+    share: Arc<share::Share>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -200,9 +228,10 @@ impl Runtime {
     pub fn new(limits: PluginLimits) -> anyhow::Result<Arc<Self>> {
         let memory = usize::try_from(limits.memory.as_u64().max(limits.memory_ceiling.as_u64()))
             .unwrap_or(usize::MAX);
-        // Calls hold a slot under the permits; exports, uploads and `instantiate` hold one
-        // outside them: leave room so that the pool never runs dry.
-        let instances = u32::try_from(limits.concurrency.max(1) * 2 + 8).unwrap_or(u32::MAX);
+        // Calls hold a slot; exports, uploads and `instantiate` hold an instance outside
+        // the slots: leave room so that the pool never runs dry.
+        let slots = slots::Slots::new(limits.concurrency);
+        let instances = u32::try_from(slots.total() * 2 + 8).unwrap_or(u32::MAX);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(instances)
             // A Rust wasip2 component holds several core instances and memories.
@@ -260,7 +289,6 @@ impl Runtime {
                 }
             })?;
 
-        let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
         Ok(Arc::new(Self {
             engine,
             extractor_linker,
@@ -269,7 +297,8 @@ impl Runtime {
             limits,
             cache_dir: None,
             loaded: Mutex::new(HashMap::new()),
-            permits,
+            slots,
+            share: share::Share::new(crate::config::cpus()),
         }))
     }
 
@@ -392,7 +421,7 @@ impl Runtime {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn new_store(&self, limits: &CallLimits) -> Store<PluginState> {
+    fn new_store(&self, limits: &CallLimits, clock: clock::CallClock) -> Store<PluginState> {
         let memory = usize::try_from(limits.memory).unwrap_or(usize::MAX);
         let state = PluginState {
             // The default context is the empty one: no environment, arguments, stdio,
@@ -403,29 +432,49 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: Limiter::new(memory),
             logs: LogSink::new(limits.max_log_lines),
-            timeout: limits.timeout,
+            clock,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Bounds what one boundary crossing may copy, results of the call included.
         store.set_hostcall_fuel(usize::try_from(limits.max_output).unwrap_or(usize::MAX));
         store.set_max_component_handles(10_000);
-        store.epoch_deadline_trap();
-        Self::arm(&mut store, limits);
+        // Every tick the call's clock shares the CPU and says whether the call may go on.
+        store.epoch_deadline_callback(|ctx| {
+            Ok(if ctx.data().clock.tick() {
+                wasmtime::UpdateDeadline::Continue(1)
+            } else {
+                wasmtime::UpdateDeadline::Interrupt
+            })
+        });
+        store.set_epoch_deadline(1);
+        store
+            .set_fuel(limits.fuel)
+            .expect("fuel is enabled on the engine");
         store
     }
 
-    /// Give the store a fresh fuel budget and wall-clock deadline for the next call.
-    fn arm(store: &mut Store<PluginState>, limits: &CallLimits) {
-        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    /// Give the store a fresh fuel budget and clock for its next call, as `owner`'s.
+    fn arm(
+        &self,
+        store: &mut Store<PluginState>,
+        limits: &CallLimits,
+        owner: Option<crate::ids::UserId>,
+    ) {
+        store.data_mut().clock = self.clock(limits, owner);
+        store.set_epoch_deadline(1);
         store
             .set_fuel(limits.fuel)
             .expect("fuel is enabled on the engine");
     }
 
+    /// The clock of a call under `limits` that starts now.
+    fn clock(&self, limits: &CallLimits, owner: Option<crate::ids::UserId>) -> clock::CallClock {
+        clock::CallClock::new(limits.timeout, self.share.begin(owner))
+    }
+
     fn manifest(&self, pre: &Pre, wit_version: String) -> Result<PluginManifest, CallError> {
-        let mut store = self.new_store(&self.defaults);
+        let mut store = self.new_store(&self.defaults, self.clock(&self.defaults, None));
         let label = "plugin being loaded";
         match pre {
             Pre::Extractor(pre) => {
@@ -466,7 +515,7 @@ impl Runtime {
     /// Make a fresh instance of `plugin` in a fresh store, as every call does, and drop it:
     /// the per-call overhead, for benchmarks and start-up checks.
     pub fn instantiate(&self, plugin: &LoadedPlugin) -> Result<(), CallError> {
-        let mut store = self.new_store(&self.defaults);
+        let mut store = self.new_store(&self.defaults, self.clock(&self.defaults, None));
         let result = match &plugin.pre {
             Pre::Extractor(pre) => pre.instantiate(&mut store).map(drop),
             Pre::Exporter(pre) => pre.instantiate(&mut store).map(drop),
@@ -500,7 +549,7 @@ impl Runtime {
     ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
         let timeout = limits.timeout;
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
+        let permit = self.slots.acquire(limits.owner).await.map_err(|_| {
             CallError::new(
                 &label,
                 CallErrorKind::Trap("the runtime is shutting down".into()),
@@ -527,9 +576,10 @@ impl Runtime {
         task: tokio::task::JoinHandle<Result<T, CallError>>,
         timeout: Duration,
     ) -> Result<T, CallError> {
-        // The epoch deadline stops wasm; this outer timeout also covers time spent waiting
-        // inside host calls, where epochs do not tick.
-        let outer = timeout + Duration::from_secs(2);
+        // The clock stops the plugin's code at epoch ticks and the host's work for it as it
+        // goes; this outer timeout is the last resort. A call may pause for other owners
+        // for as long as its timeout, so it may take twice that.
+        let outer = timeout * 2 + Duration::from_secs(2);
         match tokio::time::timeout(outer, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(CallError::new(
@@ -563,15 +613,17 @@ impl Runtime {
             ));
         };
         let started = Instant::now();
+        // The call's time counts from here: the host's work for the plugin (the parse, its
+        // queries, the links it finds for pagination) is part of the call.
+        let clock = self.clock(limits, limits.owner);
         // An HTML page is parsed before a plugin that queries the DOM starts (see
-        // `PageResource::parse_ahead`). Host work: it does not count against the plugin's
-        // deadline.
+        // `PageResource::parse_ahead`).
         let is_html = page.is_html();
-        let mut resource = PageResource::new(page, limits.max_nodes);
+        let mut resource = PageResource::new(page, limits.dom.clone());
         if is_html && plugin.queries_dom() {
-            resource.parse_ahead();
+            resource.parse_ahead(&clock);
         }
-        let mut store = self.new_store(limits);
+        let mut store = self.new_store(limits, clock);
         let mut page_rep = None;
         let result = (|| {
             let instance = pre.instantiate(&mut store)?;
@@ -622,40 +674,64 @@ impl Runtime {
                 limits.max_output
             ));
         }
+        // Each item stands alone: one that is not a JSON object is refused, with its
+        // index and why, and the others go on.
         let mut items = Vec::with_capacity(extraction.items.len());
+        let mut refused = Vec::new();
         for (index, item) in extraction.items.into_iter().enumerate() {
-            let value: serde_json::Value = serde_json::from_str(&item.json).map_err(|e| {
-                CallError::new(
-                    &label,
-                    CallErrorKind::BadOutput(format!("item {index} is not JSON: {e}")),
-                )
-            })?;
-            if !value.is_object() {
-                return Err(CallError::new(
-                    &label,
-                    CallErrorKind::BadOutput(format!("item {index} is not a JSON object")),
-                ));
-            }
+            let value = match serde_json::from_str::<serde_json::Value>(&item.json) {
+                Ok(value) if value.is_object() => value,
+                Ok(_) => {
+                    refused.push(ItemIssue::new(
+                        index,
+                        ItemIssue::NOT_AN_OBJECT,
+                        "the item is JSON but not an object",
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    refused.push(ItemIssue::new(
+                        index,
+                        ItemIssue::NOT_JSON,
+                        format!("the item is not JSON: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            // A confidence is a probability: NaN says nothing (none), anything else is
+            // clamped into [0, 1] (infinities too), as the SDK's `with_confidence` does.
             let confidence = item
                 .confidence
-                .filter(|c| c.is_finite())
+                .filter(|c| !c.is_nan())
                 .map(|c| c.clamp(0.0, 1.0));
             items.push((value, confidence));
         }
         // Pagination links come from the same DOM the plugin used: the page is parsed once.
+        // The call's deadline bounds it too, with a moment's grace for a plugin that
+        // finished just in time.
         let links = match (link_selector, page_rep) {
-            (Some(selector), Some(rep)) => store
-                .data_mut()
-                .table
-                .delete(wasmtime::component::Resource::<PageResource>::new_own(rep))
-                .map(|mut page| page.select_urls(selector))
-                .unwrap_or_default(),
+            (Some(selector), Some(rep)) => {
+                let page = store
+                    .data_mut()
+                    .table
+                    .delete(wasmtime::component::Resource::<PageResource>::new_own(rep));
+                let deadline = store.data().clock.deadline().max(Instant::now()) + LINK_GRACE;
+                match page {
+                    Ok(mut page) => page
+                        .select_urls(selector, &trawl_dom::Deadline::at(deadline))
+                        .map_err(|e| {
+                            limits::classify(page::host_trap(e), &store, &label).with_fuel(fuel)
+                        })?,
+                    Err(_) => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         };
         // Drop the DOM and the WASI context before taking the time: they are part of the call.
         let PluginState { logs, .. } = store.into_data();
         Ok(ExtractOutput {
             items,
+            refused,
             follow: extraction.follow,
             links,
             fuel,
@@ -671,6 +747,7 @@ impl Runtime {
         plugin: &Arc<LoadedPlugin>,
         schema: String,
         options: String,
+        owner: Option<crate::ids::UserId>,
     ) -> Result<ExportSession, CallError> {
         let label = plugin.label();
         let this = self.clone();
@@ -682,7 +759,7 @@ impl Runtime {
                     CallErrorKind::WrongKind("an extractor cannot export"),
                 ));
             };
-            let mut store = this.new_store(&this.defaults);
+            let mut store = this.new_store(&this.defaults, this.clock(&this.defaults, owner));
             let result = pre.instantiate(&mut store).and_then(|instance| {
                 let writer = instance
                     .trawl_plugin_exporter()
@@ -694,6 +771,7 @@ impl Runtime {
                 .defaults
                 .fuel
                 .saturating_sub(store.get_fuel().unwrap_or(0));
+            store.data_mut().clock.end();
             match result {
                 Err(trap) => Err(limits::classify(trap, &store, &label).with_fuel(fuel)),
                 Ok((_, Err(e))) => {
@@ -702,6 +780,7 @@ impl Runtime {
                 Ok((instance, Ok(writer))) => Ok(ExportSession {
                     runtime: this.clone(),
                     label,
+                    owner,
                     inner: Some(SessionInner {
                         store,
                         instance,
@@ -725,6 +804,8 @@ struct SessionInner {
 pub struct ExportSession {
     runtime: Arc<Runtime>,
     label: String,
+    /// Whose export it is: its calls take that owner's slots.
+    owner: Option<crate::ids::UserId>,
     inner: Option<SessionInner>,
     /// Fuel burnt so far.
     pub fuel: u64,
@@ -787,17 +868,19 @@ impl ExportSession {
             ));
         };
         let runtime = self.runtime.clone();
-        let permit = runtime.permits.clone().acquire_owned().await.map_err(|_| {
+        let permit = runtime.slots.acquire(self.owner).await.map_err(|_| {
             CallError::new(
                 &label,
                 CallErrorKind::Trap("the runtime is shutting down".into()),
             )
         })?;
         let label2 = label.clone();
+        let owner = self.owner;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            Runtime::arm(&mut inner.store, &runtime.defaults);
+            runtime.arm(&mut inner.store, &runtime.defaults, owner);
             let result = f(&mut inner);
+            inner.store.data_mut().clock.end();
             let fuel = runtime
                 .defaults
                 .fuel
@@ -817,7 +900,7 @@ impl ExportSession {
             };
             (inner, fuel, out)
         });
-        let outer = self.runtime.defaults.timeout + Duration::from_secs(2);
+        let outer = self.runtime.defaults.timeout * 2 + Duration::from_secs(2);
         match tokio::time::timeout(outer, task).await {
             Ok(Ok((inner, fuel, out))) => {
                 self.fuel += fuel;
@@ -871,4 +954,32 @@ fn wit_version_of(component: &Component, engine: &Engine) -> Result<String, Load
         });
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refused items leave gaps: each kept item knows its place in the plugin's list.
+    #[test]
+    fn kept_items_know_their_index() {
+        let output = |refused: &[usize], kept: usize| ExtractOutput {
+            items: (0..kept).map(|_| (serde_json::json!({}), None)).collect(),
+            refused: refused
+                .iter()
+                .map(|&i| ItemIssue::new(i, ItemIssue::NOT_JSON, "x"))
+                .collect(),
+            follow: Vec::new(),
+            links: Vec::new(),
+            fuel: 0,
+            logs: Vec::new(),
+            logs_dropped: 0,
+            elapsed: Duration::ZERO,
+        };
+        let indexes = |o: ExtractOutput| o.item_indexes().collect::<Vec<_>>();
+        assert_eq!(indexes(output(&[], 3)), [0, 1, 2]);
+        assert_eq!(indexes(output(&[0, 2], 3)), [1, 3, 4]);
+        assert_eq!(indexes(output(&[3, 4], 3)), [0, 1, 2]);
+        assert_eq!(indexes(output(&[1, 2, 3], 2)), [0, 4]);
+    }
 }

@@ -13,6 +13,37 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Why one item of a page was not stored as it came, recorded on the page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ItemIssue {
+    /// The item's place in what the extractor returned for the page.
+    pub index: usize,
+    /// `item_not_json`, `item_not_object`, `item_empty` or `item_invalid`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+impl ItemIssue {
+    /// The extractor returned text that is not JSON.
+    pub const NOT_JSON: &'static str = "item_not_json";
+    /// The extractor returned JSON that is not an object.
+    pub const NOT_AN_OBJECT: &'static str = "item_not_object";
+    /// No property of the schema was found in the item.
+    pub const EMPTY: &'static str = "item_empty";
+    /// The item breaks the schema.
+    pub const INVALID: &'static str = "item_invalid";
+
+    /// An issue of item `index`.
+    pub fn new(index: usize, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            index,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Check a JSON Schema: against its meta-schema, then by compiling it (bad regexes,
 /// unresolvable `$ref`s). Remote references are never fetched.
 pub fn check_schema(schema: &Value) -> Result<jsonschema::Validator, Vec<Problem>> {
@@ -57,6 +88,59 @@ pub fn item_problems(validator: &jsonschema::Validator, item: &Value) -> Vec<Pro
         .take(20)
         .map(|e| problem(&e))
         .collect()
+}
+
+/// Make an item storable: PostgreSQL's text and `jsonb` cannot hold U+0000, which real
+/// pages do carry (a NUL escaped in JSON-LD), so it becomes U+FFFD, the replacement
+/// character, in every string and key. Returns whether anything changed.
+pub fn make_storable(value: &mut Value) -> bool {
+    match value {
+        Value::String(s) => replace_nul(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| make_storable(item) | changed),
+        Value::Object(map) => {
+            let mut changed = false;
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries = std::mem::take(map);
+                for (mut key, value) in entries {
+                    replace_nul(&mut key);
+                    map.insert(key, value);
+                }
+                changed = true;
+            }
+            map.values_mut()
+                .fold(changed, |changed, item| make_storable(item) | changed)
+        }
+        _ => false,
+    }
+}
+
+fn replace_nul(s: &mut String) -> bool {
+    if !s.contains('\0') {
+        return false;
+    }
+    *s = s.replace('\0', "\u{FFFD}");
+    true
+}
+
+/// Text PostgreSQL can store: U+0000 replaced by U+FFFD (see [`make_storable`]).
+pub fn storable_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Whether an item has nothing in it: no property, or only nulls. Such an item means the
+/// extractor found none of the schema's properties where it looked; it is counted on the
+/// page, never stored.
+pub fn is_empty_item(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.values().all(Value::is_null),
+        _ => false,
+    }
 }
 
 /// Canonical JSON: object keys sorted, no insignificant whitespace.
@@ -122,6 +206,33 @@ mod tests {
             content_hash(&canonical_json(&a)),
             content_hash(&canonical_json(&b))
         );
+    }
+
+    /// A NUL anywhere in an item (value or key, however deep) becomes U+FFFD, so the
+    /// item can be stored; the rest is untouched.
+    #[test]
+    fn nul_characters_become_replacement_characters() {
+        let mut item: Value = serde_json::from_str(
+            r#"{"a\u0000b": ["x\u0000", {"c": "\u0000"}], "n": 1, "ok": "fine"}"#,
+        )
+        .expect("json");
+        assert!(make_storable(&mut item));
+        assert_eq!(
+            item,
+            json!({"a\u{FFFD}b": ["x\u{FFFD}", {"c": "\u{FFFD}"}], "n": 1, "ok": "fine"})
+        );
+        assert!(!canonical_json(&item).contains("\\u0000"));
+        let mut clean = json!({"a": "b"});
+        assert!(!make_storable(&mut clean));
+        assert_eq!(storable_text("a\0b"), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn empty_items_have_no_values() {
+        assert!(is_empty_item(&json!({})));
+        assert!(is_empty_item(&json!({"a": null, "b": null})));
+        assert!(!is_empty_item(&json!({"a": null, "b": 0})));
+        assert!(!is_empty_item(&json!({"a": ""})));
     }
 
     #[test]

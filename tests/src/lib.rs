@@ -226,6 +226,21 @@ impl TestHost {
         Ok(run["id"].as_str().context("run id")?.to_owned())
     }
 
+    /// Save `schema` as `key`'s and start a run of a one-page job on it at `start`;
+    /// returns the run's id.
+    pub async fn one_page_run(
+        &self,
+        key: &str,
+        schema: Value,
+        start: &str,
+    ) -> anyhow::Result<String> {
+        let (status, schema) = self.call("POST", "/v1/schemas", key, Some(schema)).await?;
+        anyhow::ensure!(status == 201, "schema: {schema}");
+        let job =
+            json!({"name": "j", "schema_id": schema["id"], "start_urls": [start], "max_pages": 1});
+        self.start_job(key, job).await
+    }
+
     /// [`start_job`](Self::start_job), then wait for the run to end.
     pub async fn run_job(&self, key: &str, job: Value) -> anyhow::Result<Value> {
         let run = self.start_job(key, job).await?;
@@ -304,6 +319,17 @@ impl Drop for TestHost {
             let _ = stop.send(());
         }
     }
+}
+
+/// Resident memory of this process (a test host runs in it), in bytes.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm's second field is the resident page count");
+    pages * 4096
 }
 
 /// A static site on `127.0.0.1:0`: path → (content type, body).
@@ -436,11 +462,13 @@ pub mod catalogue {
     }
 }
 
-/// The bytes of a test plugin built by host/build.rs (`hostile`, `hostile_exporter`).
+/// The bytes of a test plugin built by host/build.rs (`hostile`, `hostile_exporter`,
+/// `chameleon`).
 pub fn test_plugin(stem: &str) -> Vec<u8> {
     let path = match stem {
         "hostile" => trawl_host::bundled::components::HOSTILE_PATH,
         "hostile_exporter" => trawl_host::bundled::components::HOSTILE_EXPORTER_PATH,
+        "chameleon" => trawl_host::bundled::components::CHAMELEON_PATH,
         other => panic!("no test plugin {other}"),
     };
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -466,4 +494,34 @@ impl TestHost {
         };
         Ok((status, value))
     }
+}
+
+/// The chameleon exporter (tests/plugins/chameleon) describing itself as `name`,
+/// `version`, `description`, `media_type` and `extension`: its profile block rewritten
+/// in the component's bytes, which stay a valid component of the same length.
+pub fn chameleon(
+    name: &str,
+    version: &str,
+    description: &str,
+    media_type: &str,
+    extension: &str,
+) -> Vec<u8> {
+    const MARKER: &[u8] = b"@@TRAWL-CHAMELEON-PROFILE@@";
+    const ROOM: usize = 12 << 10;
+    let mut bytes = test_plugin("chameleon");
+    let at = bytes
+        .windows(MARKER.len())
+        .position(|w| w == MARKER)
+        .expect("the chameleon component holds its profile marker")
+        + MARKER.len();
+    let text = format!("{name}\n{version}\n{description}\n{media_type}\n{extension}\n");
+    assert!(
+        text.len() < ROOM,
+        "a profile of {} bytes does not fit",
+        text.len()
+    );
+    let block = &mut bytes[at..at + ROOM];
+    block.fill(0);
+    block[..text.len()].copy_from_slice(text.as_bytes());
+    bytes
 }

@@ -935,3 +935,81 @@ async fn crawl_settings_are_validated_and_stored() -> anyhow::Result<()> {
     );
     host.stop().await
 }
+
+/// A proxy that answers every request itself, counting connections.
+async fn counting_proxy() -> anyhow::Result<(SocketAddr, Arc<AtomicUsize>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let body = "<html><body><p class=name>via the proxy</p></body></html>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    Ok((addr, seen))
+}
+
+/// `HTTP_PROXY` and friends in the server's environment would route requests through a
+/// proxy that resolves the target itself, out of the guard's sight. The fetcher ignores
+/// them. The variables are set for a child process running this same test, so no other
+/// test sees them; the child fetches a name only the proxy could "resolve".
+#[tokio::test]
+async fn proxy_variables_in_the_environment_are_ignored() -> anyhow::Result<()> {
+    const CHILD: &str = "TRAWL_TEST_PROXY_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let mut config = trawl_host::Config::for_tests(std::env::temp_dir());
+        config.fetch.allow_private_networks = false;
+        config.fetch.allowed_networks = vec!["127.0.0.1/32".parse()?];
+        let fetcher = trawl_host::crawl::Fetcher::new(&config.fetch)?;
+        let result = fetcher.fetch("http://intranet.proxy-test.invalid/").await;
+        anyhow::ensure!(
+            result.is_err(),
+            "the page was fetched through the proxy: {:?}",
+            result.map(|f| f.page.body.clone())
+        );
+        return Ok(());
+    }
+    let (proxy, seen) = counting_proxy().await?;
+    let proxy_url = format!("http://{proxy}");
+    let output = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--exact",
+            "proxy_variables_in_the_environment_are_ignored",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .env("HTTP_PROXY", &proxy_url)
+        .env("http_proxy", &proxy_url)
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("https_proxy", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .await?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the child test failed:\n{said}");
+    assert!(said.contains("1 passed"), "the child ran no test:\n{said}");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        0,
+        "the proxy was used:\n{said}"
+    );
+    Ok(())
+}

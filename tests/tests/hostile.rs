@@ -10,32 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use trawl_tests::catalogue::{catalogue, expected, schema};
-use trawl_tests::{TestHost, serve_site, test_plugin};
-
-/// Resident memory of this process (the host runs in it).
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .expect("rss")
-        .parse()
-        .expect("number");
-    pages * 4096
-}
-
-async fn start_run(
-    host: &TestHost,
-    key: &str,
-    schema: Value,
-    start: &str,
-) -> anyhow::Result<String> {
-    let (status, schema) = host.call("POST", "/v1/schemas", key, Some(schema)).await?;
-    anyhow::ensure!(status == 201, "schema: {schema}");
-    let job =
-        json!({"name": "j", "schema_id": schema["id"], "start_urls": [start], "max_pages": 1});
-    host.start_job(key, job).await
-}
+use trawl_tests::{TestHost, rss_bytes, serve_site, test_plugin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::Result<()> {
@@ -58,13 +33,13 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
     let page = format!("http://{site}/catalogue/page-1.html");
 
     // Warm up (compile caches, pools), then take the memory baseline.
-    let warm = start_run(
-        &host,
-        &key,
-        json!({"name": "warm", "json_schema": schema()}),
-        &page,
-    )
-    .await?;
+    let warm = host
+        .one_page_run(
+            &key,
+            json!({"name": "warm", "json_schema": schema()}),
+            &page,
+        )
+        .await?;
     host.wait_run(&key, &warm, Duration::from_secs(30)).await?;
     let baseline = rss_bytes();
 
@@ -117,7 +92,7 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
     for (i, (mode, limits, code)) in cases.iter().enumerate() {
         let schema = json!({"name": format!("{mode}-{i}"), "json_schema": {"type": "object"}, "plugin": "hostile",
                             "plugin_options": {"mode": mode}, "limits": limits});
-        runs.push((*mode, *code, start_run(&host, &key, schema, &page).await?));
+        runs.push((*mode, *code, host.one_page_run(&key, schema, &page).await?));
     }
     let honest_schema = json!({"name": "honest", "json_schema": schema()});
     let (_, honest_schema) = host

@@ -210,3 +210,68 @@ async fn html_is_parsed_first_only_for_plugins_that_query_the_dom() {
     assert!(extract(json, no_fields).await.items.is_empty());
     assert!(plugin.queries_dom(), "a JSON page teaches nothing");
 }
+
+/// A page of 1,000 nested divs around `paragraphs` paragraphs.
+fn nested_page(paragraphs: usize) -> Arc<PageData> {
+    Arc::new(PageData {
+        url: "http://example.test/nested".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: format!(
+            "<body>{}{}{}</body>",
+            "<div>".repeat(1_000),
+            "<p>lorem ipsum</p>".repeat(paragraphs),
+            "</div>".repeat(1_000)
+        ),
+    })
+}
+
+/// A select over 100,000 scopes runs in the host, where epochs do not tick: the host
+/// stops it at the call's deadline itself, so the call ends then (not minutes later)
+/// and its slot is free for the next call at once. With one slot per owner and every
+/// slot taken by such calls, an honest call right after them runs without waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_host_call_frees_its_slot() {
+    let timeout = Duration::from_millis(800);
+    let limits = PluginLimits {
+        timeout,
+        concurrency: 1,
+        fuel: u64::MAX / 4,
+        ..PluginLimits::default()
+    };
+    let (runtime, plugin) = hostile(limits);
+    let slow = |runtime: Arc<Runtime>, plugin: Arc<LoadedPlugin>| async move {
+        let started = Instant::now();
+        let options = serde_json::json!({ "mode": "scopes" }).to_string();
+        let result = runtime
+            .extract(
+                &plugin,
+                nested_page(20_000),
+                "{}".into(),
+                options.into(),
+                None,
+            )
+            .await;
+        (started.elapsed(), result)
+    };
+    // Both slots of the host (one owner's share and the spare).
+    let (a, b) = tokio::join!(
+        slow(runtime.clone(), plugin.clone()),
+        slow(runtime.clone(), plugin.clone())
+    );
+    for (took, result) in [a, b] {
+        let e = result.expect_err("100,000 scopes cannot finish in time");
+        assert_eq!(e.code(), "plugin_timeout", "{e}");
+        assert!(
+            took < timeout + Duration::from_millis(700),
+            "the call ended {took:?} after it started"
+        );
+    }
+    let started = Instant::now();
+    assert_recovers(&runtime, &plugin).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "the next call waited {:?} for a slot",
+        started.elapsed()
+    );
+}

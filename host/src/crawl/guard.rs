@@ -54,7 +54,7 @@ impl Guard {
             return false;
         }
         let canonical = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
             v4 => v4,
         };
         !self
@@ -114,14 +114,45 @@ impl Resolve for GuardResolver {
     }
 }
 
-/// Whether an address is one the guard refuses.
+/// Whether an address is one the guard refuses. An IPv6 address that embeds an IPv4
+/// address is judged by the IPv4 address it carries: whatever route the network gives
+/// the form (a dual stack, a NAT64 gateway, a 6to4 relay) may deliver it there.
 pub fn is_blocked(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => blocked_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => blocked_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => blocked_v4(v4) || blocked_v6(v6),
             None => blocked_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address carries, in every form that has one: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated), IPv4-translated
+/// (`::ffff:0:a.b.c.d`, RFC 2765), NAT64 (`64:ff9b::a.b.c.d` and the local-use
+/// `64:ff9b:1::/48`, RFC 6052 and 8215) and 6to4 (`2002:aabb:ccdd::/48`, RFC 3056).
+pub fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        // ::ffff:a.b.c.d
+        [0, 0, 0, 0, 0, 0xffff, _, _] => Some(low),
+        // ::ffff:0:a.b.c.d
+        [0, 0, 0, 0, 0xffff, 0, _, _] => Some(low),
+        // ::a.b.c.d, but not :: and ::1, which are IPv6's own
+        [0, 0, 0, 0, 0, 0, _, _] if u32::from(low) > 1 => Some(low),
+        // 64:ff9b::a.b.c.d
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(low),
+        // 64:ff9b:1::/48, local-use translation: the address sits in the last 32 bits
+        [0x64, 0xff9b, 1, ..] => Some(low),
+        // 2002:aabb:ccdd::/48
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
     }
 }
 
@@ -177,6 +208,64 @@ mod tests {
         ] {
             assert!(!is_blocked(ip.parse().expect("ip")), "{ip} must be allowed");
         }
+    }
+
+    /// Every IPv6 form that carries an IPv4 address is judged by that address: the
+    /// private and reserved ones refused, the public ones let through. Unit tests only:
+    /// traffic is never sent to an address the guard might fail to stop.
+    #[test]
+    fn ipv6_forms_of_ipv4_addresses_are_judged_by_the_ipv4_address() {
+        for ip in [
+            "::ffff:127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:169.254.169.254",
+            "::127.0.0.1",
+            "::10.1.2.3",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.0.1",
+            "64:ff9b:1::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            "2002:a00:1::",
+        ] {
+            let addr: Ipv6Addr = ip.parse().expect("ip");
+            assert!(embedded_v4(addr).is_some(), "{ip} carries an IPv4 address");
+            assert!(is_blocked(IpAddr::V6(addr)), "{ip} must be blocked");
+        }
+        for ip in [
+            "::ffff:93.184.216.34",
+            "::ffff:0:93.184.216.34",
+            "64:ff9b::93.184.216.34",
+            "2002:5db8:d822::1",
+        ] {
+            assert!(!is_blocked(ip.parse().expect("ip")), "{ip} must be allowed");
+        }
+        // IPv6's own loopback and unspecified addresses are not IPv4-compatible forms.
+        for ip in ["::1", "::"] {
+            let addr: Ipv6Addr = ip.parse().expect("ip");
+            assert_eq!(embedded_v4(addr), None);
+            assert!(is_blocked(IpAddr::V6(addr)), "{ip} must be blocked");
+        }
+        // A URL spelling each form is refused before any request.
+        let guard = Guard::new(false);
+        for url in [
+            "http://[::ffff:0:127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[::7f00:1]/",
+        ] {
+            let parsed = url::Url::parse(url).expect("url");
+            assert!(guard.check_url(&parsed).is_err(), "{url} must be refused");
+        }
+        // An allowed IPv4 network covers its embedded forms too.
+        let net: ipnet::IpNet = "127.0.0.1/32".parse().expect("cidr");
+        let open = Guard::new(false).allowing(&[net], &[]);
+        assert!(!open.refuses("::ffff:0:127.0.0.1".parse().expect("ip")));
+        assert!(!open.refuses("64:ff9b::127.0.0.1".parse().expect("ip")));
     }
 
     #[test]

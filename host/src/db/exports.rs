@@ -169,6 +169,7 @@ pub async fn fail(
     code: &str,
     message: &str,
 ) -> Result<(), sqlx::Error> {
+    let message = crate::validate::storable_text(message);
     sqlx::query!(
         r#"UPDATE exports SET status = 'failed', error_code = $3, error_message = $4, finished_at = now(), updated_at = now(),
                   lease_owner = NULL, lease_expires_at = NULL
@@ -176,7 +177,7 @@ pub async fn fail(
         id as ExportId,
         worker,
         code,
-        message
+        message.as_ref()
     )
     .execute(ex)
     .await?;

@@ -34,7 +34,11 @@ pub async fn insert(
     }
     let ids: Vec<Uuid> = lines.iter().map(|_| Uuid::now_v7()).collect();
     let levels: Vec<&str> = lines.iter().map(|l| l.0).collect();
-    let messages: Vec<&str> = lines.iter().map(|l| l.1).collect();
+    let messages: Vec<std::borrow::Cow<'_, str>> = lines
+        .iter()
+        .map(|l| crate::validate::storable_text(l.1))
+        .collect();
+    let messages: Vec<&str> = messages.iter().map(|m| m.as_ref()).collect();
     sqlx::query!(
         r#"INSERT INTO run_logs (id, run_id, level, message, page_url)
            SELECT t.id, $2, t.level, t.message, $3

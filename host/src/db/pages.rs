@@ -101,6 +101,7 @@ pub async fn record(
     url: &str,
     o: &Outcome<'_>,
 ) -> Result<(), sqlx::Error> {
+    let message = o.error_message.map(crate::validate::storable_text);
     sqlx::query!(
         r#"UPDATE run_pages SET state = $3, final_url = $4, http_status = $5, bytes = $6, items = $7, elapsed_ms = $8,
                   error_code = $9, error_message = $10, attempts = $11, content_type = $12, updated_at = now()
@@ -114,7 +115,7 @@ pub async fn record(
         o.items,
         o.elapsed_ms,
         o.error_code,
-        o.error_message,
+        message.as_deref(),
         o.attempts,
         o.content_type
     )
@@ -134,6 +135,9 @@ pub struct PageRow {
     pub content_type: Option<String>,
     pub bytes: Option<i64>,
     pub items: Option<i32>,
+    pub items_invalid: i32,
+    pub items_empty: i32,
+    pub item_problems: Option<serde_json::Value>,
     pub elapsed_ms: Option<i32>,
     pub attempts: i32,
     pub error_code: Option<String>,
@@ -153,8 +157,8 @@ pub async fn list(
 ) -> Result<Vec<PageRow>, sqlx::Error> {
     sqlx::query_as!(
         PageRow,
-        r#"SELECT url, depth, state, final_url, http_status, content_type, bytes, items, elapsed_ms, attempts,
-                  error_code, error_message, created_at, updated_at
+        r#"SELECT url, depth, state, final_url, http_status, content_type, bytes, items, items_invalid,
+                  items_empty, item_problems, elapsed_ms, attempts, error_code, error_message, created_at, updated_at
            FROM run_pages
            WHERE run_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR url > $3)
            ORDER BY url LIMIT $4"#,
@@ -178,6 +182,12 @@ pub struct DonePage {
     pub http_status: i32,
     pub bytes: i64,
     pub items: i32,
+    /// Items that broke the schema or could not be read.
+    pub items_invalid: i32,
+    /// Items in which no property was found.
+    pub items_empty: i32,
+    /// The first item issues, as a JSON array (none when there were none).
+    pub item_problems: Option<String>,
     pub elapsed_ms: i32,
     pub attempts: i32,
     pub content_type: Option<String>,
@@ -229,6 +239,9 @@ pub async fn complete_batch(
     let statuses: Vec<i32> = pages.iter().map(|p| p.http_status).collect();
     let bytes: Vec<i64> = pages.iter().map(|p| p.bytes).collect();
     let items: Vec<i32> = pages.iter().map(|p| p.items).collect();
+    let invalid: Vec<i32> = pages.iter().map(|p| p.items_invalid).collect();
+    let empty: Vec<i32> = pages.iter().map(|p| p.items_empty).collect();
+    let problems: Vec<Option<&str>> = pages.iter().map(|p| p.item_problems.as_deref()).collect();
     let elapsed: Vec<i32> = pages.iter().map(|p| p.elapsed_ms).collect();
     let attempts: Vec<i32> = pages.iter().map(|p| p.attempts).collect();
     let content_types: Vec<Option<&str>> =
@@ -251,18 +264,21 @@ pub async fn complete_batch(
                -- for each page, where an UPDATE joined to the list was planned, on a young
                -- run's statistics, as a scan of every page of the run.
                INSERT INTO run_pages (run_id, url, state, final_url, http_status, bytes, items,
-                                      elapsed_ms, attempts, content_type)
+                                      elapsed_ms, attempts, content_type, items_invalid, items_empty,
+                                      item_problems)
                SELECT $1, p.url, 'done', p.final_url, p.status, p.bytes, p.items, p.elapsed,
-                      p.attempts, p.content_type
+                      p.attempts, p.content_type, p.invalid, p.empty, p.problems::jsonb
                FROM unnest($12::text[], $13::text[], $14::int[], $15::bigint[], $16::int[], $17::int[],
-                           $18::int[], $19::text[])
-                    AS p(url, final_url, status, bytes, items, elapsed, attempts, content_type)
+                           $18::int[], $19::text[], $20::int[], $21::int[], $22::text[])
+                    AS p(url, final_url, status, bytes, items, elapsed, attempts, content_type,
+                         invalid, empty, problems)
                ON CONFLICT (run_id, url) DO UPDATE
                SET state = EXCLUDED.state, final_url = EXCLUDED.final_url,
                    http_status = EXCLUDED.http_status, bytes = EXCLUDED.bytes, items = EXCLUDED.items,
                    elapsed_ms = EXCLUDED.elapsed_ms, attempts = EXCLUDED.attempts,
-                   content_type = EXCLUDED.content_type, error_code = NULL, error_message = NULL,
-                   updated_at = now()
+                   content_type = EXCLUDED.content_type, items_invalid = EXCLUDED.items_invalid,
+                   items_empty = EXCLUDED.items_empty, item_problems = EXCLUDED.item_problems,
+                   error_code = NULL, error_message = NULL, updated_at = now()
            )
            SELECT id AS "id!" FROM stored"#,
         run as RunId,
@@ -284,6 +300,9 @@ pub async fn complete_batch(
         &elapsed,
         &attempts,
         &content_types as &[Option<&str>],
+        &invalid,
+        &empty,
+        &problems as &[Option<&str>],
     )
     .fetch_all(ex)
     .await?;

@@ -111,29 +111,61 @@ pub async fn list_visible(
     .await
 }
 
-/// The newest non-deprecated version of a plugin `user` may use, or the given version.
+/// A plugin `user` may use by name: the given version, or else the highest version by
+/// semver that is not deprecated (a release over a pre-release; upload order is no
+/// measure: an old version uploaded late must not become "latest").
 pub async fn find_visible(
-    ex: impl PgExecutor<'_>,
+    ex: impl PgExecutor<'_> + Copy,
     user: UserId,
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Plugin>, sqlx::Error> {
-    sqlx::query_as!(
-        Plugin,
-        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
-                  info, deprecated_at, created_at
-           FROM plugins
+    let candidates = sqlx::query!(
+        r#"SELECT id AS "id: PluginId", version FROM plugins
            WHERE (owner_id IS NULL OR owner_id = $1) AND name = $2
              AND ($3::text IS NULL OR version = $3)
-             AND ($3::text IS NOT NULL OR deprecated_at IS NULL)
-           ORDER BY created_at DESC LIMIT 1"#,
+             AND ($3::text IS NOT NULL OR deprecated_at IS NULL)"#,
         user as UserId,
         name,
         version
     )
-    .fetch_optional(ex)
-    .await
+    .fetch_all(ex)
+    .await?;
+    let versions: Vec<(PluginId, String)> =
+        candidates.into_iter().map(|r| (r.id, r.version)).collect();
+    match latest(&versions) {
+        Some(id) => get_visible(ex, user, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The highest semver version of `versions`; releases win over pre-releases, and versions
+/// that are not semver (none can be uploaded) come last.
+pub fn latest(versions: &[(PluginId, String)]) -> Option<PluginId> {
+    versions
+        .iter()
+        .max_by(|a, b| {
+            let key = |v: &str| {
+                let parsed = semver::Version::parse(v).ok();
+                let release = parsed.as_ref().is_some_and(|p| p.pre.is_empty());
+                (parsed.is_some(), release, parsed)
+            };
+            key(&a.1).cmp(&key(&b.1))
+        })
+        .map(|(id, _)| *id)
+}
+
+/// What became of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// Stored under this id.
+    Inserted(PluginId),
+    /// This name and version exist already.
+    Exists,
+    /// The name is a bundled plugin's.
+    Reserved,
+    /// Another owner's plugins use the name (shared ones, or a member's private ones).
+    Taken,
 }
 
 /// A plugin's component bytes.
@@ -148,15 +180,40 @@ pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>,
 }
 
 /// Register an uploaded plugin. `owner` is `None` for plugins everyone may use (admin
-/// uploads) and the member for private ones. `None` back when the name and version exist.
+/// uploads) and the member for private ones. A name belongs to whoever first used it:
+/// bundled plugins' names are reserved, and one owner cannot add versions to another's
+/// name (or the newest upload of a squatter would shadow the real plugin).
 pub async fn insert_uploaded(
-    ex: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     owner: Option<UserId>,
     manifest: &PluginManifest,
     digest: &[u8],
     component: &[u8],
-) -> Result<Option<PluginId>, sqlx::Error> {
+) -> Result<Upload, sqlx::Error> {
     let info = serde_json::to_value(manifest).expect("a manifest always serialises");
+    let mut tx = pool.begin().await?;
+    // Two first uploads of one name by different owners: the lock makes them take turns.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('plugin-name:' || $1, 0))",
+        manifest.name
+    )
+    .execute(&mut *tx)
+    .await?;
+    let holders = sqlx::query!(
+        r#"SELECT coalesce(bool_or(bundled), false) AS "bundled!",
+                  coalesce(bool_or(owner_id IS DISTINCT FROM $2), false) AS "other!"
+           FROM plugins WHERE name = $1"#,
+        manifest.name,
+        owner as Option<UserId>
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if holders.bundled {
+        return Ok(Upload::Reserved);
+    }
+    if holders.other {
+        return Ok(Upload::Taken);
+    }
     let row = sqlx::query!(
         r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -174,9 +231,13 @@ pub async fn insert_uploaded(
         component.len() as i64,
         info
     )
-    .fetch_optional(ex)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|r| r.id))
+    tx.commit().await?;
+    Ok(match row {
+        Some(row) => Upload::Inserted(row.id),
+        None => Upload::Exists,
+    })
 }
 
 /// The plugin with this name and version, visible or not, with its digest.
@@ -234,4 +295,40 @@ pub async fn deprecate(ex: impl PgExecutor<'_>, id: PluginId) -> Result<bool, sq
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_is_the_highest_release() {
+        let ids: Vec<PluginId> = (0..5).map(|_| PluginId::new()).collect();
+        let versions = |list: &[(usize, &str)]| -> Vec<(PluginId, String)> {
+            list.iter().map(|(i, v)| (ids[*i], v.to_string())).collect()
+        };
+        // Upload order does not matter: 0.0.1 uploaded last is not the latest.
+        assert_eq!(
+            latest(&versions(&[(0, "0.1.0"), (1, "0.0.1")])),
+            Some(ids[0])
+        );
+        assert_eq!(
+            latest(&versions(&[(0, "0.9.0"), (1, "0.10.0")])),
+            Some(ids[1])
+        );
+        // A release over a newer pre-release.
+        assert_eq!(
+            latest(&versions(&[(0, "1.0.0"), (1, "2.0.0-rc.1")])),
+            Some(ids[0])
+        );
+        assert_eq!(
+            latest(&versions(&[(0, "1.0.0-alpha"), (1, "1.0.0-beta")])),
+            Some(ids[1])
+        );
+        assert_eq!(
+            latest(&versions(&[(0, "not-semver"), (1, "0.0.1")])),
+            Some(ids[1])
+        );
+        assert_eq!(latest(&[]), None);
+    }
 }

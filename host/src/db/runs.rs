@@ -19,6 +19,7 @@ pub struct RunRow {
     pub items_new: i64,
     pub items_duplicate: i64,
     pub items_invalid: i64,
+    pub items_empty: i64,
     pub bytes_fetched: i64,
     pub fuel_consumed: i64,
     pub credits_consumed: i64,
@@ -37,6 +38,7 @@ pub struct Counters {
     pub items_new: i64,
     pub items_duplicate: i64,
     pub items_invalid: i64,
+    pub items_empty: i64,
     pub bytes_fetched: i64,
     pub fuel_consumed: i64,
 }
@@ -92,7 +94,7 @@ pub async fn get(
     sqlx::query_as!(
         RunRow,
         r#"SELECT id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, bytes_fetched,
+                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
                   fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at
            FROM runs WHERE id = $1 AND owner_id = $2"#,
         id as RunId,
@@ -113,7 +115,7 @@ pub async fn list_for_job(
     sqlx::query_as!(
         RunRow,
         r#"SELECT id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, bytes_fetched,
+                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
                   fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at
            FROM runs WHERE job_id = $1 AND owner_id = $2 AND ($3::uuid IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4"#,
@@ -158,7 +160,7 @@ pub async fn claim_next(
                        WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
                        ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
            RETURNING id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, bytes_fetched,
+                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
                   fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at"#,
         worker,
         lease_secs
@@ -196,7 +198,8 @@ pub async fn add_counters(
     sqlx::query!(
         r#"UPDATE runs SET pages_fetched = pages_fetched + $2, pages_failed = pages_failed + $3,
                   items_new = items_new + $4, items_duplicate = items_duplicate + $5, items_invalid = items_invalid + $6,
-                  bytes_fetched = bytes_fetched + $7, fuel_consumed = fuel_consumed + $8, updated_at = now()
+                  bytes_fetched = bytes_fetched + $7, fuel_consumed = fuel_consumed + $8, items_empty = items_empty + $9,
+                  updated_at = now()
            WHERE id = $1"#,
         id as RunId,
         c.pages_fetched,
@@ -205,7 +208,8 @@ pub async fn add_counters(
         c.items_duplicate,
         c.items_invalid,
         c.bytes_fetched,
-        c.fuel_consumed
+        c.fuel_consumed,
+        c.items_empty
     )
     .execute(ex)
     .await?;
@@ -220,6 +224,7 @@ pub async fn finish(
     status: &str,
     error: Option<(&str, &str)>,
 ) -> Result<bool, sqlx::Error> {
+    let message = error.map(|e| crate::validate::storable_text(e.1));
     let done = sqlx::query!(
         r#"UPDATE runs SET status = $3, error_code = $4, error_message = $5, finished_at = now(), updated_at = now(),
                   lease_owner = NULL, lease_expires_at = NULL
@@ -228,7 +233,7 @@ pub async fn finish(
         worker,
         status,
         error.map(|e| e.0),
-        error.map(|e| e.1)
+        message.as_deref()
     )
     .execute(ex)
     .await?;

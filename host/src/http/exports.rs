@@ -193,22 +193,27 @@ async fn download_export(
         .await
         .map_err(|_| ApiError::not_found("export file"))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let filename = format!(
-        "export-{id}.{}",
-        row.file_extension.as_deref().unwrap_or("out")
-    );
+    // Checked when the exporter was uploaded, and again here for files written before
+    // the check: nothing an exporter said reaches a header unless it is safe there.
+    let extension = row
+        .file_extension
+        .as_deref()
+        .filter(|e| super::plugins::is_extension(e))
+        .unwrap_or("out");
+    let media_type = row
+        .media_type
+        .as_deref()
+        .filter(|m| super::plugins::is_media_type(m))
+        .unwrap_or("application/octet-stream");
+    let filename = format!("export-{id}.{extension}");
     Response::builder()
-        .header(
-            header::CONTENT_TYPE,
-            row.media_type
-                .as_deref()
-                .unwrap_or("application/octet-stream"),
-        )
+        .header(header::CONTENT_TYPE, media_type)
         .header(header::CONTENT_LENGTH, row.size_bytes)
         .header(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(body)
         .map_err(ApiError::internal)
 }

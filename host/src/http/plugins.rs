@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::ApiPath;
-use crate::db::{self, plugins::Plugin};
+use crate::db::{self, plugins::Plugin, plugins::Upload};
 use crate::ids::PluginId;
 use crate::runtime::{LoadError, LoadedPlugin};
 use crate::server::AppState;
@@ -171,15 +171,7 @@ async fn upload_plugin(
     let digest: [u8; 32] = Sha256::digest(bytes.as_slice()).into();
     let plugin = compile(&state, bytes.clone()).await?;
     let manifest = &plugin.manifest;
-    if semver::Version::parse(&manifest.version).is_err() {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_version",
-            format!(
-                "the plugin says its version is {:?}, which is not semver (1.2.3)",
-                manifest.version
-            ),
-        ));
-    }
+    check_manifest(manifest)?;
     let existing = || {
         ApiError::conflict(
             "plugin_version_exists",
@@ -191,12 +183,34 @@ async fn upload_plugin(
     };
     let (id, status) =
         match db::plugins::insert_uploaded(&state.pool, owner, manifest, &digest, &bytes).await? {
-            Some(id) => (id, StatusCode::CREATED),
-            None => {
+            Upload::Inserted(id) => (id, StatusCode::CREATED),
+            Upload::Reserved => {
+                return Err(ApiError::conflict(
+                    "plugin_name_reserved",
+                    format!(
+                        "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
+                        manifest.name
+                    ),
+                ));
+            }
+            Upload::Taken => {
+                return Err(ApiError::conflict(
+                    "plugin_name_taken",
+                    format!(
+                        "plugins named {:?} belong to someone else: name yours otherwise",
+                        manifest.name
+                    ),
+                ));
+            }
+            Upload::Exists => {
                 match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
                     .await?
                 {
-                    Some((id, stored, _)) if stored == digest => (id, StatusCode::OK),
+                    Some((id, stored, stored_owner))
+                        if stored == digest && stored_owner == owner =>
+                    {
+                        (id, StatusCode::OK)
+                    }
                     _ => return Err(existing()),
                 }
             }
@@ -206,6 +220,111 @@ async fn upload_plugin(
         .ok_or_else(existing)?;
     state.remember_plugin(id, plugin);
     Ok((status, axum::Json(found)))
+}
+
+/// Longest plugin name.
+pub const MAX_NAME: usize = 64;
+/// Longest version string.
+const MAX_VERSION: usize = 64;
+/// Longest description.
+const MAX_DESCRIPTION: usize = 500;
+
+/// What a plugin says about itself must be fit to store, to list and to put in a header:
+/// a kebab-case name, a semver version, a one-line description, and for exporters a
+/// media type and a file extension of safe characters only.
+pub fn check_manifest(manifest: &crate::runtime::PluginManifest) -> ApiResult<()> {
+    let name = &manifest.name;
+    if !is_plugin_name(name) {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_name",
+            format!(
+                "the plugin calls itself {:?}: a name is 1 to {MAX_NAME} characters of kebab-case \
+                 (lower-case letters and digits, words joined by single hyphens, starting with a letter)",
+                truncate(name, 80)
+            ),
+        ));
+    }
+    let version = &manifest.version;
+    if version.len() > MAX_VERSION || semver::Version::parse(version).is_err() {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_version",
+            format!(
+                "the plugin says its version is {:?}, which is not semver (1.2.3)",
+                truncate(version, 80)
+            ),
+        ));
+    }
+    let description = &manifest.description;
+    if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_description",
+            format!("a description is one line of at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    if let Some(media_type) = &manifest.media_type
+        && !is_media_type(media_type)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_format",
+            format!(
+                "the exporter's media type {:?} is not a type/subtype of letters, digits and !#$&^_.+-",
+                truncate(media_type, 80)
+            ),
+        ));
+    }
+    if let Some(extension) = &manifest.extension
+        && !is_extension(extension)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_plugin_format",
+            format!(
+                "the exporter's file extension {:?} is not 1 to 16 lower-case letters and digits (dots between)",
+                truncate(extension, 80)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    s.chars().take(chars).collect()
+}
+
+/// Kebab-case, 1 to [`MAX_NAME`] characters, starting with a letter.
+pub fn is_plugin_name(name: &str) -> bool {
+    name.len() <= MAX_NAME
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A media type without parameters, of RFC 6838's restricted names (`text/csv`,
+/// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`).
+pub fn is_media_type(value: &str) -> bool {
+    let restricted = |part: &str| {
+        (1..=127).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!(value.split_once('/'), Some((kind, sub)) if restricted(kind) && restricted(sub))
+}
+
+/// A file extension without its leading dot: lower-case letters and digits, dots between
+/// (`csv`, `jsonl`, `tar.gz`), 16 characters at most.
+pub fn is_extension(value: &str) -> bool {
+    value.len() <= 16
+        && value.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 async fn manageable(state: &AppState, caller: &Caller, id: PluginId) -> ApiResult<Plugin> {

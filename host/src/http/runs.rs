@@ -36,8 +36,10 @@ pub struct RunCounters {
     pub items_new: i64,
     /// Items already stored (same content hash), not stored again.
     pub items_duplicate: i64,
-    /// Items that failed validation.
+    /// Items that failed validation or could not be read (not a JSON object).
     pub items_invalid: i64,
+    /// Items in which none of the schema's properties was found: counted, never stored.
+    pub items_empty: i64,
     /// Bytes fetched.
     pub bytes_fetched: i64,
     /// Plugin fuel burnt.
@@ -93,6 +95,7 @@ impl From<RunRow> for RunOut {
                 items_new: r.items_new,
                 items_duplicate: r.items_duplicate,
                 items_invalid: r.items_invalid,
+                items_empty: r.items_empty,
                 bytes_fetched: r.bytes_fetched,
                 fuel_consumed: r.fuel_consumed,
             },
@@ -345,6 +348,12 @@ pub struct PageOut {
     pub bytes: Option<i64>,
     /// Items the extractor found on it.
     pub items: Option<i32>,
+    /// Of those, items that broke the schema or could not be read.
+    pub items_invalid: i32,
+    /// Of those, items in which none of the schema's properties was found (not stored).
+    pub items_empty: i32,
+    /// The first items that were not stored as they came, and why.
+    pub item_issues: Vec<crate::validate::ItemIssue>,
     /// Fetch and extraction time of the last attempt.
     pub elapsed_ms: Option<i32>,
     /// Requests sent for it (retries included; 0 when skipped before fetching).
@@ -407,6 +416,12 @@ async fn list_pages(
             content_type: r.content_type,
             bytes: r.bytes,
             items: r.items,
+            items_invalid: r.items_invalid,
+            items_empty: r.items_empty,
+            item_issues: r
+                .item_problems
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default(),
             elapsed_ms: r.elapsed_ms,
             attempts: r.attempts,
             error: r.error_code.map(|code| RunError {

@@ -26,10 +26,13 @@ pub struct CallLimits {
     pub max_output: u64,
     /// Follow URLs returned.
     pub max_follow: usize,
-    /// DOM nodes handed out.
-    pub max_nodes: usize,
+    /// Bounds of the host's DOM work for the call (parse, handles, queries, answers).
+    pub dom: trawl_dom::Limits,
     /// Log lines kept.
     pub max_log_lines: usize,
+    /// Whose call it is: one owner's calls may hold all but one of the host's plugin
+    /// slots (none: the host's own, bounded only by the total).
+    pub owner: Option<crate::ids::UserId>,
 }
 
 impl From<&PluginLimits> for CallLimits {
@@ -41,8 +44,18 @@ impl From<&PluginLimits> for CallLimits {
             max_items: l.max_items,
             max_output: l.max_output.as_u64(),
             max_follow: l.max_follow,
-            max_nodes: l.max_nodes,
+            dom: trawl_dom::Limits {
+                max_dom_nodes: l.max_dom_nodes,
+                max_depth: l.max_dom_depth,
+                max_handles: l.max_nodes,
+                max_query_nodes: l.max_query_nodes,
+                max_fields: l.max_query_fields,
+                // One answer is one boundary crossing: as much as a call may return.
+                max_answer_bytes: usize::try_from(l.max_output.as_u64()).unwrap_or(usize::MAX),
+                max_selector_len: trawl_dom::Limits::default().max_selector_len,
+            },
             max_log_lines: l.max_log_lines,
+            owner: None,
         }
     }
 }
@@ -157,10 +170,19 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// A trap the host raises when a plugin asks it for more than its limits allow.
+/// A trap the host raises in a host call made for the plugin.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct HostLimit(pub(crate) String);
+pub(crate) enum HostTrap {
+    /// The plugin asked for more than its limits allow (DOM nodes, query size, log lines).
+    #[error("{0}")]
+    Limit(String),
+    /// The call's deadline passed while the host worked for it.
+    #[error("the call's deadline passed during a host call")]
+    Deadline,
+    /// The page is too large for the host to build a DOM of.
+    #[error("{0}")]
+    Page(String),
+}
 
 /// A plugin's own, deliberate error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,9 +241,14 @@ pub enum CallErrorKind {
     /// The output was larger than allowed.
     #[error("returned too much: {0}")]
     OutputLimit(String),
-    /// The plugin asked the host for more than it may have (DOM nodes, log lines).
+    /// The plugin asked the host for more than it may have (DOM nodes, the size of a
+    /// query or its answer, log lines).
     #[error("asked the host for too much: {0}")]
     ResourceLimit(String),
+    /// The page is too large for the host to build a DOM of: the page's fault, not the
+    /// plugin's.
+    #[error("could not query the page: {0}")]
+    PageTooComplex(String),
     /// The output broke the contract (an item that is not a JSON object).
     #[error("returned malformed output: {0}")]
     BadOutput(String),
@@ -259,6 +286,12 @@ impl CallError {
         self
     }
 
+    /// Whether the page caused the failure rather than the plugin: such a page fails
+    /// alone, and the run goes on.
+    pub fn is_page_fault(&self) -> bool {
+        matches!(self.kind, CallErrorKind::PageTooComplex(_))
+    }
+
     /// The stable error code stored on a run or export.
     pub fn code(&self) -> &'static str {
         match &self.kind {
@@ -269,6 +302,7 @@ impl CallError {
             CallErrorKind::OutputLimit(_) => "plugin_output_limit",
             CallErrorKind::BadOutput(_) => "plugin_bad_output",
             CallErrorKind::ResourceLimit(_) => "plugin_resource_limit",
+            CallErrorKind::PageTooComplex(_) => "page_too_complex",
             CallErrorKind::Trap(_) => "plugin_trap",
             CallErrorKind::WrongKind(_) => "plugin_wrong_kind",
         }
@@ -281,14 +315,20 @@ pub(crate) fn classify(
     store: &Store<PluginState>,
     plugin: &str,
 ) -> CallError {
-    let kind = if store.data().limiter.memory_refused {
+    // A host call's own bound comes first: the plugin's memory may have been refused
+    // while the host tried to hand it what the bound then stopped.
+    let kind = if let Some(trap) = error.downcast_ref::<HostTrap>() {
+        match trap {
+            HostTrap::Limit(what) => CallErrorKind::ResourceLimit(what.clone()),
+            HostTrap::Deadline => CallErrorKind::Timeout(store.data().clock.timeout()),
+            HostTrap::Page(what) => CallErrorKind::PageTooComplex(what.clone()),
+        }
+    } else if store.data().limiter.memory_refused {
         CallErrorKind::MemoryLimit
-    } else if let Some(limit) = error.downcast_ref::<HostLimit>() {
-        CallErrorKind::ResourceLimit(limit.0.clone())
     } else {
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => CallErrorKind::OutOfFuel,
-            Some(Trap::Interrupt) => CallErrorKind::Timeout(store.data().timeout),
+            Some(Trap::Interrupt) => CallErrorKind::Timeout(store.data().clock.timeout()),
             Some(Trap::StackOverflow) => CallErrorKind::Trap("stack overflow".into()),
             Some(trap) => CallErrorKind::Trap(first_line(&format!("{trap}"))),
             None => {

@@ -51,10 +51,12 @@ impl Host for PluginState {
             // Dropping costs a host call each time: a plugin that keeps logging far past
             // its cap is stopped rather than allowed to spin the host.
             if sink.dropped > (sink.cap as u64).saturating_mul(100).max(1000) {
-                return Err(wasmtime::Error::new(super::limits::HostLimit(format!(
-                    "more than {} log lines in one call",
-                    sink.dropped + sink.lines.len() as u64
-                ))));
+                return Err(wasmtime::Error::new(super::limits::HostTrap::Limit(
+                    format!(
+                        "more than {} log lines in one call",
+                        sink.dropped + sink.lines.len() as u64
+                    ),
+                )));
             }
             return Ok(());
         }

@@ -21,6 +21,30 @@ pub async fn execute(state: &AppState, worker: &str, export: ExportRow) {
 
 type Failure = (&'static str, String);
 
+/// The file an export is being written to, removed unless it was renamed into place.
+struct Part(std::path::PathBuf);
+
+impl Part {
+    /// It was renamed: nothing to remove.
+    fn keep(mut self) {
+        self.0 = std::path::PathBuf::new();
+    }
+}
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            return;
+        }
+        // Synchronous, and only ever a file of this export's: no await in a drop.
+        if let Err(e) = std::fs::remove_file(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("removing {}: {e}", self.0.display());
+        }
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> Failure {
     tracing::error!("export failed: {e}");
     ("internal_error", "the export could not be written".into())
@@ -57,8 +81,22 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
 
     let key = state.storage.key_for(export.id, &extension);
     let path = state.storage.path(&key);
-    let partial = path.with_extension("part");
-    let mut file = tokio::fs::File::create(&partial).await.map_err(internal)?;
+    // A name of this attempt's own: a worker that lost its lease and the one that took
+    // over never write one file, and whatever fails removes only its own.
+    let partial = Part(path.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple())));
+    let mut file = tokio::fs::File::create(&partial.0)
+        .await
+        .map_err(internal)?;
+    let max_size = state.config.export_max_size.as_u64();
+    let too_large = || {
+        (
+            "export_too_large",
+            format!(
+                "the export would be larger than {} (TRAWL_EXPORT_MAX_SIZE)",
+                state.config.export_max_size
+            ),
+        )
+    };
     let fail = |e: crate::runtime::CallError| (e.code(), e.to_string());
 
     let mut session = state
@@ -67,6 +105,7 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
             &plugin,
             schema.json_schema.clone(),
             export.options.to_string(),
+            Some(export.owner_id),
         )
         .await
         .map_err(fail)?;
@@ -84,6 +123,9 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
             .write(batch.into_iter().map(|(_, data)| data).collect())
             .await
             .map_err(fail)?;
+        if (bytes as u64).saturating_add(out.len() as u64) > max_size {
+            return Err(too_large());
+        }
         file.write_all(&out).await.map_err(internal)?;
         bytes += out.len() as i64;
         if !db::exports::progress(pool, export.id, worker, rows, bytes, lease)
@@ -94,11 +136,17 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         }
     }
     let out = session.finish().await.map_err(fail)?;
+    if (bytes as u64).saturating_add(out.len() as u64) > max_size {
+        return Err(too_large());
+    }
     file.write_all(&out).await.map_err(internal)?;
     bytes += out.len() as i64;
     file.sync_all().await.map_err(internal)?;
     drop(file);
-    tokio::fs::rename(&partial, &path).await.map_err(internal)?;
+    tokio::fs::rename(&partial.0, &path)
+        .await
+        .map_err(internal)?;
+    partial.keep();
     db::exports::succeed(
         pool,
         export.id,

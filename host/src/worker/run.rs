@@ -13,10 +13,10 @@ use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters, runs::
 use crate::ids::RunId;
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::server::AppState;
-use crate::validate;
+use crate::validate::{self, ItemIssue};
 
 use super::pagination::Planner;
-use super::writer::Writer;
+use super::writer::{StoreError, Writer};
 
 pub use super::pagination::Pagination;
 
@@ -274,9 +274,10 @@ async fn prepare(
     let (writer, writer_task) = Writer::spawn(state.pool.clone(), run.id, job.id, dedup_key);
     let limits: SchemaLimits = serde_json::from_value(schema.limits.clone())
         .map_err(|e| Failure::new("invalid_schema", format!("limits: {e}")))?;
-    let limits = limits
+    let mut limits = limits
         .apply(state.runtime.default_call_limits(), state.runtime.limits())
         .map_err(|e| Failure::new("limit_above_ceiling", e))?;
+    limits.owner = Some(run.owner_id);
     let ctx = RunCtx {
         state: state.clone(),
         run: run.id,
@@ -436,12 +437,41 @@ struct PageReport {
 /// counters live enough.
 const COUNTERS_EVERY: Duration = Duration::from_millis(250);
 
+/// The first few item issues of a page, kept on its record; the rest are counted only.
+#[derive(Debug, Default)]
+struct Issues(Vec<ItemIssue>);
+
+impl Issues {
+    const KEPT: usize = 5;
+
+    fn push(&mut self, issue: ItemIssue) {
+        if self.0.len() < Self::KEPT {
+            let mut issue = issue;
+            // One issue's message stays short whatever the plugin or the schema said.
+            if issue.message.len() > 500 {
+                let mut cut = 500;
+                while !issue.message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                issue.message.truncate(cut);
+            }
+            self.0.push(issue);
+        }
+    }
+
+    fn to_json(&self) -> Option<String> {
+        (!self.0.is_empty())
+            .then(|| serde_json::to_string(&self.0).expect("issues always serialise"))
+    }
+}
+
 fn add(total: &mut Counters, c: &Counters) {
     total.pages_fetched += c.pages_fetched;
     total.pages_failed += c.pages_failed;
     total.items_new += c.items_new;
     total.items_duplicate += c.items_duplicate;
     total.items_invalid += c.items_invalid;
+    total.items_empty += c.items_empty;
     total.bytes_fetched += c.bytes_fetched;
     total.fuel_consumed += c.fuel_consumed;
 }
@@ -533,47 +563,81 @@ async fn extract_page(
                 fuel_consumed: e.fuel as i64,
                 ..Counters::default()
             };
+            if e.is_page_fault() {
+                // The page's fault (too large to query), not the plugin's: the run goes on.
+                return Ok(PageReport {
+                    ok: false,
+                    error: Some(message),
+                    counters,
+                });
+            }
             db::runs::add_counters(pool, ctx.run, &counters).await?;
             return Err(e.into());
         }
     };
 
-    let mut invalid = 0i64;
+    let found = output.items.len() + output.refused.len();
+    let mut issues = Issues::default();
+    let mut invalid = output.refused.len() as i64;
+    for refused in &output.refused {
+        issues.push(refused.clone());
+    }
+    let mut empty = 0i64;
     let mut rows = Vec::with_capacity(output.items.len());
-    for (item, confidence) in &output.items {
+    let indexes: Vec<usize> = output.item_indexes().collect();
+    for ((mut item, confidence), index) in output.items.into_iter().zip(indexes) {
+        if validate::is_empty_item(&item) {
+            empty += 1;
+            issues.push(ItemIssue::new(
+                index,
+                ItemIssue::EMPTY,
+                "none of the schema's properties was found in the item",
+            ));
+            continue;
+        }
+        validate::make_storable(&mut item);
         let problems = match &ctx.validator {
-            Some(v) => validate::item_problems(v, item),
+            Some(v) => validate::item_problems(v, &item),
             None => Vec::new(),
         };
         if !problems.is_empty() {
             invalid += 1;
+            issues.push(ItemIssue::new(
+                index,
+                ItemIssue::INVALID,
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
             if ctx.mode == Mode::Strict {
                 continue;
             }
         }
-        let data = validate::canonical_json(item);
+        let data = validate::canonical_json(&item);
         rows.push(NewResult {
             content_hash: validate::content_hash(&data),
             data,
-            confidence: *confidence,
+            confidence,
             validation_errors: (!problems.is_empty())
                 .then(|| serde_json::to_string(&problems).expect("problems always serialise")),
         });
     }
-    let next = ctx.enqueued.fresh(ctx.planner.next(
-        &url,
-        depth,
-        output.items.len(),
-        &output.links,
-        &output.follow,
-    ));
-    let items = output.items.len() as i32;
+    let next =
+        ctx.enqueued.fresh(
+            ctx.planner
+                .next(&url, depth, found, &output.links, &output.follow),
+        );
     let write = db::pages::DonePage {
         url,
         final_url: page.url.clone(),
         http_status: i32::from(page.status),
         bytes: fetched.bytes as i64,
-        items,
+        items: i32::try_from(found).unwrap_or(i32::MAX),
+        items_invalid: i32::try_from(invalid).unwrap_or(i32::MAX),
+        items_empty: i32::try_from(empty).unwrap_or(i32::MAX),
+        item_problems: issues.to_json(),
         elapsed_ms: i32::try_from(fetched.elapsed.as_millis() + output.elapsed.as_millis())
             .unwrap_or(i32::MAX),
         attempts: attempts as i32,
@@ -583,17 +647,28 @@ async fn extract_page(
         next_depth: depth + 1,
     };
     let rows = write.rows.len() as i64;
-    let stored = ctx
-        .writer
-        .write(write)
-        .await
-        .map_err(|e| Failure::new("internal_error", format!("storing a page failed: {e}")))?
-        as i64;
+    let stored = match ctx.writer.write(write).await {
+        Ok(stored) => stored as i64,
+        Err(StoreError::Refused(message)) => {
+            return Ok(PageReport {
+                ok: false,
+                error: Some(message),
+                counters: Counters {
+                    pages_failed: 1,
+                    bytes_fetched: fetched.bytes as i64,
+                    fuel_consumed: output.fuel as i64,
+                    ..Counters::default()
+                },
+            });
+        }
+        Err(e) => return Err(Failure::new("internal_error", e.to_string())),
+    };
     let counters = Counters {
         pages_fetched: 1,
         items_new: stored,
         items_duplicate: rows - stored,
         items_invalid: invalid,
+        items_empty: empty,
         bytes_fetched: fetched.bytes as i64,
         fuel_consumed: output.fuel as i64,
         ..Counters::default()

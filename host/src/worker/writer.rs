@@ -15,7 +15,22 @@ const BATCH: usize = 64;
 struct Job {
     page: DonePage,
     /// How many items were new, or why the write failed.
-    reply: oneshot::Sender<Result<u64, String>>,
+    reply: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+/// Why a page could not be stored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused this page's data; the page is recorded failed with
+    /// `store_failed` and the run goes on.
+    #[error("the database refused the page's data: {0}")]
+    Refused(String),
+    /// The database could not be reached or failed otherwise: the run cannot go on.
+    #[error("storing a page failed: {0}")]
+    Database(String),
+    /// The writer is gone (the run is ending).
+    #[error("the page writer stopped")]
+    Stopped,
 }
 
 /// The sending side, held by a run's page tasks.
@@ -49,10 +64,29 @@ impl Writer {
                             let _ = done.reply.send(Ok(n));
                         }
                     }
+                    // One page's data the database refuses must not take its batch down:
+                    // each page is tried alone, and one that still fails is recorded
+                    // failed, with the reason, while the others are stored.
+                    Err(e) if is_data_error(&e) => {
+                        if batch.len() == 1 {
+                            let done = batch.pop().expect("a batch of one page");
+                            let reply = settle(&pool, run, &done.page, Err(e)).await;
+                            let _ = done.reply.send(reply);
+                            continue;
+                        }
+                        tracing::warn!(run = %run, "a batch of pages was refused ({e}); storing them one by one");
+                        for done in batch.drain(..) {
+                            let alone = std::slice::from_ref(&done);
+                            let result = write(&pool, run, job, dedup_key, alone).await;
+                            let reply = settle(&pool, run, &done.page, result).await;
+                            let _ = done.reply.send(reply);
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(run = %run, "storing pages failed: {e}");
+                        let message = e.to_string();
                         for done in batch.drain(..) {
-                            let _ = done.reply.send(Err(e.to_string()));
+                            let _ = done.reply.send(Err(StoreError::Database(message.clone())));
                         }
                     }
                 }
@@ -61,16 +95,62 @@ impl Writer {
         (Self { jobs }, task)
     }
 
-    /// Store a page; returns how many of its items were new.
-    pub async fn write(&self, page: DonePage) -> Result<u64, String> {
+    /// Store a page; returns how many of its items were new, or why it failed.
+    pub async fn write(&self, page: DonePage) -> Result<u64, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { page, reply })
             .await
-            .map_err(|_| "the page writer stopped".to_owned())?;
-        answer
-            .await
-            .map_err(|_| "the page writer stopped".to_owned())?
+            .map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+}
+
+/// Errors in the data of a statement (SQLSTATE class 22: a value PostgreSQL cannot hold)
+/// or its constraints (class 23), as opposed to trouble with the database itself.
+fn is_data_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+        _ => false,
+    }
+}
+
+/// What a page's writer answers: the count of new items, or the failure, which for a page
+/// whose data the database refused is also recorded on the page.
+async fn settle(
+    pool: &sqlx::PgPool,
+    run: RunId,
+    page: &DonePage,
+    result: Result<Vec<u64>, sqlx::Error>,
+) -> Result<u64, StoreError> {
+    match result {
+        Ok(stored) => Ok(stored.first().copied().unwrap_or(0)),
+        Err(e) if is_data_error(&e) => {
+            let message = format!("the database refused the page's items: {e}");
+            let outcome = db::pages::Outcome {
+                state: "failed",
+                final_url: Some(&page.final_url),
+                http_status: Some(page.http_status),
+                bytes: Some(page.bytes),
+                items: Some(page.items),
+                attempts: page.attempts,
+                content_type: page.content_type.as_deref(),
+                error_code: Some("store_failed"),
+                error_message: Some(&message),
+                ..db::pages::Outcome::default()
+            };
+            if let Err(e) = db::pages::record(pool, run, &page.url, &outcome).await {
+                tracing::error!(run = %run, "recording a page that could not be stored: {e}");
+                return Err(StoreError::Database(e.to_string()));
+            }
+            Err(StoreError::Refused(message))
+        }
+        Err(e) => {
+            tracing::error!(run = %run, "storing pages failed: {e}");
+            Err(StoreError::Database(e.to_string()))
+        }
     }
 }
 

@@ -21,6 +21,13 @@
 //! | `read-env` | reads the environment; returns it as an item if not empty | a plugin error: no environment |
 //! | `socket` | connects to 127.0.0.1:5432; returns an item if it could | a plugin error: no network |
 //! | `clock` | waits for the wall clock to pass one hour | time or fuel limit (a trap) |
+//! | `outer-html` | every `div` as a scope, the outer HTML of each read at once | the host's answer budget |
+//! | `scopes` | `select("span")` in 100,000 scopes (the page's divs, repeated) | the call's deadline, in the host |
+//! | `wide-read` | 2,000 fields on 100,000 nodes in one `read` | a host bound, before anything is built |
+//! | `confidence` | items with confidences NaN, ∞, −1, 2, 0.5 and −∞, past the SDK | NaN stored as none, the rest clamped to [0, 1] |
+//! | `nul` | an item and a log line holding U+0000, in values and keys | stored, with U+FFFD |
+//! | `nul-error` | `PluginError::Other` with a U+0000 in its message | a plugin error, stored |
+//! | `not-json` | items that are not JSON, not objects, and one good one | the good one stored, the others refused |
 //!
 //! In `nodes` mode a failing `select` ends the call with `PluginError::Other` carrying the
 //! query error (`too many nodes: …`); if no limit stops it, the mode returns `ok`'s item.
@@ -149,6 +156,68 @@ fn nodes(page: &Page) -> Result<Extraction, PluginError> {
     Ok(ok())
 }
 
+/// Every `div` as a scope and the outer HTML of each: on a page of nested divs the total
+/// grows with the square of the depth.
+fn outer_html(page: &Page) -> Result<Extraction, PluginError> {
+    let divs = page.select("div")?;
+    let table = page.read(&divs, &[Field::outer_html()])?;
+    let bytes: usize = (0..table.len())
+        .filter_map(|row| table.first(row, 0))
+        .map(str::len)
+        .sum();
+    Ok(Extraction::new().with_item(Item::from(serde_json::json!({ "bytes": bytes }))))
+}
+
+/// 100,000 scopes (the page's divs, over and over), each searched for spans: on a page
+/// of nested divs each scope holds most of the page.
+fn scopes(page: &Page) -> Result<Extraction, PluginError> {
+    let all = page.select("div")?;
+    if all.is_empty() {
+        return Ok(ok());
+    }
+    let scopes: Vec<Node> = all.iter().copied().cycle().take(100_000).collect();
+    let found = page.select_in(&scopes, "span")?;
+    Ok(Extraction::new().with_item(Item::from(serde_json::json!({ "scopes": found.len() }))))
+}
+
+/// One read of 2,000 fields on 100,000 nodes: 200 million cells.
+fn wide_read(page: &Page) -> Result<Extraction, PluginError> {
+    let nodes = vec![Node::DOCUMENT; 100_000];
+    let fields: Vec<Field> = (0..2_000)
+        .map(|i| Field::text().selector(format!("p.c{i}")))
+        .collect();
+    let table = page.read(&nodes, &fields)?;
+    Ok(Extraction::new().with_item(Item::from(serde_json::json!({ "rows": table.len() }))))
+}
+
+/// Set past the SDK's `with_confidence`, which would clamp them: the host must not trust
+/// a plugin to.
+fn confidences() -> Extraction {
+    [f32::NAN, f32::INFINITY, -1.0, 2.0, 0.5, f32::NEG_INFINITY]
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut item = Item::from(serde_json::json!({ "i": i }));
+            item.confidence = Some(c);
+            item
+        })
+        .collect()
+}
+
+fn nul() -> Extraction {
+    log::warn!("a line with a \u{0} in it");
+    Extraction::new().with_item(Item::from_json(
+        r#"{"name": "a\u0000b", "k\u0000ey": ["\u0000"]}"#,
+    ))
+}
+
+fn not_json() -> Extraction {
+    ["{not json", "[1, 2]", "\"text\"", r#"{"ok": true}"#]
+        .into_iter()
+        .map(Item::from_json)
+        .collect()
+}
+
 impl Extractor for Hostile {
     fn info() -> PluginInfo {
         PluginInfo::new(
@@ -188,6 +257,13 @@ impl Extractor for Hostile {
             "read-env" => read_env(),
             "socket" => socket(),
             "clock" => clock(),
+            "outer-html" => outer_html(page),
+            "scopes" => scopes(page),
+            "wide-read" => wide_read(page),
+            "confidence" => Ok(confidences()),
+            "nul" => Ok(nul()),
+            "nul-error" => Err(PluginError::other("hostile \u{0} error")),
+            "not-json" => Ok(not_json()),
             other => Err(PluginError::invalid_input(format!(
                 "unknown mode {other:?}"
             ))),
