@@ -31,6 +31,89 @@ use crate::server::AppState;
 )]
 struct ApiDoc;
 
+/// The answers every operation can give, added to each operation's own: 400 (a
+/// malformed query, path or header), 401 (no key, or one that is unknown or revoked:
+/// all but the operations that need none), 404 (any id in the path, malformed ones
+/// included, may name nothing you can see), and for JSON bodies 413 (over 4 MiB), 415
+/// (not `application/json`) and 422 (well-formed but unacceptable).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let takes_id = path.contains('{');
+            for operation in [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let keyless = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().any(|r| r == &Default::default()));
+                let json_body = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                add(
+                    "400",
+                    "A malformed query, path parameter or header (code `invalid_query`, `invalid_cursor`, …).",
+                );
+                if !keyless {
+                    add(
+                        "401",
+                        "No API key, or one that is unknown or revoked (code `unauthorized`).",
+                    );
+                }
+                if takes_id {
+                    add(
+                        "404",
+                        "Nothing you can see has this id (malformed ids included).",
+                    );
+                }
+                if json_body {
+                    add("400", "The body is not JSON (code `invalid_json`).");
+                    add(
+                        "413",
+                        "The body is larger than 4 MiB (code `payload_too_large`).",
+                    );
+                    add(
+                        "415",
+                        "The body is not sent as `application/json` (code `unsupported_media_type`).",
+                    );
+                    add(
+                        "422",
+                        "Well-formed but unacceptable; `details` says where and why.",
+                    );
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -45,14 +128,19 @@ impl Modify for BearerAuth {
 
 /// The `/v1` router and its OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(schemas::router())
         .merge(jobs::router())
         .merge(runs::router())
         .merge(exports::router())
         .merge(plugins::router())
         .merge(users::router())
-        .split_for_parts()
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(readyz));
+    let (router, mut openapi) = router.split_for_parts();
+    // After the routers' paths are in: a modifier of the derive runs before them.
+    CommonResponses.modify(&mut openapi);
+    (router, openapi)
 }
 
 /// The whole application, ready to serve (and to drive with `oneshot` in tests).
@@ -63,17 +151,22 @@ pub fn app(state: AppState) -> Router {
         "/v1/openapi.json",
         get(move || async move { Json(openapi.as_ref().clone()) }),
     )
-    .route("/healthz", get(healthz))
-    .route("/readyz", get(readyz))
     .fallback(|| async { error::ApiError::not_found("route") })
     .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
     .with_state(state)
 }
 
+/// Liveness: the process answers (no key needed, no database asked).
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "The host is up", body = String, content_type = "text/plain")))]
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness: the host can reach its database (no key needed).
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()),
+    responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
+              (status = 503, description = "The database cannot be reached", body = String, content_type = "text/plain")))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match sqlx::query_scalar!("SELECT 1 AS \"one!\"")
         .fetch_one(&state.pool)
@@ -91,9 +184,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
     pub cursor: Option<String>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -107,6 +201,7 @@ impl PageQuery {
     pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, error::ApiError> {
         self.cursor
             .as_deref()
+            .filter(|c| !c.is_empty())
             .map(|c| {
                 c.parse().map_err(|_| {
                     error::ApiError::bad_request(

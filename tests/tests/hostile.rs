@@ -1,7 +1,8 @@
 //! The hostile-plugin suite: each hostile plugin runs as a real job on a real host, all at
 //! once and beside an honest job. Each hostile run ends `failed` with its own code and a
 //! message naming the plugin and version; the honest job's results are exactly right;
-//! `/healthz` answers within 100 ms throughout; host memory returns to its baseline.
+//! `/healthz` answers within 100 ms throughout; host memory stays within the plugins'
+//! budget during the runs and returns to its baseline after.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use trawl_tests::{TestHost, rss_bytes, serve_site, test_plugin};
 async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::Result<()> {
     let site = serve_site(catalogue()).await?;
     let host = TestHost::start_with(|c| {
-        c.max_concurrent_runs = 20;
+        c.max_concurrent_runs = 30;
         c.plugins.timeout = Duration::from_secs(3);
         // Fuel high enough that the wall clock is what stops the spinning plugins.
         c.plugins.fuel = 200_000_000_000;
@@ -46,7 +47,10 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
     // /healthz is polled throughout; the slowest answer is kept.
     let done = Arc::new(AtomicBool::new(false));
     let slowest = Arc::new(AtomicU64::new(0));
+    // So is this process's memory; the highest is kept.
+    let peak = Arc::new(AtomicU64::new(baseline));
     let probe = {
+        let peak = peak.clone();
         let (done, slowest, url, client) = (
             done.clone(),
             slowest.clone(),
@@ -67,6 +71,7 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
                     u64::MAX
                 };
                 slowest.fetch_max(micros, Ordering::Relaxed);
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -86,6 +91,18 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
         ("read-file", json!({}), "plugin_error"),
         ("read-env", json!({}), "plugin_error"),
         ("socket", json!({}), "plugin_error"),
+        ("clock", json!({}), "plugin_timeout"),
+        ("wide-read", json!({}), "plugin_resource_limit"),
+        // Twice over: 25 hostile runs at once.
+        ("loop", json!({}), "plugin_timeout"),
+        ("alloc", json!({}), "plugin_memory_limit"),
+        ("recurse", json!({}), "plugin_trap"),
+        ("flood", json!({}), "plugin_memory_limit"),
+        ("big-string", json!({}), "plugin_memory_limit"),
+        ("follow-flood", json!({}), "plugin_output_limit"),
+        ("nodes", json!({}), "plugin_resource_limit"),
+        ("log-flood", json!({}), "plugin_resource_limit"),
+        ("panic", json!({}), "plugin_trap"),
         ("clock", json!({}), "plugin_timeout"),
     ];
     let mut runs = Vec::new();
@@ -179,5 +196,12 @@ async fn hostile_plugins_fail_cleanly_while_an_honest_job_succeeds() -> anyhow::
         after >> 20
     );
     assert!(grown < 96 << 20, "host memory grew by {} MiB", grown >> 20);
+    // During the runs: the plugins' own memory (default limits: 128 MiB for each of the
+    // host's plugin slots) and what the host builds for them within their limits.
+    let peak = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    let slots = trawl_host::config::default_plugin_concurrency() as u64 + 1;
+    let budget = slots * (128 << 20) + (256 << 20);
+    eprintln!("rss peak +{} MiB (budget {} MiB)", peak >> 20, budget >> 20);
+    assert!(peak < budget, "host memory rose by {} MiB", peak >> 20);
     host.stop().await
 }

@@ -349,3 +349,42 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
     );
     host.stop().await
 }
+
+/// What API clients send may not hold U+0000 either: a JSON body with one anywhere is a
+/// 422, not a database error.
+#[tokio::test]
+async fn a_nul_character_in_a_request_is_refused() -> anyhow::Result<()> {
+    let host = TestHost::start().await?;
+    let admin = host.admin_key.clone();
+    let cases = [
+        ("/v1/users", json!({"email": "a\u{0}b@example.com"})),
+        (
+            "/v1/schemas",
+            json!({"name": "n\u{0}", "json_schema": {"type": "object"}}),
+        ),
+        (
+            "/v1/schemas",
+            json!({"name": "n", "json_schema": {"type": "object"}, "plugin_options": {"k": "\u{0}"}}),
+        ),
+        (
+            "/v1/schemas",
+            json!({"name": "n", "json_schema": {"type": "object", "title": "\u{0}"}}),
+        ),
+    ];
+    for (path, body) in cases {
+        let (status, answer) = host.call("POST", path, &admin, Some(body.clone())).await?;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_request", "{answer}");
+    }
+    // A backslash followed by the text `u0000` is not a NUL.
+    let (status, answer) = host
+        .call(
+            "POST",
+            "/v1/users",
+            &admin,
+            Some(json!({"email": "back\\u0000slash@example.com"})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{answer}");
+    host.stop().await
+}

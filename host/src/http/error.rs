@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::validate::Problem;
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Option<serde_json::Value>,
+    details: Option<Vec<Problem>>,
 }
 
 /// The JSON body of every error.
@@ -30,10 +32,10 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// For people.
     pub message: String,
-    /// Structured details (for validation errors: where and why).
+    /// For validation errors: each problem, where (a JSON pointer into what was sent)
+    /// and why.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Vec<Problem>>,
 }
 
 impl ApiError {
@@ -47,9 +49,9 @@ impl ApiError {
         }
     }
 
-    /// Attach details.
-    pub fn with_details(mut self, details: impl Serialize) -> Self {
-        self.details = serde_json::to_value(details).ok();
+    /// Attach the problems found.
+    pub fn with_details(mut self, details: Vec<Problem>) -> Self {
+        self.details = Some(details);
         self
     }
 

@@ -39,22 +39,26 @@ pub enum DedupScope {
 #[serde(deny_unknown_fields)]
 pub struct JobIn {
     /// A name for people.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// The schema items are extracted and validated with.
     pub schema_id: SchemaId,
     /// Where crawling starts (http or https). May be left out with `url-template`
     /// pagination, whose pages are the start.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub start_urls: Vec<String>,
     /// How the next pages are found (default `{"type": "none"}`).
     #[serde(default = "no_pagination")]
     pub pagination: Pagination,
     /// Pages fetched at most in one run (default 100).
     #[serde(default = "default_max_pages")]
+    #[schema(minimum = 1, maximum = 100000)]
     pub max_pages: i32,
     /// Requests in flight at once (default 4, at most 64). Pages already fetched are
     /// extracted and stored beside them, up to twice as many pages in progress.
     #[serde(default = "default_concurrency")]
+    #[schema(minimum = 1, maximum = 64)]
     pub concurrency: i32,
     /// Links followed at most this many steps from a start URL (default: no limit
     /// beyond `max_pages`). Start URLs are depth 0.
@@ -156,7 +160,7 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
             message,
         })
     };
-    if body.name.trim().is_empty() || body.name.len() > 200 {
+    if body.name.trim().is_empty() || body.name.chars().count() > 200 {
         problem("/name", "must be 1 to 200 characters".into());
     }
     let templated = matches!(body.pagination, Pagination::UrlTemplate { .. });

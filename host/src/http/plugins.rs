@@ -143,7 +143,8 @@ async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedP
 /// The same bytes again give back the existing plugin (200); the same name and version with
 /// other bytes are a conflict.
 #[utoipa::path(post, path = "/v1/plugins", tag = "plugins",
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The component's bytes (any content type but `multipart/form-data`, such as `application/wasm`), or a multipart form whose first file is the component"),
     responses((status = 201, body = Plugin), (status = 200, body = Plugin), (status = 403, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn upload_plugin(

@@ -323,9 +323,10 @@ impl PageOutcome {
 pub struct PagesQuery {
     /// Only pages in this state.
     pub outcome: Option<PageOutcome>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
     pub cursor: Option<String>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -388,10 +389,12 @@ async fn list_pages(
     // The cursor is the last URL, hex-encoded so that it needs no escaping in a query.
     let after = q
         .cursor
+        .filter(|c| !c.is_empty())
         .map(|c| {
             hex::decode(&c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                .filter(|url| !url.contains('\0'))
                 .ok_or_else(|| {
                     ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
                 })

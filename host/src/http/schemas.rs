@@ -52,6 +52,7 @@ impl ValidationMode {
 #[serde(deny_unknown_fields)]
 pub struct SchemaIn {
     /// Unique among your schemas.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// The JSON Schema of one item, with `x-` extraction hints for the plugin.
     #[schema(value_type = Object)]
@@ -145,7 +146,7 @@ async fn checked(
     caller: &Caller,
     body: &SchemaIn,
 ) -> ApiResult<(PluginId, serde_json::Value)> {
-    if body.name.trim().is_empty() || body.name.len() > 200 {
+    if body.name.trim().is_empty() || body.name.chars().count() > 200 {
         return Err(ApiError::unprocessable(
             "invalid_request",
             "name must be 1 to 200 characters",

@@ -42,6 +42,7 @@ pub enum Role {
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     /// Unique e-mail or handle.
+    #[schema(min_length = 1, max_length = 320)]
     pub email: String,
     /// Default `member`.
     #[serde(default)]
@@ -59,7 +60,7 @@ async fn create_user(
     _: Admin,
     ApiJson(body): ApiJson<UserIn>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
-    if body.email.trim().is_empty() || body.email.len() > 320 {
+    if body.email.trim().is_empty() || body.email.chars().count() > 320 {
         return Err(ApiError::unprocessable(
             "invalid_request",
             "email must be 1 to 320 characters",
@@ -88,6 +89,7 @@ async fn list_users(State(state): State<AppState>, _: Admin) -> ApiResult<axum::
 #[serde(deny_unknown_fields)]
 pub struct KeyIn {
     /// A name to tell keys apart.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -110,6 +112,12 @@ async fn create_key(
     ApiPath(user): ApiPath<UserId>,
     ApiJson(body): ApiJson<KeyIn>,
 ) -> ApiResult<(StatusCode, axum::Json<NewKeyOut>)> {
+    if body.name.trim().is_empty() || body.name.chars().count() > 200 {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "name must be 1 to 200 characters",
+        ));
+    }
     db::users::get(&state.pool, user)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
