@@ -36,9 +36,68 @@ async fn server_options() -> anyhow::Result<PgConnectOptions> {
         .unwrap_or_else(|| anyhow::anyhow!("embedded PostgreSQL did not start")))
 }
 
-/// A migrated database of its own for one test. Databases of earlier runs older than an
-/// hour are dropped as new ones are made.
-pub async fn test_db() -> anyhow::Result<PgPool> {
+/// A migrated database of its own for one test, dropped when this value is.
+///
+/// Names are `trawl_test_<unix time>_<machine>_<pid>_<random>`, and only such names are
+/// ever put into SQL text. Making one first sweeps what earlier runs left behind (a test
+/// process killed before its databases were dropped): the databases of this machine
+/// whose process is gone, and any older than an hour.
+pub struct TestDb {
+    /// The database.
+    pub pool: PgPool,
+    name: String,
+    server: PgConnectOptions,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("name", &self.name).finish()
+    }
+}
+
+impl TestDb {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How to reach the server it lives on.
+    pub fn server(&self) -> &PgConnectOptions {
+        &self.server
+    }
+}
+
+/// This machine, in a test database's name.
+pub fn machine() -> String {
+    let id = std::fs::read_to_string("/etc/machine-id")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .unwrap_or_default();
+    let mut hash: u32 = 2_166_136_261;
+    for b in id.trim().bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(16_777_619);
+    }
+    format!("{hash:08x}")
+}
+
+/// Whether a test database left by an earlier run may go.
+fn is_stale(name: &str, now: u64, machine: &str) -> bool {
+    let mut parts = name
+        .strip_prefix("trawl_test_")
+        .unwrap_or_default()
+        .split('_');
+    let born = parts.next().and_then(|t| t.parse::<u64>().ok());
+    let (on, pid) = (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+    );
+    let Some(born) = born else { return false };
+    let gone = on == Some(machine)
+        && pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+    gone || now.saturating_sub(born) > 3600
+}
+
+/// Make a test database (see [`TestDb`]).
+pub async fn test_db() -> anyhow::Result<TestDb> {
     let server = server_options().await?;
     let mut admin = PgConnection::connect_with(&server)
         .await
@@ -46,34 +105,60 @@ pub async fn test_db() -> anyhow::Result<PgPool> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
+    let machine = machine();
     let stale: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'trawl_test_%'")
             .fetch_all(&mut admin)
             .await?;
-    for name in stale {
-        let born = name
-            .split('_')
-            .nth(2)
-            .and_then(|t| t.parse::<u64>().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > 3600 {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await;
-        }
+    for name in stale.into_iter().filter(|n| is_stale(n, now, &machine)) {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
     }
-    let name = format!("trawl_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!(
+        "trawl_test_{now}_{machine}_{}_{}",
+        std::process::id(),
+        &random[..16]
+    );
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut admin)
         .await?;
     let pool = PgPoolOptions::new()
         .max_connections(10)
-        .connect_with(server.database(&name))
+        .connect_with(server.clone().database(&name))
         .await?;
     trawl_host::db::MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    Ok(TestDb { pool, name, server })
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A drop cannot await, and the test's runtime may be going away: a thread of its
+        // own with a runtime of its own drops the database (FORCE ends the pool's
+        // connections), and the test waits for it.
+        let (name, server) = (std::mem::take(&mut self.name), self.server.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect_with(&server).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut admin)
+                .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("dropping a test database: {e:#}");
+        }
+    }
 }
 
 /// A running trawl host on a fresh database.
@@ -89,6 +174,8 @@ pub struct TestHost {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: TempDir,
+    /// Last: the database goes after everything that uses it.
+    _db: TestDb,
 }
 
 /// A directory removed on drop.
@@ -124,7 +211,8 @@ impl TestHost {
 
     /// Start a host after adjusting its configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
-        let pool = test_db().await?;
+        let db = test_db().await?;
+        let pool = db.pool.clone();
         let data_dir = TempDir::new();
         let mut config = Config::for_tests(data_dir.0.clone());
         adjust(&mut config);
@@ -151,6 +239,7 @@ impl TestHost {
             stop: Some(stop),
             task: Some(task),
             _data_dir: data_dir,
+            _db: db,
         })
     }
 

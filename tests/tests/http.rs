@@ -11,16 +11,21 @@ use trawl_host::{AppState, Config, db, server};
 struct Api {
     state: AppState,
     _dir: trawl_tests::TempDir,
+    _db: trawl_tests::TestDb,
 }
 
 impl Api {
     async fn new() -> Self {
-        let pool = trawl_tests::test_db().await.expect("test database");
+        let db = trawl_tests::test_db().await.expect("test database");
         let dir = trawl_tests::TempDir::new();
-        let state = AppState::new(Config::for_tests(dir.0.clone()), pool)
+        let state = AppState::new(Config::for_tests(dir.0.clone()), db.pool.clone())
             .await
             .expect("state");
-        Self { state, _dir: dir }
+        Self {
+            state,
+            _dir: dir,
+            _db: db,
+        }
     }
 
     async fn user(&self, email: &str, role: &str) -> String {
