@@ -25,7 +25,7 @@ async fn server_options() -> anyhow::Result<PgConnectOptions> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-postgres");
     let mut last = None;
     for _ in 0..5 {
-        match trawl_host::db::embedded::EmbeddedPostgres::start(&dir).await {
+        match trawl_host::db::embedded::EmbeddedPostgres::start_shared(&dir).await {
             Ok(pg) => return Ok(pg.connect_options()),
             Err(e) => last = Some(e),
         }
