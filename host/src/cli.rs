@@ -307,9 +307,15 @@ async fn upload(file: &Path, server: &str, key: &str) -> anyhow::Result<()> {
         .with_context(|| format!("reaching {server}"))?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    println!("{}", serde_json::to_string_pretty(&body)?);
     if !status.is_success() {
-        bail!("the server answered {status}");
+        let error = &body["error"];
+        match (error["code"].as_str(), error["message"].as_str()) {
+            (Some(code), Some(message)) => {
+                bail!("the server refused the upload ({status}, {code}): {message}")
+            }
+            _ => bail!("the server refused the upload ({status})"),
+        }
     }
+    println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }

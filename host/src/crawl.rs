@@ -602,7 +602,43 @@ fn classify(error: reqwest::Error) -> FetchError {
         }
         source = e.source();
     }
-    FetchError::Network(error.without_url().to_string())
+    FetchError::Network(network_reason(&error))
+}
+
+/// What went wrong on the network, as a person would put it: "connection refused", "no
+/// such host", "connection reset", rather than the client's "error sending request".
+/// The deepest cause in the chain is the telling one.
+fn network_reason(error: &reqwest::Error) -> String {
+    let mut deepest: &dyn std::error::Error = error;
+    let mut io_kind = None;
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        deepest = e;
+        source = e.source();
+    }
+    let detail = deepest.to_string();
+    use std::io::ErrorKind;
+    match io_kind {
+        Some(ErrorKind::ConnectionRefused) => "connection refused (nothing listens there)".into(),
+        Some(ErrorKind::ConnectionReset) => "the server reset the connection".into(),
+        Some(ErrorKind::ConnectionAborted) => "the connection was aborted".into(),
+        Some(ErrorKind::TimedOut) => "timed out".into(),
+        Some(ErrorKind::HostUnreachable) | Some(ErrorKind::NetworkUnreachable) => {
+            format!("the host cannot be reached ({detail})")
+        }
+        Some(ErrorKind::UnexpectedEof) => "the server closed the connection early".into(),
+        _ if detail.contains("failed to lookup address")
+            || detail.contains("Name or service not known")
+            || detail.contains("nodename nor servname") =>
+        {
+            format!("no such host ({detail})")
+        }
+        _ if error.is_connect() => format!("could not connect ({detail})"),
+        _ => detail,
+    }
 }
 
 /// Decode a body by the charset in the Content-Type header, else a `<meta>` tag in the first

@@ -25,17 +25,31 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRAWL_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn,cranelift=warn".into()),
         )
         .init();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Serve(config) => trawl_host::run(*config, shutdown_signal()).await,
         Command::Plugin { command } => trawl_host::cli::plugin(command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // One line, causes joined, no backtrace: what went wrong and, where it can, what
+        // to do.
+        Err(e) => {
+            eprintln!("trawl: {}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
     }
+}
+
+/// An error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
 }
 
 async fn shutdown_signal() {

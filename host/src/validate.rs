@@ -186,6 +186,63 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
+/// The order of a schema's properties, at every level: PostgreSQL's `jsonb` keeps an
+/// item's keys in an order of its own (shortest first), and a user reads and exports
+/// items in the order the schema lists them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PropertyOrder {
+    /// The properties, in the schema's order, each with the order inside it.
+    properties: Vec<(String, PropertyOrder)>,
+    /// For arrays: the order inside their items.
+    items: Option<Box<PropertyOrder>>,
+}
+
+impl PropertyOrder {
+    /// The order `schema` gives (read with its keys in the order written).
+    pub fn of(schema: &Value) -> Self {
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .map(|(name, sub)| (name.clone(), Self::of(sub)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let items = schema
+            .get("items")
+            .filter(|items| items.is_object())
+            .map(|items| Box::new(Self::of(items)));
+        Self { properties, items }
+    }
+
+    /// Put `value`'s keys in this order: the schema's properties first, as listed, then
+    /// any others as they came; nested objects and arrays' items likewise.
+    pub fn apply(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) if !self.properties.is_empty() => {
+                let mut rest = std::mem::take(map);
+                for (name, inner) in &self.properties {
+                    if let Some(mut v) = rest.shift_remove(name) {
+                        inner.apply(&mut v);
+                        map.insert(name.clone(), v);
+                    }
+                }
+                map.extend(rest);
+            }
+            Value::Array(items) => {
+                if let Some(order) = &self.items {
+                    for item in items {
+                        order.apply(item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// SHA-256 of the canonical JSON.
 pub fn content_hash(canonical: &str) -> Vec<u8> {
     Sha256::digest(canonical.as_bytes()).to_vec()
@@ -225,6 +282,27 @@ mod tests {
         let mut clean = json!({"a": "b"});
         assert!(!make_storable(&mut clean));
         assert_eq!(storable_text("a\0b"), "a\u{FFFD}b");
+    }
+
+    /// Keys come back in the schema's order at every level (jsonb gives them shortest
+    /// first); keys the schema does not list follow in the order they came.
+    #[test]
+    fn items_take_the_schema_order() {
+        let schema: Value = serde_json::from_str(
+            r#"{"properties": {"title": {}, "price": {}, "offer": {"properties": {"seller": {}, "id": {}}},
+                 "tags": {"items": {"properties": {"z": {}, "a": {}}}}}}"#,
+        )
+        .expect("json");
+        let order = PropertyOrder::of(&schema);
+        let mut item: Value = serde_json::from_str(
+            r#"{"tags": [{"a": 1, "z": 2}], "extra": true, "offer": {"id": 1, "seller": "s"}, "price": 2, "title": "t"}"#,
+        )
+        .expect("json");
+        order.apply(&mut item);
+        assert_eq!(
+            item.to_string(),
+            r#"{"title":"t","price":2,"offer":{"seller":"s","id":1},"tags":[{"z":2,"a":1}],"extra":true}"#
+        );
     }
 
     #[test]

@@ -39,6 +39,20 @@ impl PluginError {
         Self::InvalidInput(message.into())
     }
 
+    /// A [`PluginError::InvalidInput`] about one place in the schema (or options), given
+    /// as a JSON pointer: `"/properties/price/x-regex"`. The message is the pointer, a
+    /// colon and the text; the host takes the pointer apart from the text and answers a
+    /// schema's creation with it as the problem's `path`. (The host checks a schema by
+    /// calling the extractor on an empty page when the schema is saved.)
+    ///
+    /// ```
+    /// let err = trawl_sdk::PluginError::invalid_at("/properties/price", "`x-regex` does not compile");
+    /// assert_eq!(err.message(), "/properties/price: `x-regex` does not compile");
+    /// ```
+    pub fn invalid_at(pointer: &str, message: impl std::fmt::Display) -> Self {
+        Self::InvalidInput(format!("{pointer}: {message}"))
+    }
+
     /// A [`PluginError::Unsupported`]: the page or rows are not something this plugin handles.
     ///
     /// ```

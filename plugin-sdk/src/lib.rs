@@ -49,6 +49,7 @@
 //!   and the [`Dom`] trait that lets tests stand in for a page.
 //! - [`input`]: [`Schema`] and [`Options`], the JSON texts a call receives.
 //! - [`error`]: [`PluginError`], the failures a plugin reports on purpose.
+//! - [`hints`]: refusing unknown `x-` hints, with the one likely meant.
 //! - [`info`]: [`PluginInfo`] and [`plugin_info!`].
 //! - [`log`]: logging to the run's logs.
 //! - [`number`]: reading numbers out of text written for people.
@@ -65,6 +66,7 @@ pub mod bindings;
 pub mod error;
 pub mod exporter;
 pub mod extractor;
+pub mod hints;
 pub mod info;
 pub mod input;
 pub mod log;

@@ -1013,3 +1013,82 @@ async fn proxy_variables_in_the_environment_are_ignored() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+/// A site that is down says so in words a person uses: "connection refused", "no such
+/// host", on the page and in a robots.txt failure; a refused address names the setting
+/// that opens it.
+#[tokio::test]
+async fn failures_say_what_happened() -> anyhow::Result<()> {
+    // A port nothing listens on: bound, then let go.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?;
+    let host = TestHost::start().await?;
+    let (key, schema) = member_with_schema(&host, name_schema(json!({}))).await?;
+    let fetch = json!({"obey_robots": false, "max_attempts": 1});
+    let down = format!("http://{closed}/page");
+    let unknown = "http://no-such-host.invalid/page".to_string();
+    let (_, pages) = run_job(
+        &host,
+        &key,
+        &schema,
+        json!({"start_urls": [down, unknown], "fetch": fetch}),
+    )
+    .await?;
+    let message = |url: &str| {
+        pages[url]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        message(&down).contains("connection refused"),
+        "{}",
+        message(&down)
+    );
+    assert!(
+        message(&unknown).contains("no such host"),
+        "{}",
+        message(&unknown)
+    );
+    assert!(
+        !message(&down).contains("error sending request"),
+        "{}",
+        message(&down)
+    );
+
+    // robots.txt of a site that is down.
+    let fetch = json!({"obey_robots": true, "max_attempts": 1});
+    let (_, pages) = run_job(
+        &host,
+        &key,
+        &schema,
+        json!({"start_urls": [down], "fetch": fetch}),
+    )
+    .await?;
+    let page = &pages[&down];
+    assert_eq!(page["error"]["code"], "robots_unreachable", "{page}");
+    assert!(
+        page["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("connection refused"),
+        "{page}"
+    );
+    host.stop().await?;
+
+    // With the guard on, the refusal names the setting.
+    let host = TestHost::start_with(|c| c.fetch.allow_private_networks = false).await?;
+    let (key, schema) = member_with_schema(&host, name_schema(json!({}))).await?;
+    let (_, pages) = run_job(&host, &key, &schema, json!({"start_urls": [down]})).await?;
+    let page = &pages[&down];
+    assert_eq!(page["error"]["code"], "blocked_address", "{page}");
+    assert!(
+        page["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TRAWL_ALLOW_NETWORKS"),
+        "{page}"
+    );
+    host.stop().await
+}

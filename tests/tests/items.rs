@@ -388,3 +388,90 @@ async fn a_nul_character_in_a_request_is_refused() -> anyhow::Result<()> {
     assert_eq!(status, 201, "{answer}");
     host.stop().await
 }
+
+/// Items come back, and are exported, with their properties in the schema's order, not
+/// the database's (`jsonb` keeps keys shortest first).
+#[tokio::test]
+async fn properties_keep_the_schema_order() -> anyhow::Result<()> {
+    let mut site = HashMap::new();
+    site.insert(
+        "/p.html".to_string(),
+        html("<div class=item><h1>A title</h1><span class=p>3.50</span><a href=/x>x</a></div>"),
+    );
+    let site = serve_site(site).await?;
+    let host = TestHost::start().await?;
+    let key = host.member("order@example.com").await?;
+    let schema = json!({"name": "ordered", "json_schema": {"type": "object", "x-scope": "div.item",
+        "properties": {
+            "zeta_link": {"type": "string", "x-selector": "a", "x-attr": "href", "x-url": true},
+            "title": {"type": "string", "x-selector": "h1"},
+            "a": {"type": "number", "x-selector": "span.p"}}}});
+    let run = host
+        .one_page_run(&key, schema, &format!("http://{site}/p.html"))
+        .await?;
+    host.wait_run(&key, &run, std::time::Duration::from_secs(60))
+        .await?;
+    let in_order = |text: &str| {
+        let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap_or(usize::MAX);
+        at("zeta_link") < at("title") && at("title") < at("a")
+    };
+    let body = host
+        .client
+        .get(format!("{}/v1/runs/{run}/results", host.base))
+        .bearer_auth(&key)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let data = &body[body.find("\"data\"").expect("data")..];
+    assert!(in_order(data), "{body}");
+
+    let (status, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run}/exports"),
+            &key,
+            Some(json!({"format": "jsonl"})),
+        )
+        .await?;
+    assert_eq!(status, 202, "{export}");
+    let export = host
+        .wait_export(
+            &key,
+            export["id"].as_str().expect("id"),
+            std::time::Duration::from_secs(60),
+        )
+        .await?;
+    let file = host
+        .client
+        .get(export["download_url"].as_str().expect("link"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(in_order(&file), "{file}");
+    let (_, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run}/exports"),
+            &key,
+            Some(json!({"format": "csv"})),
+        )
+        .await?;
+    let export = host
+        .wait_export(
+            &key,
+            export["id"].as_str().expect("id"),
+            std::time::Duration::from_secs(60),
+        )
+        .await?;
+    let file = host
+        .client
+        .get(export["download_url"].as_str().expect("link"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(file.starts_with("zeta_link,title,a"), "{file}");
+    host.stop().await
+}

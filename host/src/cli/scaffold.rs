@@ -6,16 +6,78 @@ use anyhow::{Context as _, bail};
 
 use super::Kind;
 
-/// Where this binary's SDK sources were, if they are still there: new crates depend on
-/// them by path (the SDK is not on crates.io yet).
-fn sdk_dependency() -> String {
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
-    match std::fs::canonicalize(&sdk) {
-        Ok(path) if path.join("Cargo.toml").is_file() => {
+/// How a new crate at `dir` depends on the SDK. The SDK is not on crates.io yet, so by
+/// path when its sources can be found, and relative, so that moving the trawl clone (and
+/// the crate within it, or beside it) keeps it building: `TRAWL_SDK_PATH`, else a
+/// `plugin-sdk` beside one of the crate's ancestors (a crate made inside the clone), else
+/// one above the running `trawl` (`target/release/trawl` in a clone), else where this
+/// binary was built from. With none, the registry version.
+fn sdk_dependency(dir: &Path) -> String {
+    let is_sdk = |p: &Path| {
+        std::fs::read_to_string(p.join("Cargo.toml"))
+            .is_ok_and(|t| t.contains("name = \"trawl-sdk\""))
+    };
+    let dir = absolute(dir);
+    let beside = |start: &Path| {
+        start
+            .ancestors()
+            .map(|a| a.join("plugin-sdk"))
+            .find(|p| is_sdk(p))
+    };
+    let found = std::env::var_os("TRAWL_SDK_PATH")
+        .map(std::path::PathBuf::from)
+        .filter(|p| is_sdk(p))
+        .or_else(|| beside(&dir))
+        .or_else(|| std::env::current_exe().ok().and_then(|exe| beside(&exe)))
+        .or_else(|| {
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk")).filter(|p| is_sdk(p))
+        });
+    match found.and_then(|sdk| std::fs::canonicalize(sdk).ok()) {
+        Some(sdk) => {
+            let path = relative(&dir, &sdk);
             format!("{{ path = {:?} }}", path.display().to_string())
         }
-        _ => format!("\"{}\"", env!("CARGO_PKG_VERSION")),
+        None => format!("\"{}\"", env!("CARGO_PKG_VERSION")),
     }
+}
+
+/// `path` made absolute and canonical as far as it exists (the crate's directory may not
+/// exist yet).
+fn absolute(path: &Path) -> std::path::PathBuf {
+    let path = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut existing = path.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut out = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    out.extend(rest.iter().rev());
+    out
+}
+
+/// The path from directory `from` to `to` (both absolute).
+fn relative(from: &Path, to: &Path) -> std::path::PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for part in &to[common..] {
+        out.push(part);
+    }
+    out
 }
 
 fn valid_name(name: &str) -> bool {
@@ -42,7 +104,10 @@ pub fn write(dir: &Path, name: &str, kind: Kind) -> anyhow::Result<()> {
         Kind::Exporter => ("A trawl exporter", EXPORTER),
     };
     let files = [
-        ("Cargo.toml", cargo_toml(name, description)),
+        (
+            "Cargo.toml",
+            cargo_toml(name, description, &sdk_dependency(dir)),
+        ),
         ("rust-toolchain.toml", TOOLCHAIN.to_owned()),
         (".gitignore", "/target\n".to_owned()),
         ("src/lib.rs", lib.to_owned()),
@@ -59,7 +124,7 @@ pub fn write(dir: &Path, name: &str, kind: Kind) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cargo_toml(name: &str, description: &str) -> String {
+fn cargo_toml(name: &str, description: &str, sdk: &str) -> String {
     format!(
         r#"[package]
 name = "{name}"
@@ -85,7 +150,7 @@ strip = "debuginfo"
 # A crate of its own, even inside another workspace.
 [workspace]
 "#,
-        sdk = sdk_dependency()
+        sdk = sdk
     )
 }
 
@@ -267,3 +332,32 @@ mod tests {
     }
 }
 "##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_made_relative() {
+        assert_eq!(
+            relative(Path::new("/a/b/plugins/x"), Path::new("/a/b/plugin-sdk")),
+            Path::new("../../plugin-sdk")
+        );
+        assert_eq!(
+            relative(Path::new("/home/me/x"), Path::new("/opt/trawl/plugin-sdk")),
+            Path::new("../../../opt/trawl/plugin-sdk")
+        );
+    }
+
+    /// A crate made inside the clone depends on the clone's SDK by a relative path.
+    #[test]
+    fn the_sdk_is_found_beside_an_ancestor() {
+        let root = std::env::temp_dir().join(format!("trawl-scaffold-{}", std::process::id()));
+        let sdk = root.join("plugin-sdk");
+        std::fs::create_dir_all(&sdk).expect("dir");
+        std::fs::write(sdk.join("Cargo.toml"), "[package]\nname = \"trawl-sdk\"\n").expect("write");
+        let dependency = sdk_dependency(&root.join("plugins/new-one"));
+        assert_eq!(dependency, r#"{ path = "../../plugin-sdk" }"#);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

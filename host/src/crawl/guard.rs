@@ -10,7 +10,10 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// A fetch refused by the guard.
 #[derive(Debug, thiserror::Error)]
-#[error("{host} resolves to {addr}, a private or reserved address that trawl does not fetch")]
+#[error(
+    "{host} resolves to {addr}, a private or reserved address that trawl does not fetch \
+     (an operator opens it with TRAWL_ALLOW_NETWORKS={addr}, or TRAWL_ALLOW_HOSTS={host})"
+)]
 pub struct Blocked {
     host: String,
     addr: IpAddr,

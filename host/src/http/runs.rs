@@ -243,7 +243,23 @@ impl From<ResultRow> for ResultOut {
     }
 }
 
-/// A run's results, in the order they were stored.
+/// The property order of a run's items: its job's schema's.
+async fn property_order(
+    state: &AppState,
+    run: &db::runs::RunRow,
+) -> ApiResult<crate::validate::PropertyOrder> {
+    let Some(job) = db::jobs::get_any(&state.pool, run.job_id).await? else {
+        return Ok(Default::default());
+    };
+    let schema = db::schemas::get(&state.pool, run.owner_id, job.schema_id).await?;
+    Ok(schema
+        .and_then(|s| serde_json::from_str(&s.json_schema).ok())
+        .map(|schema| crate::validate::PropertyOrder::of(&schema))
+        .unwrap_or_default())
+}
+
+/// A run's results, in the order they were stored, each item's properties in its
+/// schema's order.
 #[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = RunId, Path), PageQuery),
     responses((status = 200, body = Page<ResultOut>), (status = 404, body = ErrorBody)))]
 async fn list_results(
@@ -252,11 +268,19 @@ async fn list_results(
     ApiPath(id): ApiPath<RunId>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<Page<ResultOut>>> {
-    db::runs::get(&state.pool, caller.0.id, id)
+    let run = db::runs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
     let rows = db::results::list(&state.pool, id, q.cursor()?, q.limit()).await?;
-    let items: Vec<ResultOut> = rows.into_iter().map(ResultOut::from).collect();
+    let order = property_order(&state, &run).await?;
+    let items: Vec<ResultOut> = rows
+        .into_iter()
+        .map(|row| {
+            let mut out = ResultOut::from(row);
+            order.apply(&mut out.data);
+            out
+        })
+        .collect();
     Ok(axum::Json(Page::new(items, q.limit(), |r| {
         r.id.to_string()
     })))

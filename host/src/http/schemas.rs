@@ -198,7 +198,86 @@ async fn checked(
             format!("{} is an {}, not an extractor", plugin.name, plugin.kind),
         ));
     }
+    ask_the_plugin(state, caller, &plugin, body, &options).await?;
     Ok((plugin.id, options))
+}
+
+/// How long the plugin may take to look at a schema.
+const CHECK_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Let the plugin check the schema: the host calls it on an empty page, and a schema (or
+/// options) it cannot use comes back as its `invalid-input` error, with a JSON pointer
+/// to the place when the plugin gives one (`/properties/price: …`). Anything else the
+/// call does (items, other errors, a trap, running out of time on a page with nothing
+/// on it) says nothing about the schema: it is saved, and a run reports what happens.
+async fn ask_the_plugin(
+    state: &AppState,
+    caller: &Caller,
+    plugin: &db::plugins::Plugin,
+    body: &SchemaIn,
+    options: &serde_json::Value,
+) -> ApiResult<()> {
+    let loaded = match state.plugin(plugin.id).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            tracing::warn!(
+                "checking a schema: plugin {}@{}: {e}",
+                plugin.name,
+                plugin.version
+            );
+            return Ok(());
+        }
+    };
+    let mut limits = body
+        .limits
+        .apply(state.runtime.default_call_limits(), state.runtime.limits())
+        .map_err(|why| ApiError::unprocessable("limit_above_ceiling", why))?;
+    limits.timeout = limits.timeout.min(CHECK_TIME);
+    limits.owner = Some(caller.0.id);
+    let page = std::sync::Arc::new(crate::runtime::PageData {
+        url: "https://schema-check.trawl.invalid/".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: "<!doctype html><html><head></head><body></body></html>".into(),
+    });
+    let checked = state
+        .runtime
+        .extract_limited(
+            &loaded,
+            page,
+            body.json_schema.get().into(),
+            options.to_string().into(),
+            None,
+            limits,
+        )
+        .await;
+    let Err(e) = checked else { return Ok(()) };
+    let crate::runtime::CallErrorKind::Plugin(error) = &e.kind else {
+        return Ok(());
+    };
+    if error.kind != crate::runtime::limits::PluginErrorKind::InvalidInput {
+        return Ok(());
+    }
+    let (path, message) = pointed(&error.message);
+    Err(ApiError::unprocessable(
+        "invalid_schema",
+        format!("{} cannot use this schema: {message}", e.plugin),
+    )
+    .with_details(vec![validate::Problem {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }]))
+}
+
+/// A plugin's message split into the JSON pointer it starts with (`/properties/a: …`),
+/// if it starts with one, and the rest.
+fn pointed(message: &str) -> (&str, &str) {
+    match message.split_once(": ") {
+        Some((pointer, rest)) if pointer.starts_with('/') && !pointer.contains(' ') => {
+            (pointer, rest)
+        }
+        _ => ("", message),
+    }
 }
 
 /// Create a schema.

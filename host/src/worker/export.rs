@@ -109,6 +109,9 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         )
         .await
         .map_err(fail)?;
+    let order = serde_json::from_str(&schema.json_schema)
+        .map(|schema| crate::validate::PropertyOrder::of(&schema))
+        .unwrap_or_default();
     let lease = state.config.lease.as_secs_f64();
     let (mut rows, mut bytes) = (0i64, 0i64);
     let mut after = None;
@@ -119,10 +122,20 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         let Some((last, _)) = batch.last() else { break };
         after = Some(*last);
         rows += batch.len() as i64;
-        let out = session
-            .write(batch.into_iter().map(|(_, data)| data).collect())
-            .await
-            .map_err(fail)?;
+        // Rows in the schema's property order (jsonb keeps its own).
+        let rows_text = batch
+            .into_iter()
+            .map(
+                |(_, data)| match serde_json::from_str::<serde_json::Value>(&data) {
+                    Ok(mut value) => {
+                        order.apply(&mut value);
+                        value.to_string()
+                    }
+                    Err(_) => data,
+                },
+            )
+            .collect();
+        let out = session.write(rows_text).await.map_err(fail)?;
         if (bytes as u64).saturating_add(out.len() as u64) > max_size {
             return Err(too_large());
         }

@@ -134,12 +134,35 @@ impl Mapping {
     }
 }
 
+/// A schema problem at `path`, a JSON pointer into the schema ("" for its root), which
+/// the host hands back as the problem's `path` when the schema is saved.
 fn invalid(path: &str, message: impl std::fmt::Display) -> PluginError {
     if path.is_empty() {
         PluginError::invalid_input(format!("schema: {message}"))
     } else {
-        PluginError::invalid_input(format!("property `{path}`: {message}"))
+        PluginError::invalid_at(path, message)
     }
+}
+
+use trawl_sdk::hints::pointer_token as token;
+
+/// The hints this plugin reads on the root schema.
+const ROOT_HINTS: &[&str] = &["x-scope", "x-follow"];
+/// The hints this plugin reads on a property (and on an array's `items`).
+const PROPERTY_HINTS: &[&str] = &[
+    "x-selector",
+    "x-attr",
+    "x-url",
+    "x-html",
+    "x-regex",
+    "x-map",
+    "x-scope",
+];
+
+/// Every `x-` key of `obj` must be one of `known`: a misspelt hint (`x-selecter`) would
+/// otherwise be ignored, and the run "succeed" with empty items.
+fn known_hints(obj: &Object<'_>, known: &[&str], path: &str) -> Result<(), PluginError> {
+    trawl_sdk::hints::known_hints(obj.iter().map(|(k, _)| k), known, path, "css-extractor")
 }
 
 impl Plan {
@@ -151,6 +174,7 @@ impl Plan {
         let root = schema
             .as_object()
             .ok_or_else(|| PluginError::invalid_input("the schema must be a JSON object"))?;
+        known_hints(root, ROOT_HINTS, "")?;
         let scope = opt_str(root, "x-scope", "")?.map(str::to_string);
         let follow = opt_str(root, "x-follow", "")?.map(|s| Field::url("href").selector(s).all());
         let required = match root.get("required") {
@@ -169,7 +193,9 @@ impl Plan {
         level.object = parse_object(root, "", &mut level)?;
         let follow = match follow {
             // The document is the only node read: the links join its read.
-            Some(field) if scope.is_none() => Some(Follow::Column(level.column(field, "x-follow"))),
+            Some(field) if scope.is_none() => {
+                Some(Follow::Column(level.column(field, "/x-follow")))
+            }
             Some(field) => Some(Follow::Field(field)),
             None => None,
         };
@@ -239,14 +265,11 @@ fn parse_object(
     };
     let mut spec = ObjectSpec::default();
     for (name, prop) in props.iter() {
-        let prop_path = if path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{path}.{name}")
-        };
+        let prop_path = format!("{path}/properties/{}", token(name));
         let prop_obj = prop
             .as_object()
             .ok_or_else(|| invalid(&prop_path, "the property schema must be an object"))?;
+        known_hints(prop_obj, PROPERTY_HINTS, &prop_path)?;
         let kind = parse_prop(prop_obj, &prop_path, level)?;
         spec.props.push(Prop {
             name: name.to_string(),
@@ -290,7 +313,10 @@ fn parse_prop(obj: &Object<'_>, path: &str, level: &mut Level) -> Result<Kind, P
                 Some(Json::Object(items)) => Some(items),
                 Some(_) => return Err(invalid(path, "`items` must be a schema object")),
             };
-            let item_path = format!("{path}[]");
+            let item_path = format!("{path}/items");
+            if let Some(items) = items {
+                known_hints(items, PROPERTY_HINTS, &item_path)?;
+            }
             let (item_ty, item_nullable) = match items {
                 Some(items) => declared_type(items, &item_path)?,
                 None => (None, false),
@@ -516,12 +542,39 @@ mod tests {
         ));
     }
 
+    /// A hint this plugin does not read is an error, with the hint it was likely meant
+    /// to be, on the root, on a property and on an array's items.
+    #[test]
+    fn unknown_hints_are_refused_with_a_near_miss() {
+        assert_eq!(
+            error(json!({"properties": {"title": {"type": "string", "x-selecter": "h1"}}})),
+            "/properties/title/x-selecter: unknown hint `x-selecter`: did you mean `x-selector`?"
+        );
+        assert_eq!(
+            error(json!({"x-scop": "li", "properties": {}})),
+            "/x-scop: unknown hint `x-scop`: did you mean `x-scope`?"
+        );
+        assert_eq!(
+            error(
+                json!({"properties": {"tags": {"type": "array", "items": {"type": "string", "x-regx": "a"}}}})
+            ),
+            "/properties/tags/items/x-regx: unknown hint `x-regx`: did you mean `x-regex`?"
+        );
+        let far = error(json!({"properties": {"p": {"x-path": "offers.price"}}}));
+        assert!(
+            far.starts_with(
+                "/properties/p/x-path: unknown hint `x-path`: the css-extractor reads x-selector"
+            ),
+            "{far}"
+        );
+    }
+
     #[test]
     fn follow_joins_the_document_read() {
         let p = plan(json!({"x-follow": "a.next", "properties": {"h": {"x-selector": "h1"}}}));
         assert!(p.scope.is_none());
         assert!(matches!(p.follow, Some(Follow::Column(1))));
-        assert_eq!(p.root.owners, ["h", "x-follow"]);
+        assert_eq!(p.root.owners, ["/properties/h", "/x-follow"]);
     }
 
     #[test]
@@ -579,7 +632,13 @@ mod tests {
                 ..
             } => {
                 assert_eq!(selector, "table tr");
-                assert_eq!(level.owners, ["info[].key", "info[].value"]);
+                assert_eq!(
+                    level.owners,
+                    [
+                        "/properties/info/items/properties/key",
+                        "/properties/info/items/properties/value"
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -601,15 +660,20 @@ mod tests {
         );
         assert!(
             error(json!({"properties": {"price": {"x-regex": "("}}}))
-                .starts_with("property `price`: `x-regex` does not compile")
+                .starts_with("/properties/price: `x-regex` does not compile")
         );
         assert!(
             error(json!({"properties": {"a": {"properties": {"b": {"x-html": "all"}}}}}))
-                .starts_with("property `a.b`: `x-html` must be")
+                .starts_with("/properties/a/properties/b: `x-html` must be")
         );
         assert!(
             error(json!({"properties": {"p": {"x-map": [1]}}}))
-                .contains("`p`: `x-map` must be an object")
+                .contains("/properties/p: `x-map` must be an object")
+        );
+        // A name with `/` or `~` is escaped in the pointer.
+        assert!(
+            error(json!({"properties": {"a/b~c": {"x-regex": "("}}}))
+                .starts_with("/properties/a~1b~0c: ")
         );
         assert!(
             error(json!({"properties": {"p": {"x-url": "yes"}}}))
@@ -629,7 +693,7 @@ mod tests {
         );
         assert!(
             error(json!({"properties": {"r": {"type": "array", "items": {"type": "object"}}}}))
-                .contains("`r`: an array of objects needs `x-scope`")
+                .contains("/properties/r: an array of objects needs `x-scope`")
         );
         assert!(
             error(json!({"properties": {"p": {"type": "date"}}}))
@@ -641,7 +705,7 @@ mod tests {
         );
         assert!(
             error(json!({"properties": {"p": 1}}))
-                .contains("`p`: the property schema must be an object")
+                .contains("/properties/p: the property schema must be an object")
         );
         assert!(error(json!({"required": "title"})).contains("`required` must be an array"));
     }

@@ -45,12 +45,19 @@ use crate::hints::{Follow, Kind, Level, ObjectSpec, Plan, ValueSpec};
 pub fn run(dom: &impl Dom, plan: &Plan) -> Result<(Vec<Item>, Vec<String>), PluginError> {
     let has_props = !plan.root.object.props.is_empty();
     let (table, objects) = match &plan.scope {
-        // Without properties there are no items: only the links are read.
-        Some(_) if !has_props => (Table::default(), Vec::new()),
+        // Without properties there are no items: only the links are read (and the
+        // scope's selector, never used, is checked).
+        Some(_) if !has_props => {
+            check_selectors(dom, plan)?;
+            (Table::default(), Vec::new())
+        }
         Some(selector) => {
-            let items_nodes = select(dom, &[Node::DOCUMENT], selector, "x-scope")?
+            let items_nodes = select(dom, &[Node::DOCUMENT], selector, "/x-scope")?
                 .pop()
                 .unwrap_or_default();
+            if items_nodes.is_empty() {
+                check_selectors(dom, plan)?;
+            }
             run_level(dom, &items_nodes, &plan.root)?
         }
         None => run_level(dom, &[Node::DOCUMENT], &plan.root)?,
@@ -62,7 +69,7 @@ pub fn run(dom: &impl Dom, plan: &Plan) -> Result<(Vec<Item>, Vec<String>), Plug
             dom,
             &[Node::DOCUMENT],
             std::slice::from_ref(field),
-            &["x-follow".into()],
+            &["/x-follow".into()],
         )?
         .get(0, 0)
         .to_vec(),
@@ -79,6 +86,61 @@ pub fn run(dom: &impl Dom, plan: &Plan) -> Result<(Vec<Item>, Vec<String>), Plug
         Vec::new()
     };
     Ok((items, dedup(follow)))
+}
+
+/// On a page where the items' scope matched nothing, the properties' selectors are never
+/// sent to the host, so a bad one would go unnoticed (and the host checks a schema when it
+/// is saved by calling the plugin on an empty page): ask for every selector of the plan
+/// once, on the document, so that the host says which one does not parse. One call, on
+/// pages without items only.
+fn check_selectors(dom: &impl Dom, plan: &Plan) -> Result<(), PluginError> {
+    let mut fields = Vec::new();
+    let mut owners = Vec::new();
+    let mut seen = HashSet::new();
+    let mut add = |selector: &str, owner: &str| {
+        if seen.insert(selector.to_owned()) {
+            fields.push(Field::attr("id").selector(selector));
+            owners.push(owner.to_owned());
+        }
+    };
+    fn walk(level: &Level, add: &mut impl FnMut(&str, &str)) {
+        for (field, owner) in level.fields.iter().zip(&level.owners) {
+            if let Some(selector) = &field.selector {
+                add(selector, owner);
+            }
+        }
+        fn props(spec: &ObjectSpec, add: &mut impl FnMut(&str, &str)) {
+            for prop in &spec.props {
+                match &prop.kind {
+                    Kind::Object(inner) => props(inner, add),
+                    Kind::Scoped {
+                        path,
+                        selector,
+                        level,
+                        ..
+                    } => {
+                        add(selector, path);
+                        walk(level, add);
+                    }
+                    Kind::Value { .. } | Kind::Values { .. } => {}
+                }
+            }
+        }
+        props(&level.object, add);
+    }
+    if let Some(scope) = &plan.scope {
+        add(scope, "/x-scope");
+    }
+    walk(&plan.root, &mut add);
+    if let Some(Follow::Field(field)) = &plan.follow
+        && let Some(selector) = &field.selector
+    {
+        add(selector, "/x-follow");
+    }
+    if fields.is_empty() {
+        return Ok(());
+    }
+    read(dom, &[Node::DOCUMENT], &fields, &owners).map(drop)
 }
 
 /// Share of the required properties the item has (1 when none are required).
@@ -286,10 +348,9 @@ fn select(
     owner: &str,
 ) -> Result<Vec<Vec<Node>>, PluginError> {
     dom.select_in(scopes, selector).map_err(|e| match e {
-        QueryError::BadSelector(m) => PluginError::invalid_input(format!(
-            "{}: bad CSS selector {selector:?}: {m}",
-            describe(owner)
-        )),
+        QueryError::BadSelector(m) => {
+            PluginError::invalid_at(owner, format!("bad CSS selector {selector:?}: {m}"))
+        }
         other => other.into(),
     })
 }
@@ -312,22 +373,15 @@ fn read(
                 if let Err(QueryError::BadSelector(m)) =
                     dom.read(&[Node::DOCUMENT], std::slice::from_ref(field))
                 {
-                    return Err(PluginError::invalid_input(format!(
-                        "{}: bad CSS selector {selector:?}: {m}",
-                        describe(owner)
-                    )));
+                    return Err(PluginError::invalid_at(
+                        owner,
+                        format!("bad CSS selector {selector:?}: {m}"),
+                    ));
                 }
             }
             Err(PluginError::invalid_input(format!("bad CSS selector: {m}")))
         }
         Err(other) => Err(other.into()),
-    }
-}
-
-fn describe(owner: &str) -> String {
-    match owner {
-        "x-scope" | "x-follow" => format!("schema `{owner}`"),
-        path => format!("property `{path}`"),
     }
 }
 
@@ -674,16 +728,32 @@ mod tests {
         assert_eq!(
             err,
             PluginError::invalid_input(
-                "property `price`: bad CSS selector \"p.price_color\": unexpected token"
+                "/properties/price: bad CSS selector \"p.price_color\": unexpected token"
             )
         );
         dom.bad_selector = Some("article.product_pod".into());
         let err = extract(&dom, listing_schema()).unwrap_err();
         assert!(
-            err.message()
-                .starts_with("schema `x-scope`: bad CSS selector"),
+            err.message().starts_with("/x-scope: bad CSS selector"),
             "{err}"
         );
+    }
+
+    /// Where the items' scope matches nothing, the properties' selectors are still
+    /// checked, in one call: a bad one is named (this is how a schema is checked when it
+    /// is saved, on an empty page); a good schema gives no items and no error.
+    #[test]
+    fn selectors_are_checked_on_a_page_without_items() {
+        let mut dom = FakeDom::default().select(0, "article.product_pod", &[]);
+        dom.bad_selector = Some("p.price_color".into());
+        let err = extract(&dom, listing_schema()).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("/properties/price: bad CSS selector"),
+            "{err}"
+        );
+        let dom = FakeDom::default().select(0, "article.product_pod", &[]);
+        assert!(extract(&dom, listing_schema()).unwrap().0.is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 use trawl_sdk::PluginError;
+use trawl_sdk::hints::{known_hints, pointer_token};
 
 use crate::graph::short_name;
 
@@ -96,6 +97,12 @@ impl Plan {
         let root = schema
             .as_object()
             .ok_or_else(|| PluginError::invalid_input("the item schema must be a JSON object"))?;
+        known_hints(
+            root.keys().map(String::as_str),
+            ROOT_HINTS,
+            "",
+            "jsonld-extractor",
+        )?;
         let types = match root.get("x-type") {
             None => Vec::new(),
             Some(value) => strings(value)
@@ -129,18 +136,27 @@ impl Plan {
     }
 }
 
+/// The hints this plugin reads on the root schema.
+const ROOT_HINTS: &[&str] = &["x-type"];
+/// The hints it reads on a property.
+const PROPERTY_HINTS: &[&str] = &["x-path", "x-map"];
+/// The hints it reads on an array's `items` (`x-path` goes on the array).
+const ITEM_HINTS: &[&str] = &["x-map"];
+
+/// `parent` is the JSON pointer of the object whose `properties` these are; problems
+/// are reported at the pointer of the property.
 fn parse_props(props: &Map<String, Value>, parent: &str) -> Result<Vec<Prop>, PluginError> {
     props
         .iter()
         .map(|(name, schema)| {
-            let path = format!("{parent}{name}");
+            let path = format!("{parent}/properties/{}", pointer_token(name));
             parse_prop(name, schema, &path)
         })
         .collect()
 }
 
 fn parse_prop(name: &str, schema: &Value, path: &str) -> Result<Prop, PluginError> {
-    let bad = |what: &str| PluginError::invalid_input(format!("property `{path}`: {what}"));
+    let bad = |what: &str| PluginError::invalid_at(path, what);
     let schema = match schema {
         Value::Object(schema) => schema,
         // `true` is the schema that accepts anything.
@@ -153,6 +169,12 @@ fn parse_prop(name: &str, schema: &Value, path: &str) -> Result<Prop, PluginErro
         }
         _ => return Err(bad("its schema must be an object")),
     };
+    known_hints(
+        schema.keys().map(String::as_str),
+        PROPERTY_HINTS,
+        path,
+        "jsonld-extractor",
+    )?;
     let paths = match schema.get("x-path") {
         None => vec![vec![name.to_string()]],
         Some(value) => strings(value)
@@ -178,7 +200,7 @@ fn parse_prop(name: &str, schema: &Value, path: &str) -> Result<Prop, PluginErro
 }
 
 fn parse_spec(schema: &Map<String, Value>, path: &str) -> Result<Spec, PluginError> {
-    let bad = |what: String| PluginError::invalid_input(format!("property `{path}`: {what}"));
+    let bad = |what: String| PluginError::invalid_at(path, what);
     let (ty, nullable) = match schema.get("type") {
         None => (None, false),
         Some(Value::String(t)) => (Some(t.as_str()), t == "null"),
@@ -214,9 +236,7 @@ fn parse_spec(schema: &Map<String, Value>, path: &str) -> Result<Spec, PluginErr
         Some("object") => match schema.get("properties") {
             None => Ok(Spec::Any),
             Some(Value::Object(props)) if props.is_empty() => Ok(Spec::Any),
-            Some(Value::Object(props)) => {
-                Ok(Spec::Object(parse_props(props, &format!("{path}."))?))
-            }
+            Some(Value::Object(props)) => Ok(Spec::Object(parse_props(props, path)?)),
             Some(_) => Err(bad("properties must be an object".into())),
         },
         Some("array") => match schema.get("items") {
@@ -225,7 +245,14 @@ fn parse_spec(schema: &Map<String, Value>, path: &str) -> Result<Spec, PluginErr
                 if items.contains_key("x-path") {
                     return Err(bad("x-path goes on the array, not on its items".into()));
                 }
-                let inner = parse_spec(items, &format!("{path}[]"))?;
+                let items_path = format!("{path}/items");
+                known_hints(
+                    items.keys().map(String::as_str),
+                    ITEM_HINTS,
+                    &items_path,
+                    "jsonld-extractor",
+                )?;
+                let inner = parse_spec(items, &items_path)?;
                 if matches!(inner, Spec::Array(_)) {
                     return Err(bad("arrays of arrays are not supported".into()));
                 }
@@ -307,24 +334,37 @@ mod tests {
         assert!(error(json!({"x-type": ""})).contains("x-type"));
         assert!(
             error(json!({"properties": {"a": {"x-path": "offers..price"}}}))
-                .contains("`a`: x-path \"offers..price\" has an empty step")
+                .contains("/properties/a: x-path \"offers..price\" has an empty step")
         );
-        assert!(error(json!({"properties": {"a": {"x-path": []}}})).contains("`a`"));
+        assert!(error(json!({"properties": {"a": {"x-path": []}}})).contains("/properties/a:"));
         assert!(
             error(json!({"properties": {"a": {"type": "date"}}}))
-                .contains("`a`: unsupported type \"date\"")
+                .contains("/properties/a: unsupported type \"date\"")
         );
         assert!(
             error(
                 json!({"properties": {"o": {"type": "object", "properties": {"b": {"x-map": 1}}}}})
             )
-            .contains("`o.b`: x-map")
+            .contains("/properties/o/properties/b: x-map")
         );
         assert!(
             error(json!({"properties": {"a": {"type": "array", "items": {"type": "array"}}}}))
                 .contains("arrays of arrays")
         );
-        assert!(error(json!({"properties": {"a": false}})).contains("`a`"));
+        assert!(error(json!({"properties": {"a": false}})).contains("/properties/a:"));
+        // Hints it does not read, with the one likely meant.
+        assert!(
+            error(json!({"x-typ": "Product"}))
+                .contains("/x-typ: unknown hint `x-typ`: did you mean `x-type`?")
+        );
+        assert!(
+            error(json!({"properties": {"p": {"x-paths": "offers.price"}}}))
+                .contains("/properties/p/x-paths: unknown hint `x-paths`: did you mean `x-path`?")
+        );
+        assert!(
+            error(json!({"properties": {"p": {"x-selector": "h1"}}}))
+                .contains("unknown hint `x-selector`: the jsonld-extractor reads x-path, x-map")
+        );
         assert!(error(json!({"required": [1]})).contains("required"));
         assert_eq!(
             Plan::parse(&json!({"required": ["a"]})).unwrap().required,
