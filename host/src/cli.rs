@@ -3,6 +3,8 @@
 
 pub mod scaffold;
 
+pub use scaffold::Kind;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,15 +72,6 @@ pub enum PluginCommand {
         #[arg(long, env = "TRAWL_API_KEY", hide_env_values = true)]
         key: String,
     },
-}
-
-/// Plugin kinds for `trawl plugin new`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Pages in, items out.
-    Extractor,
-    /// Rows in, a file out.
-    Exporter,
 }
 
 /// Carry out a `trawl plugin` command.

@@ -6,6 +6,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod jobs;
+pub mod list;
 pub mod plugins;
 pub mod runs;
 pub mod schemas;
@@ -16,12 +17,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -177,60 +177,5 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             tracing::warn!("readiness check: {e}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
-    }
-}
-
-/// `?cursor=&limit=` of list endpoints.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page (empty: the first page).
-    pub cursor: Option<String>,
-    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
-impl PageQuery {
-    /// The limit, clamped.
-    pub fn limit(&self) -> i64 {
-        self.limit.unwrap_or(50).clamp(1, crate::db::MAX_PAGE)
-    }
-
-    /// The cursor as a typed id.
-    pub fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, error::ApiError> {
-        self.cursor
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                c.parse().map_err(|_| {
-                    error::ApiError::bad_request(
-                        "invalid_cursor",
-                        "the cursor is not one this API gave",
-                    )
-                })
-            })
-            .transpose()
-    }
-}
-
-/// A page of a list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// Build a page; `cursor_of` gives the cursor of the last item when the page is full.
-    pub fn new(items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
-        let next_cursor = if items.len() as i64 == limit {
-            items.last().map(cursor_of)
-        } else {
-            None
-        };
-        Self { items, next_cursor }
     }
 }

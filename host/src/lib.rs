@@ -22,11 +22,14 @@ pub mod crawl;
 pub mod db;
 pub mod http;
 pub mod ids;
+pub mod keys;
 pub mod runtime;
 pub mod server;
+pub mod state;
 pub mod storage;
 pub mod validate;
 pub mod worker;
 
 pub use config::Config;
-pub use server::{AppState, run};
+pub use server::run;
+pub use state::AppState;

@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::db;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Start the run and export loops. The returned future resolves once both loops have
 /// stopped after `stop` turned true, and every claimed piece of work ended or was handed back.

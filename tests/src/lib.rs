@@ -219,7 +219,7 @@ impl TestHost {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         config.listen = addr;
-        let (_, admin_key) = trawl_host::server::bootstrap_admin(&pool, None)
+        let (_, admin_key) = trawl_host::keys::bootstrap_admin(&pool, None)
             .await?
             .context("a fresh database has no admin yet")?;
         let state = AppState::new(config, pool).await?;

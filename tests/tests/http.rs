@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use trawl_host::{AppState, Config, db, server};
+use trawl_host::{AppState, Config, db, keys};
 
 struct Api {
     state: AppState,
@@ -32,12 +32,12 @@ impl Api {
         let user = db::users::create(&self.state.pool, email, role, 0)
             .await
             .expect("user");
-        let (key, hash) = server::new_api_key();
+        let (key, hash) = keys::new_api_key();
         db::api_keys::create(
             &self.state.pool,
             user.id,
             "k",
-            &server::key_prefix(&key),
+            &keys::key_prefix(&key),
             &hash,
         )
         .await

@@ -4,7 +4,14 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
-use super::Kind;
+/// Plugin kinds for `trawl plugin new`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Pages in, items out.
+    Extractor,
+    /// Rows in, a file out.
+    Exporter,
+}
 
 /// How a new crate at `dir` depends on the SDK. The SDK is not on crates.io yet, so by
 /// path when its sources can be found, and relative, so that moving the trawl clone (and

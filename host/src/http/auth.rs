@@ -6,7 +6,8 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::db::{self, users::User};
-use crate::server::{AppState, hash_api_key};
+use crate::keys::hash_api_key;
+use crate::state::AppState;
 
 /// The user a request is made by.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::db::{self, exports::ExportRow};
 use crate::ids::{ExportId, RunId};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::storage::LinkError;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {

@@ -9,11 +9,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::{Page, PageQuery};
+use super::list::{Page, PageQuery};
 use crate::crawl::FetchSettings;
 use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::validate::Problem;
 use crate::worker::run::Pagination;
 

@@ -15,7 +15,7 @@ use super::extract::ApiPath;
 use crate::db::{self, plugins::Plugin, plugins::Upload};
 use crate::ids::PluginId;
 use crate::runtime::{LoadError, LoadedPlugin};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -10,10 +10,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
-use super::{Page, PageQuery};
+use super::list::{Page, PageQuery};
 use crate::db::{self, results::ResultRow, runs::RunRow};
 use crate::ids::{JobId, ResultId, RunId};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -11,11 +11,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::{Page, PageQuery};
+use super::list::{Page, PageQuery};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
 use crate::ids::{PluginId, SchemaId};
 use crate::runtime::SchemaLimits;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::validate;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -255,7 +255,7 @@ async fn ask_the_plugin(
     let crate::runtime::CallErrorKind::Plugin(error) = &e.kind else {
         return Ok(());
     };
-    if error.kind != crate::runtime::limits::PluginErrorKind::InvalidInput {
+    if error.kind != crate::runtime::PluginErrorKind::InvalidInput {
         return Ok(());
     }
     let (path, message) = pointed(&error.message);

@@ -10,7 +10,8 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
 use crate::db::{self, ResultExt, api_keys::ApiKey, users::User};
 use crate::ids::{ApiKeyId, UserId};
-use crate::server::{AppState, hash_api_key, key_prefix, new_api_key};
+use crate::keys::{hash_api_key, key_prefix, new_api_key};
+use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

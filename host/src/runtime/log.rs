@@ -1,7 +1,7 @@
-//! The `log` import: plugin log lines, capped per call, handed to the run's logs.
+//! Plugin log lines, capped per call and handed to the run's logs (the `log` import's
+//! host side is in `host.rs`).
 
-use super::PluginState;
-use super::bindings::log::{Host, Level};
+use super::trap::HostTrap;
 
 /// One line a plugin logged.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,31 +31,21 @@ impl LogSink {
             cap,
         }
     }
-}
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Trace => "trace",
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    }
-}
-
-impl Host for PluginState {
-    fn log(&mut self, level: Level, mut message: String) -> wasmtime::Result<()> {
-        let sink = &mut self.logs;
-        if sink.lines.len() >= sink.cap {
-            sink.dropped += 1;
-            // Dropping costs a host call each time: a plugin that keeps logging far past
-            // its cap is stopped rather than allowed to spin the host.
-            if sink.dropped > (sink.cap as u64).saturating_mul(100).max(1000) {
-                return Err(wasmtime::Error::new(super::limits::HostTrap::Limit(
-                    format!(
-                        "more than {} log lines in one call",
-                        sink.dropped + sink.lines.len() as u64
-                    ),
+    /// Keep a line, or count it past the cap. Dropping costs a host call each time: a
+    /// plugin that keeps logging far past its cap is stopped rather than allowed to spin
+    /// the host.
+    pub(crate) fn push(
+        &mut self,
+        level: &'static str,
+        mut message: String,
+    ) -> Result<(), HostTrap> {
+        if self.lines.len() >= self.cap {
+            self.dropped += 1;
+            if self.dropped > (self.cap as u64).saturating_mul(100).max(1000) {
+                return Err(HostTrap::Limit(format!(
+                    "more than {} log lines in one call",
+                    self.dropped + self.lines.len() as u64
                 )));
             }
             return Ok(());
@@ -67,12 +57,7 @@ impl Host for PluginState {
             }
             message.truncate(cut);
         }
-        sink.lines.push(LogLine {
-            level: level_name(level),
-            message,
-        });
+        self.lines.push(LogLine { level, message });
         Ok(())
     }
 }
-
-impl super::bindings::types::Host for PluginState {}

@@ -4,7 +4,7 @@
 use tokio::io::AsyncWriteExt;
 
 use crate::db::{self, exports::ExportRow};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Rows per database read and per exporter `write` call.
 const BATCH: i64 = 500;

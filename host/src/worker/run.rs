@@ -12,7 +12,7 @@ use crate::crawl::{FetchSettings, Session, VisitResult};
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters, runs::RunRow};
 use crate::ids::RunId;
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::validate::{self, ItemIssue};
 
 use super::pagination::Planner;

@@ -1,0 +1,279 @@
+//! The extract call: a page in, items (each read or refused on its own), follow URLs and
+//! pagination links out, within the call's limits.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::call::off_thread;
+use super::engine::Runtime;
+use super::error::{CallError, CallErrorKind, HostTrap, classify};
+use super::limits::CallLimits;
+use super::load::{LoadedPlugin, Pre};
+use super::log::LogLine;
+use super::page::{PageData, PageResource};
+use super::store::{PluginState, fuel_used};
+use crate::validate::ItemIssue;
+
+/// Time past a call's deadline that finding its pagination links may take, for a plugin
+/// that returned just in time.
+const LINK_GRACE: Duration = Duration::from_secs(1);
+
+/// The output of one `extract` call.
+#[derive(Debug)]
+pub struct ExtractOutput {
+    /// Items as parsed JSON objects with their confidence (in [0, 1], or none).
+    pub items: Vec<(serde_json::Value, Option<f32>)>,
+    /// Items that could not be read (not JSON, not an object), by their index in what
+    /// the plugin returned; `items` holds the others, in order.
+    pub refused: Vec<ItemIssue>,
+    /// URLs to follow.
+    pub follow: Vec<String>,
+    /// Absolute URLs of the links matching the request's link selector (host-side DOM).
+    pub links: Vec<String>,
+    /// Fuel burnt.
+    pub fuel: u64,
+    /// Lines logged.
+    pub logs: Vec<LogLine>,
+    /// Lines dropped over the cap.
+    pub logs_dropped: u64,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+impl ExtractOutput {
+    /// The index in what the plugin returned of each of `items`.
+    pub fn item_indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut refused = self.refused.iter().map(|r| r.index).peekable();
+        let mut next = 0;
+        self.items.iter().map(move |_| {
+            while refused.next_if(|&r| r == next).is_some() {
+                next += 1;
+            }
+            next += 1;
+            next - 1
+        })
+    }
+}
+
+impl Runtime {
+    /// Run an extractor on a page with the default limits.
+    pub async fn extract(
+        self: &Arc<Self>,
+        plugin: &Arc<LoadedPlugin>,
+        page: Arc<PageData>,
+        schema: Arc<str>,
+        options: Arc<str>,
+        link_selector: Option<Arc<str>>,
+    ) -> Result<ExtractOutput, CallError> {
+        let limits = self.defaults.clone();
+        self.extract_limited(plugin, page, schema, options, link_selector, limits)
+            .await
+    }
+
+    /// Run an extractor on a page under the given limits, in a slot of the limits' owner.
+    pub async fn extract_limited(
+        self: &Arc<Self>,
+        plugin: &Arc<LoadedPlugin>,
+        page: Arc<PageData>,
+        schema: Arc<str>,
+        options: Arc<str>,
+        link_selector: Option<Arc<str>>,
+        limits: CallLimits,
+    ) -> Result<ExtractOutput, CallError> {
+        let label = plugin.label();
+        let timeout = limits.timeout;
+        let owner = limits.owner;
+        let this = self.clone();
+        let plugin = plugin.clone();
+        off_thread(&label, Some((&self.slots, owner)), timeout, move || {
+            this.extract_blocking(
+                &plugin,
+                page,
+                &schema,
+                &options,
+                link_selector.as_deref(),
+                &limits,
+            )
+        })
+        .await
+    }
+
+    /// Run an extractor on this thread, which must be one where blocking is allowed (a
+    /// `spawn_blocking` closure, a thread of the caller's own pool, a plain thread), never a
+    /// tokio worker. It takes no permit: the caller bounds how many calls run at once. The
+    /// epoch deadline and fuel stop the wasm as in [`Runtime::extract_limited`]; what that
+    /// adds is the permit, the hop to a blocking thread and back, and an outer timeout over
+    /// time spent inside host calls.
+    pub fn extract_blocking(
+        &self,
+        plugin: &LoadedPlugin,
+        page: Arc<PageData>,
+        schema: &str,
+        options: &str,
+        link_selector: Option<&str>,
+        limits: &CallLimits,
+    ) -> Result<ExtractOutput, CallError> {
+        let label = plugin.label();
+        let Pre::Extractor(pre) = &plugin.pre else {
+            return Err(CallError::new(
+                &label,
+                CallErrorKind::WrongKind("an exporter cannot extract"),
+            ));
+        };
+        let started = Instant::now();
+        // The call's time counts from here: the host's work for the plugin (the parse, its
+        // queries, the links it finds for pagination) is part of the call.
+        let clock = self.clock(limits, limits.owner);
+        // An HTML page is parsed before a plugin that queries the DOM starts (see
+        // `PageResource::parse_ahead`).
+        let is_html = page.is_html();
+        let mut resource = PageResource::new(page, limits.dom.clone());
+        if is_html && plugin.queries_dom() {
+            resource.parse_ahead(&clock);
+        }
+        let mut store = self.new_store(limits, clock);
+        let mut page_rep = None;
+        let result = (|| {
+            let instance = pre.instantiate(&mut store)?;
+            let page = store.data_mut().table.push(resource)?;
+            page_rep = Some(page.rep());
+            instance
+                .trawl_plugin_extractor()
+                .call_extract(&mut store, page, schema, options)
+        })();
+        let fuel = fuel_used(limits, &store);
+        if is_html && let Some(rep) = page_rep {
+            let page = wasmtime::component::Resource::<PageResource>::new_own(rep);
+            if let Ok(page) = store.data().table.get(&page) {
+                plugin.set_queries_dom(page.queried());
+            }
+        }
+        let extraction = match result {
+            Err(trap) => return Err(classify(trap, &store, &label).with_fuel(fuel)),
+            Ok(Err(plugin_error)) => {
+                return Err(
+                    CallError::new(&label, CallErrorKind::Plugin(plugin_error.into()))
+                        .with_fuel(fuel),
+                );
+            }
+            Ok(Ok(extraction)) => extraction,
+        };
+        let fail = |what: String| {
+            Err(CallError::new(&label, CallErrorKind::OutputLimit(what)).with_fuel(fuel))
+        };
+        if extraction.items.len() > limits.max_items {
+            return fail(format!(
+                "{} items (limit {})",
+                extraction.items.len(),
+                limits.max_items
+            ));
+        }
+        if extraction.follow.len() > limits.max_follow {
+            return fail(format!(
+                "{} follow URLs (limit {})",
+                extraction.follow.len(),
+                limits.max_follow
+            ));
+        }
+        let bytes: usize = extraction.items.iter().map(|i| i.json.len()).sum();
+        if bytes as u64 > limits.max_output {
+            return fail(format!(
+                "{bytes} bytes of items (limit {})",
+                limits.max_output
+            ));
+        }
+        // Each item stands alone: one that is not a JSON object is refused, with its
+        // index and why, and the others go on.
+        let mut items = Vec::with_capacity(extraction.items.len());
+        let mut refused = Vec::new();
+        for (index, item) in extraction.items.into_iter().enumerate() {
+            let value = match serde_json::from_str::<serde_json::Value>(&item.json) {
+                Ok(value) if value.is_object() => value,
+                Ok(_) => {
+                    refused.push(ItemIssue::new(
+                        index,
+                        ItemIssue::NOT_AN_OBJECT,
+                        "the item is JSON but not an object",
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    refused.push(ItemIssue::new(
+                        index,
+                        ItemIssue::NOT_JSON,
+                        format!("the item is not JSON: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            // A confidence is a probability: NaN says nothing (none), anything else is
+            // clamped into [0, 1] (infinities too), as the SDK's `with_confidence` does.
+            let confidence = item
+                .confidence
+                .filter(|c| !c.is_nan())
+                .map(|c| c.clamp(0.0, 1.0));
+            items.push((value, confidence));
+        }
+        // Pagination links come from the same DOM the plugin used: the page is parsed once.
+        // The call's deadline bounds it too, with a moment's grace for a plugin that
+        // finished just in time.
+        let links = match (link_selector, page_rep) {
+            (Some(selector), Some(rep)) => {
+                let page = store
+                    .data_mut()
+                    .table
+                    .delete(wasmtime::component::Resource::<PageResource>::new_own(rep));
+                let deadline = store.data().clock.deadline().max(Instant::now()) + LINK_GRACE;
+                match page {
+                    Ok(mut page) => page
+                        .select_urls(selector, &trawl_dom::Deadline::at(deadline))
+                        .map_err(|e| {
+                            classify(HostTrap::from_dom(e), &store, &label).with_fuel(fuel)
+                        })?,
+                    Err(_) => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        // Drop the DOM and the WASI context before taking the time: they are part of the call.
+        let PluginState { logs, .. } = store.into_data();
+        Ok(ExtractOutput {
+            items,
+            refused,
+            follow: extraction.follow,
+            links,
+            fuel,
+            logs: logs.lines,
+            logs_dropped: logs.dropped,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refused items leave gaps: each kept item knows its place in the plugin's list.
+    #[test]
+    fn kept_items_know_their_index() {
+        let output = |refused: &[usize], kept: usize| ExtractOutput {
+            items: (0..kept).map(|_| (serde_json::json!({}), None)).collect(),
+            refused: refused
+                .iter()
+                .map(|&i| ItemIssue::new(i, ItemIssue::NOT_JSON, "x"))
+                .collect(),
+            follow: Vec::new(),
+            links: Vec::new(),
+            fuel: 0,
+            logs: Vec::new(),
+            logs_dropped: 0,
+            elapsed: Duration::ZERO,
+        };
+        let indexes = |o: ExtractOutput| o.item_indexes().collect::<Vec<_>>();
+        assert_eq!(indexes(output(&[], 3)), [0, 1, 2]);
+        assert_eq!(indexes(output(&[0, 2], 3)), [1, 3, 4]);
+        assert_eq!(indexes(output(&[3, 4], 3)), [0, 1, 2]);
+        assert_eq!(indexes(output(&[1, 2, 3], 2)), [0, 4]);
+    }
+}
