@@ -18,9 +18,8 @@ pub mod robots;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::FetchConfig;
+use crate::model::job::FetchSettings;
 use crate::runtime::PageData;
 use backoff::Backoff;
 use politeness::HostLimiter;
@@ -326,44 +325,6 @@ impl Fetcher {
             elapsed: started.elapsed(),
             content_type,
         })
-    }
-}
-
-/// A job's fetch settings, as the API takes and shows them. Every field has a default.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct FetchSettings {
-    /// Requests in flight to one host at once (default 2; at most the host's cap).
-    pub per_host_concurrency: u32,
-    /// Milliseconds between request starts to one host (default 0). A robots.txt
-    /// `Crawl-delay` or the host's minimum can only lengthen it.
-    pub delay_ms: u64,
-    /// Obey robots.txt (default true). Disallowed pages are recorded as skipped.
-    pub obey_robots: bool,
-    /// The User-Agent to send (default: the host's, which names trawl).
-    pub user_agent: Option<String>,
-    /// Attempts per page, the first included (default 3; at most the host's cap).
-    /// 429, 5xx, timeouts and network errors are retried with backoff.
-    pub max_attempts: u32,
-    /// Timeout of one request in milliseconds (default: the host's, which is also the cap).
-    pub timeout_ms: Option<u64>,
-    /// Media types the extractor takes (`text/html`, `application/*`, `*/*`); pages of
-    /// other types are skipped without reading their bodies.
-    /// Default: `text/html`, `application/xhtml+xml`.
-    pub content_types: Vec<String>,
-}
-
-impl Default for FetchSettings {
-    fn default() -> Self {
-        Self {
-            per_host_concurrency: 2,
-            delay_ms: 0,
-            obey_robots: true,
-            user_agent: None,
-            max_attempts: 3,
-            timeout_ms: None,
-            content_types: vec!["text/html".into(), "application/xhtml+xml".into()],
-        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod db;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod model;
 pub mod runtime;
 pub mod server;
 pub mod state;

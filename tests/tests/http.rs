@@ -29,7 +29,7 @@ impl Api {
     }
 
     async fn user(&self, email: &str, role: &str) -> String {
-        let user = db::users::create(&self.state.pool, email, role, 0)
+        let user = db::users::create(&self.state.pool, email, role.parse().expect("a role"), 0)
             .await
             .expect("user");
         let (key, hash) = keys::new_api_key();

@@ -112,26 +112,7 @@ pub struct LinkFilter {
     exclude: Vec<regex_lite::Regex>,
 }
 
-/// A pattern that does not compile.
-#[derive(Debug, thiserror::Error)]
-#[error("pattern {pattern:?}: {message}")]
-pub struct BadPattern {
-    /// The pattern as given.
-    pub pattern: String,
-    /// The compiler's complaint.
-    pub message: String,
-}
-
-/// Compile a user's pattern, with a size limit: patterns come from API clients.
-pub fn compile(pattern: &str) -> Result<regex_lite::Regex, BadPattern> {
-    regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| BadPattern {
-            pattern: pattern.to_owned(),
-            message: e.to_string(),
-        })
-}
+pub use crate::model::job::{BadPattern, compile_pattern as compile};
 
 impl LinkFilter {
     /// A filter for a crawl from `start_urls`.

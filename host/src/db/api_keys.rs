@@ -5,6 +5,7 @@ use sqlx::PgExecutor;
 
 use super::users::User;
 use crate::ids::{ApiKeyId, UserId};
+use crate::model::Role;
 
 /// An API key as listed (never the key itself).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -55,7 +56,7 @@ pub async fn authenticate(
         r#"UPDATE api_keys k SET last_used_at = now()
            FROM users u
            WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.id = k.user_id
-           RETURNING u.id AS "id: UserId", u.email, u.role, u.credits, u.created_at"#,
+           RETURNING u.id AS "id: UserId", u.email, u.role AS "role: Role", u.credits, u.created_at"#,
         key_hash
     )
     .fetch_optional(ex)

@@ -4,6 +4,22 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::{ExportId, PluginId, RunId, UserId};
+use crate::model::ExportStatus;
+
+/// `$head`, an export row's columns, then `$tail`, as an [`ExportRow`] query (a `SELECT`,
+/// or a statement `RETURNING` them): the column list once.
+macro_rules! export_rows {
+    ($head:literal, $tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ExportRow,
+            $head + r#" id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
+                      plugin_id AS "plugin_id: PluginId", options, status AS "status: ExportStatus",
+                      row_count, size_bytes, media_type, file_extension, storage_key, error_code,
+                      error_message, created_at, finished_at "# + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// An export row.
 #[derive(Debug, Clone)]
@@ -13,7 +29,7 @@ pub struct ExportRow {
     pub run_id: RunId,
     pub plugin_id: PluginId,
     pub options: serde_json::Value,
-    pub status: String,
+    pub status: ExportStatus,
     pub row_count: i64,
     pub size_bytes: i64,
     pub media_type: Option<String>,
@@ -33,13 +49,11 @@ pub async fn create(
     plugin: PluginId,
     options: &serde_json::Value,
 ) -> Result<Option<ExportRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ExportRow,
-        r#"INSERT INTO exports (id, owner_id, run_id, plugin_id, options)
-           SELECT $1, r.owner_id, r.id, $4, $5 FROM runs r WHERE r.id = $3 AND r.owner_id = $2
-           RETURNING id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
-                     plugin_id AS "plugin_id: PluginId", options, status, row_count, size_bytes, media_type,
-                     file_extension, storage_key, error_code, error_message, created_at, finished_at"#,
+    export_rows!(
+        "INSERT INTO exports (id, owner_id, run_id, plugin_id, options)
+         SELECT $1, r.owner_id, r.id, $4, $5 FROM runs r WHERE r.id = $3 AND r.owner_id = $2
+         RETURNING",
+        "",
         ExportId::new() as ExportId,
         owner as UserId,
         run as RunId,
@@ -56,12 +70,9 @@ pub async fn get(
     owner: UserId,
     id: ExportId,
 ) -> Result<Option<ExportRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ExportRow,
-        r#"SELECT id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
-                  plugin_id AS "plugin_id: PluginId", options, status, row_count, size_bytes, media_type,
-                  file_extension, storage_key, error_code, error_message, created_at, finished_at
-           FROM exports WHERE id = $1 AND owner_id = $2"#,
+    export_rows!(
+        "SELECT",
+        "FROM exports WHERE id = $1 AND owner_id = $2",
         id as ExportId,
         owner as UserId
     )
@@ -74,16 +85,9 @@ pub async fn get_any(
     ex: impl PgExecutor<'_>,
     id: ExportId,
 ) -> Result<Option<ExportRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ExportRow,
-        r#"SELECT id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
-                  plugin_id AS "plugin_id: PluginId", options, status, row_count, size_bytes, media_type,
-                  file_extension, storage_key, error_code, error_message, created_at, finished_at
-           FROM exports WHERE id = $1"#,
-        id as ExportId
-    )
-    .fetch_optional(ex)
-    .await
+    export_rows!("SELECT", "FROM exports WHERE id = $1", id as ExportId)
+        .fetch_optional(ex)
+        .await
 }
 
 /// Claim the oldest queued export, or one whose worker's lease lapsed.
@@ -92,16 +96,14 @@ pub async fn claim_next(
     worker: &str,
     lease_secs: f64,
 ) -> Result<Option<ExportRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ExportRow,
-        r#"UPDATE exports SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
-                  started_at = now(), updated_at = now(), row_count = 0, size_bytes = 0
-           WHERE id = (SELECT id FROM exports
-                       WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
-                       ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-           RETURNING id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
-                     plugin_id AS "plugin_id: PluginId", options, status, row_count, size_bytes, media_type,
-                     file_extension, storage_key, error_code, error_message, created_at, finished_at"#,
+    export_rows!(
+        "UPDATE exports SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
+                started_at = now(), updated_at = now(), row_count = 0, size_bytes = 0
+         WHERE id = (SELECT id FROM exports
+                     WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+                     ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+         RETURNING",
+        "",
         worker,
         lease_secs
     )

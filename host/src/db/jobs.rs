@@ -4,6 +4,22 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::{JobId, SchemaId, UserId};
+use crate::model::DedupScope;
+
+/// `SELECT` a job row's columns `FROM scraping_jobs` and then `$tail`, as a [`JobRow`]
+/// query: the column list is written once.
+macro_rules! select_jobs {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            JobRow,
+            r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
+                      start_urls, pagination, max_pages, concurrency, dedup_scope AS "dedup_scope: DedupScope",
+                      enabled, max_depth, fetch_settings, drop_query_params, created_at, updated_at
+               FROM scraping_jobs "# + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// A job row.
 #[derive(Debug, Clone)]
@@ -16,7 +32,7 @@ pub struct JobRow {
     pub pagination: serde_json::Value,
     pub max_pages: i32,
     pub concurrency: i32,
-    pub dedup_scope: String,
+    pub dedup_scope: DedupScope,
     pub enabled: bool,
     pub max_depth: Option<i32>,
     pub fetch_settings: serde_json::Value,
@@ -34,7 +50,7 @@ pub struct NewJob<'a> {
     pub pagination: &'a serde_json::Value,
     pub max_pages: i32,
     pub concurrency: i32,
-    pub dedup_scope: &'a str,
+    pub dedup_scope: DedupScope,
     pub enabled: bool,
     pub max_depth: Option<i32>,
     pub fetch_settings: &'a serde_json::Value,
@@ -60,7 +76,7 @@ pub async fn create(
         new.pagination,
         new.max_pages,
         new.concurrency,
-        new.dedup_scope,
+        new.dedup_scope as DedupScope,
         new.enabled,
         new.max_depth,
         new.fetch_settings,
@@ -93,7 +109,7 @@ pub async fn update(
         new.pagination,
         new.max_pages,
         new.concurrency,
-        new.dedup_scope,
+        new.dedup_scope as DedupScope,
         new.enabled,
         new.max_depth,
         new.fetch_settings,
@@ -110,12 +126,8 @@ pub async fn get(
     owner: UserId,
     id: JobId,
 ) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as!(
-        JobRow,
-        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
-                  drop_query_params, created_at, updated_at
-           FROM scraping_jobs WHERE id = $1 AND owner_id = $2"#,
+    select_jobs!(
+        "WHERE id = $1 AND owner_id = $2",
         id as JobId,
         owner as UserId
     )
@@ -125,16 +137,9 @@ pub async fn get(
 
 /// A job by id alone, for workers.
 pub async fn get_any(ex: impl PgExecutor<'_>, id: JobId) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as!(
-        JobRow,
-        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
-                  drop_query_params, created_at, updated_at
-           FROM scraping_jobs WHERE id = $1"#,
-        id as JobId
-    )
-    .fetch_optional(ex)
-    .await
+    select_jobs!("WHERE id = $1", id as JobId)
+        .fetch_optional(ex)
+        .await
 }
 
 /// `owner`'s jobs, newest first, after the `before` cursor.
@@ -144,13 +149,8 @@ pub async fn list(
     before: Option<JobId>,
     limit: i64,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
-    sqlx::query_as!(
-        JobRow,
-        r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                  start_urls, pagination, max_pages, concurrency, dedup_scope, enabled, max_depth, fetch_settings,
-                  drop_query_params, created_at, updated_at
-           FROM scraping_jobs WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
-           ORDER BY id DESC LIMIT $3"#,
+    select_jobs!(
+        "WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         owner as UserId,
         before as Option<JobId>,
         limit

@@ -5,6 +5,7 @@ use sqlx::PgExecutor;
 
 use crate::db::results::NewResult;
 use crate::ids::{JobId, ResultId, RunId};
+use crate::model::PageState;
 
 /// Add URLs to a run's frontier; URLs already there are ignored. Returns how many were new.
 pub async fn enqueue(
@@ -81,7 +82,7 @@ pub async fn visited(ex: impl PgExecutor<'_>, run: RunId) -> Result<i64, sqlx::E
 /// What happened to one page.
 #[derive(Debug, Default)]
 pub struct Outcome<'a> {
-    pub state: &'a str,
+    pub state: PageState,
     pub final_url: Option<&'a str>,
     pub http_status: Option<i32>,
     pub bytes: Option<i64>,
@@ -108,7 +109,7 @@ pub async fn record(
            WHERE run_id = $1 AND url = $2"#,
         run as RunId,
         url,
-        o.state,
+        o.state as PageState,
         o.final_url,
         o.http_status,
         o.bytes,
@@ -129,7 +130,7 @@ pub async fn record(
 pub struct PageRow {
     pub url: String,
     pub depth: i32,
-    pub state: String,
+    pub state: PageState,
     pub final_url: Option<String>,
     pub http_status: Option<i32>,
     pub content_type: Option<String>,
@@ -151,19 +152,19 @@ pub struct PageRow {
 pub async fn list(
     ex: impl PgExecutor<'_>,
     run: RunId,
-    state: Option<&str>,
+    state: Option<PageState>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PageRow>, sqlx::Error> {
     sqlx::query_as!(
         PageRow,
-        r#"SELECT url, depth, state, final_url, http_status, content_type, bytes, items, items_invalid,
+        r#"SELECT url, depth, state AS "state: PageState", final_url, http_status, content_type, bytes, items, items_invalid,
                   items_empty, item_problems, elapsed_ms, attempts, error_code, error_message, created_at, updated_at
            FROM run_pages
            WHERE run_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR url > $3)
            ORDER BY url LIMIT $4"#,
         run as RunId,
-        state,
+        state.map(PageState::as_str),
         after,
         limit
     )

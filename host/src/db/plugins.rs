@@ -4,7 +4,23 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::{PluginId, UserId};
+use crate::model::PluginKind;
 use crate::runtime::PluginManifest;
+
+/// `SELECT` a listed plugin's columns (not its bytes) `FROM plugins` and then `$tail`:
+/// the column list once.
+macro_rules! select_plugins {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Plugin,
+            r#"SELECT id AS "id: PluginId", name, version, kind AS "kind: PluginKind", description,
+                      wit_version, encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!",
+                      owner_id IS NOT NULL AS "private!", info, deprecated_at, created_at
+               FROM plugins "# + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// A plugin as listed (without its bytes).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -16,7 +32,7 @@ pub struct Plugin {
     /// Version from `info()`.
     pub version: String,
     /// `extractor` or `exporter`.
-    pub kind: String,
+    pub kind: PluginKind,
     /// Description from `info()`.
     pub description: String,
     /// WIT package version it was built against.
@@ -58,7 +74,7 @@ pub async fn upsert_system(
         PluginId::new() as PluginId,
         manifest.name,
         manifest.version,
-        manifest.kind.as_str(),
+        manifest.kind as PluginKind,
         manifest.description,
         manifest.wit_version,
         digest,
@@ -98,13 +114,8 @@ pub async fn list_visible(
     ex: impl PgExecutor<'_>,
     user: UserId,
 ) -> Result<Vec<Plugin>, sqlx::Error> {
-    sqlx::query_as!(
-        Plugin,
-        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
-                  info, deprecated_at, created_at
-           FROM plugins WHERE owner_id IS NULL OR owner_id = $1
-           ORDER BY name, created_at DESC"#,
+    select_plugins!(
+        "WHERE owner_id IS NULL OR owner_id = $1 ORDER BY name, created_at DESC",
         user as UserId
     )
     .fetch_all(ex)
@@ -223,7 +234,7 @@ pub async fn insert_uploaded(
         owner as Option<UserId>,
         manifest.name,
         manifest.version,
-        manifest.kind.as_str(),
+        manifest.kind as PluginKind,
         manifest.description,
         manifest.wit_version,
         digest,
@@ -262,12 +273,8 @@ pub async fn get_visible(
     user: UserId,
     id: PluginId,
 ) -> Result<Option<Plugin>, sqlx::Error> {
-    sqlx::query_as!(
-        Plugin,
-        r#"SELECT id AS "id: PluginId", name, version, kind, description, wit_version,
-                  encode(digest, 'hex') AS "digest!", size_bytes, bundled AS "system!", owner_id IS NOT NULL AS "private!",
-                  info, deprecated_at, created_at
-           FROM plugins WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2)"#,
+    select_plugins!(
+        "WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2)",
         id as PluginId,
         user as UserId
     )

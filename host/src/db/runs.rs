@@ -4,6 +4,46 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::{JobId, RunId, UserId};
+use crate::model::{RunEnd, RunStatus, Trigger};
+
+/// `$head`, a run row's columns, then `$tail`, as a [`RunRow`] query (a `SELECT`, or a
+/// statement `RETURNING` them): the column list, and the counters' mapping, once.
+macro_rules! run_rows {
+    ($head:literal, $tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query!(
+            $head + r#" id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId",
+                      trigger AS "trigger: Trigger", idempotency_key, status AS "status: RunStatus",
+                      pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty,
+                      bytes_fetched, fuel_consumed, credits_consumed, error_code, error_message,
+                      created_at, started_at, finished_at "# + $tail
+            $(, $arg)*
+        )
+        .map(|r| RunRow {
+            id: r.id,
+            job_id: r.job_id,
+            owner_id: r.owner_id,
+            trigger: r.trigger,
+            idempotency_key: r.idempotency_key,
+            status: r.status,
+            counters: Counters {
+                pages_fetched: r.pages_fetched,
+                pages_failed: r.pages_failed,
+                items_new: r.items_new,
+                items_duplicate: r.items_duplicate,
+                items_invalid: r.items_invalid,
+                items_empty: r.items_empty,
+                bytes_fetched: r.bytes_fetched,
+                fuel_consumed: r.fuel_consumed,
+            },
+            credits_consumed: r.credits_consumed,
+            error_code: r.error_code,
+            error_message: r.error_message,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
+    };
+}
 
 /// A run row.
 #[derive(Debug, Clone)]
@@ -11,17 +51,10 @@ pub struct RunRow {
     pub id: RunId,
     pub job_id: JobId,
     pub owner_id: UserId,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub idempotency_key: Option<String>,
-    pub status: String,
-    pub pages_fetched: i64,
-    pub pages_failed: i64,
-    pub items_new: i64,
-    pub items_duplicate: i64,
-    pub items_invalid: i64,
-    pub items_empty: i64,
-    pub bytes_fetched: i64,
-    pub fuel_consumed: i64,
+    pub status: RunStatus,
+    pub counters: Counters,
     pub credits_consumed: i64,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -30,17 +63,39 @@ pub struct RunRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Counter increments from one page.
-#[derive(Debug, Default, Clone, Copy)]
+/// Live counters of a run (and the increments a page adds to them).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = RunCounters)]
 pub struct Counters {
+    /// Pages fetched and extracted.
     pub pages_fetched: i64,
+    /// Pages that failed.
     pub pages_failed: i64,
+    /// Items stored.
     pub items_new: i64,
+    /// Items already stored (same content hash), not stored again.
     pub items_duplicate: i64,
+    /// Items that failed validation or could not be read (not a JSON object).
     pub items_invalid: i64,
+    /// Items in which none of the schema's properties was found: counted, never stored.
     pub items_empty: i64,
+    /// Bytes fetched.
     pub bytes_fetched: i64,
+    /// Plugin fuel burnt.
     pub fuel_consumed: i64,
+}
+
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, c: Counters) {
+        self.pages_fetched += c.pages_fetched;
+        self.pages_failed += c.pages_failed;
+        self.items_new += c.items_new;
+        self.items_duplicate += c.items_duplicate;
+        self.items_invalid += c.items_invalid;
+        self.items_empty += c.items_empty;
+        self.bytes_fetched += c.bytes_fetched;
+        self.fuel_consumed += c.fuel_consumed;
+    }
 }
 
 /// Queue a run of `owner`'s job. With an idempotency key already used for this job, the
@@ -49,7 +104,7 @@ pub async fn create(
     ex: impl PgExecutor<'_> + Copy,
     owner: UserId,
     job: JobId,
-    trigger: &str,
+    trigger: Trigger,
     idempotency_key: Option<&str>,
 ) -> Result<Option<(RunRow, bool)>, sqlx::Error> {
     let inserted = sqlx::query!(
@@ -60,7 +115,7 @@ pub async fn create(
         RunId::new() as RunId,
         job as JobId,
         owner as UserId,
-        trigger,
+        trigger as Trigger,
         idempotency_key
     )
     .fetch_optional(ex)
@@ -91,12 +146,9 @@ pub async fn get(
     owner: UserId,
     id: RunId,
 ) -> Result<Option<RunRow>, sqlx::Error> {
-    sqlx::query_as!(
-        RunRow,
-        r#"SELECT id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
-                  fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at
-           FROM runs WHERE id = $1 AND owner_id = $2"#,
+    run_rows!(
+        "SELECT",
+        "FROM runs WHERE id = $1 AND owner_id = $2",
         id as RunId,
         owner as UserId
     )
@@ -112,13 +164,10 @@ pub async fn list_for_job(
     before: Option<RunId>,
     limit: i64,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
-    sqlx::query_as!(
-        RunRow,
-        r#"SELECT id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
-                  fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at
-           FROM runs WHERE job_id = $1 AND owner_id = $2 AND ($3::uuid IS NULL OR id < $3)
-           ORDER BY id DESC LIMIT $4"#,
+    run_rows!(
+        "SELECT",
+        "FROM runs WHERE job_id = $1 AND owner_id = $2 AND ($3::uuid IS NULL OR id < $3)
+         ORDER BY id DESC LIMIT $4",
         job as JobId,
         owner as UserId,
         before as Option<RunId>,
@@ -152,16 +201,14 @@ pub async fn claim_next(
     worker: &str,
     lease_secs: f64,
 ) -> Result<Option<RunRow>, sqlx::Error> {
-    sqlx::query_as!(
-        RunRow,
-        r#"UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
-                  started_at = coalesce(started_at, now()), updated_at = now()
-           WHERE id = (SELECT id FROM runs
-                       WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
-                       ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-           RETURNING id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId", trigger, idempotency_key,
-                  status, pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty, bytes_fetched,
-                  fuel_consumed, credits_consumed, error_code, error_message, created_at, started_at, finished_at"#,
+    run_rows!(
+        "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
+                started_at = coalesce(started_at, now()), updated_at = now()
+         WHERE id = (SELECT id FROM runs
+                     WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
+                     ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+         RETURNING",
+        "",
         worker,
         lease_secs
     )
@@ -221,7 +268,7 @@ pub async fn finish(
     ex: impl PgExecutor<'_>,
     id: RunId,
     worker: &str,
-    status: &str,
+    end: RunEnd,
     error: Option<(&str, &str)>,
 ) -> Result<bool, sqlx::Error> {
     let message = error.map(|e| crate::validate::storable_text(e.1));
@@ -231,7 +278,7 @@ pub async fn finish(
            WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
         id as RunId,
         worker,
-        status,
+        RunStatus::from(end) as RunStatus,
         error.map(|e| e.0),
         message.as_deref()
     )

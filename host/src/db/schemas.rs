@@ -4,6 +4,24 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::{PluginId, SchemaId, UserId};
+use crate::model::ValidationMode;
+
+/// `SELECT` a schema row's columns, with its plugin's name and version, `FROM` the
+/// schemas `s` joined to their plugins `p`, and then `$tail`: the column list once.
+macro_rules! select_schemas {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            SchemaRow,
+            r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
+                      s.json_schema::text AS "json_schema!", s.plugin_id AS "plugin_id: PluginId",
+                      p.name AS plugin_name, p.version AS plugin_version, s.plugin_options,
+                      s.validation_mode AS "validation_mode: ValidationMode", s.limits, s.created_at,
+                      s.updated_at
+               FROM extractor_schemas s JOIN plugins p ON p.id = s.plugin_id "# + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 /// A schema row, with its plugin's name and version.
 #[derive(Debug, Clone)]
@@ -18,7 +36,7 @@ pub struct SchemaRow {
     pub plugin_name: String,
     pub plugin_version: String,
     pub plugin_options: serde_json::Value,
-    pub validation_mode: String,
+    pub validation_mode: ValidationMode,
     /// Plugin call limits (a `SchemaLimits` object).
     pub limits: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -32,7 +50,7 @@ pub struct NewSchema<'a> {
     pub json_schema: &'a str,
     pub plugin_id: PluginId,
     pub plugin_options: &'a serde_json::Value,
-    pub validation_mode: &'a str,
+    pub validation_mode: ValidationMode,
     pub limits: &'a serde_json::Value,
 }
 
@@ -51,7 +69,7 @@ pub async fn create(
         new.json_schema,
         new.plugin_id as PluginId,
         new.plugin_options,
-        new.validation_mode,
+        new.validation_mode as ValidationMode,
         new.limits
     )
     .fetch_one(ex)
@@ -77,7 +95,7 @@ pub async fn update(
         new.json_schema,
         new.plugin_id as PluginId,
         new.plugin_options,
-        new.validation_mode,
+        new.validation_mode as ValidationMode,
         new.limits
     )
     .execute(ex)
@@ -91,14 +109,8 @@ pub async fn get(
     owner: UserId,
     id: SchemaId,
 ) -> Result<Option<SchemaRow>, sqlx::Error> {
-    sqlx::query_as!(
-        SchemaRow,
-        r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
-                  s.json_schema::text AS "json_schema!", s.plugin_id AS "plugin_id: PluginId",
-                  p.name AS plugin_name, p.version AS plugin_version,
-                  s.plugin_options, s.validation_mode, s.limits, s.created_at, s.updated_at
-           FROM extractor_schemas s JOIN plugins p ON p.id = s.plugin_id
-           WHERE s.id = $1 AND s.owner_id = $2"#,
+    select_schemas!(
+        "WHERE s.id = $1 AND s.owner_id = $2",
         id as SchemaId,
         owner as UserId
     )
@@ -113,15 +125,8 @@ pub async fn list(
     before: Option<SchemaId>,
     limit: i64,
 ) -> Result<Vec<SchemaRow>, sqlx::Error> {
-    sqlx::query_as!(
-        SchemaRow,
-        r#"SELECT s.id AS "id: SchemaId", s.owner_id AS "owner_id: UserId", s.name, s.version,
-                  s.json_schema::text AS "json_schema!", s.plugin_id AS "plugin_id: PluginId",
-                  p.name AS plugin_name, p.version AS plugin_version,
-                  s.plugin_options, s.validation_mode, s.limits, s.created_at, s.updated_at
-           FROM extractor_schemas s JOIN plugins p ON p.id = s.plugin_id
-           WHERE s.owner_id = $1 AND ($2::uuid IS NULL OR s.id < $2)
-           ORDER BY s.id DESC LIMIT $3"#,
+    select_schemas!(
+        "WHERE s.owner_id = $1 AND ($2::uuid IS NULL OR s.id < $2) ORDER BY s.id DESC LIMIT $3",
         owner as UserId,
         before as Option<SchemaId>,
         limit

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::ids::UserId;
+use crate::model::Role;
 
 /// A user.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -13,7 +14,7 @@ pub struct User {
     /// Unique e-mail (or any unique handle).
     pub email: String,
     /// `admin` or `member`.
-    pub role: String,
+    pub role: Role,
     /// Credit balance.
     pub credits: i64,
     /// Created.
@@ -23,7 +24,7 @@ pub struct User {
 impl User {
     /// Whether this user may administer trawl.
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
 
@@ -31,16 +32,16 @@ impl User {
 pub async fn create(
     ex: impl PgExecutor<'_>,
     email: &str,
-    role: &str,
+    role: Role,
     credits: i64,
 ) -> Result<User, sqlx::Error> {
     sqlx::query_as!(
         User,
         r#"INSERT INTO users (id, email, role, credits) VALUES ($1, $2, $3, $4)
-           RETURNING id AS "id: UserId", email, role, credits, created_at"#,
+           RETURNING id AS "id: UserId", email, role AS "role: Role", credits, created_at"#,
         UserId::new() as UserId,
         email,
-        role,
+        role as Role,
         credits
     )
     .fetch_one(ex)
@@ -54,7 +55,7 @@ pub async fn create_first_admin(ex: impl PgExecutor<'_>) -> Result<Option<User>,
         r#"INSERT INTO users (id, email, role)
            SELECT $1, 'admin', 'admin' WHERE NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin')
            ON CONFLICT (email) DO NOTHING
-           RETURNING id AS "id: UserId", email, role, credits, created_at"#,
+           RETURNING id AS "id: UserId", email, role AS "role: Role", credits, created_at"#,
         UserId::new() as UserId,
     )
     .fetch_optional(ex)
@@ -65,7 +66,7 @@ pub async fn create_first_admin(ex: impl PgExecutor<'_>) -> Result<Option<User>,
 pub async fn get(ex: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        r#"SELECT id AS "id: UserId", email, role, credits, created_at FROM users WHERE id = $1"#,
+        r#"SELECT id AS "id: UserId", email, role AS "role: Role", credits, created_at FROM users WHERE id = $1"#,
         id as UserId
     )
     .fetch_optional(ex)
@@ -76,7 +77,7 @@ pub async fn get(ex: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, sq
 pub async fn list(ex: impl PgExecutor<'_>) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        r#"SELECT id AS "id: UserId", email, role, credits, created_at FROM users ORDER BY created_at, id"#
+        r#"SELECT id AS "id: UserId", email, role AS "role: Role", credits, created_at FROM users ORDER BY created_at, id"#
     )
     .fetch_all(ex)
     .await

@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::db::{self, exports::ExportRow};
 use crate::ids::{ExportId, RunId};
+use crate::model::ExportStatus;
 use crate::state::AppState;
 use crate::storage::LinkError;
 
@@ -44,7 +45,7 @@ pub struct ExportOut {
     /// The run exported.
     pub run_id: RunId,
     /// `queued`, `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: ExportStatus,
     /// Rows written.
     pub row_count: i64,
     /// File size.
@@ -64,7 +65,7 @@ pub struct ExportOut {
 }
 
 fn out(state: &AppState, row: ExportRow) -> ExportOut {
-    let (download_url, download_expires_at) = if row.status == "succeeded" {
+    let (download_url, download_expires_at) = if row.status == ExportStatus::Succeeded {
         let (expires, signature) = state.storage.sign(row.id, state.config.export_link_ttl);
         let base = match &state.config.public_url {
             Some(u) => u.as_str().trim_end_matches('/').to_owned(),
@@ -126,12 +127,14 @@ async fn create_export(
         )
         .await?;
     }
-    let plugin = plugin.filter(|p| p.kind == "exporter").ok_or_else(|| {
-        ApiError::unprocessable(
-            "unknown_plugin",
-            format!("there is no exporter {:?} you can use", body.format),
-        )
-    })?;
+    let plugin = plugin
+        .filter(|p| p.kind == crate::model::PluginKind::Exporter)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_plugin",
+                format!("there is no exporter {:?} you can use", body.format),
+            )
+        })?;
     let row = db::exports::create(&state.pool, user, run, plugin.id, &options)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
@@ -186,7 +189,7 @@ async fn download_export(
     let row = db::exports::get_any(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("export"))?;
-    let (Some(key), "succeeded") = (row.storage_key.as_deref(), row.status.as_str()) else {
+    let (Some(key), ExportStatus::Succeeded) = (row.storage_key.as_deref(), row.status) else {
         return Err(ApiError::not_found("export file"));
     };
     let file = tokio::fs::File::open(state.storage.path(key))

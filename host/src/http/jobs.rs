@@ -10,28 +10,17 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
-use crate::crawl::FetchSettings;
 use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
+use crate::model::DedupScope;
+use crate::model::job::{FetchSettings, JobSpec, Pagination};
 use crate::state::AppState;
 use crate::validate::Problem;
-use crate::worker::run::Pagination;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_job, list_jobs))
         .routes(routes!(get_job, replace_job, delete_job))
-}
-
-/// Items are deduplicated within one run, or across every run of the job (incremental).
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum DedupScope {
-    /// Each run starts afresh.
-    #[default]
-    Run,
-    /// A run stores only items no earlier run of the job stored.
-    Job,
 }
 
 /// A job to create or replace.
@@ -140,11 +129,7 @@ impl TryFrom<JobRow> for JobOut {
             max_depth: row.max_depth,
             fetch: serde_json::from_value(row.fetch_settings).map_err(ApiError::internal)?,
             drop_query_params: row.drop_query_params,
-            dedup_scope: if row.dedup_scope == "job" {
-                DedupScope::Job
-            } else {
-                DedupScope::Run
-            },
+            dedup_scope: row.dedup_scope,
             enabled: row.enabled,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -163,88 +148,17 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     if body.name.trim().is_empty() || body.name.chars().count() > 200 {
         problem("/name", "must be 1 to 200 characters".into());
     }
-    let templated = matches!(body.pagination, Pagination::UrlTemplate { .. });
-    if (body.start_urls.is_empty() && !templated) || body.start_urls.len() > 10_000 {
-        problem("/start_urls", "give 1 to 10000 start URLs".into());
-    }
-    for (i, url) in body.start_urls.iter().enumerate() {
-        match url::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            Ok(_) => problem(
-                &format!("/start_urls/{i}"),
-                format!("{url:?} is not an http(s) URL"),
-            ),
-            Err(e) => problem(&format!("/start_urls/{i}"), format!("{url:?}: {e}")),
-        }
-    }
-    for (at, message) in body.pagination.problems() {
-        problem(&format!("/pagination{at}"), message);
-    }
-    if body.max_depth.is_some_and(|d| !(0..=10_000).contains(&d)) {
-        problem("/max_depth", "must be 0 to 10000".into());
-    }
-    if body.drop_query_params.len() > 100 {
-        problem("/drop_query_params", "at most 100 names".into());
-    }
-    let fetch = &body.fetch;
-    if !(1..=caps.max_per_host_concurrency).contains(&fetch.per_host_concurrency) {
-        problem(
-            "/fetch/per_host_concurrency",
-            format!(
-                "must be 1 to {} (this host's cap)",
-                caps.max_per_host_concurrency
-            ),
-        );
-    }
-    if fetch.delay_ms > 3_600_000 {
-        problem("/fetch/delay_ms", "must be at most one hour".into());
-    }
-    if !(1..=caps.max_attempts).contains(&fetch.max_attempts) {
-        problem(
-            "/fetch/max_attempts",
-            format!("must be 1 to {} (this host's cap)", caps.max_attempts),
-        );
-    }
-    if let Some(ms) = fetch.timeout_ms
-        && (ms == 0 || u128::from(ms) > caps.timeout.as_millis())
-    {
-        problem(
-            "/fetch/timeout_ms",
-            format!(
-                "must be 1 to {} (this host's cap)",
-                caps.timeout.as_millis()
-            ),
-        );
-    }
-    if let Some(agent) = &fetch.user_agent
-        && (agent.trim().is_empty()
-            || agent.len() > 512
-            || reqwest::header::HeaderValue::from_str(agent).is_err())
-    {
-        problem(
-            "/fetch/user_agent",
-            "must be 1 to 512 characters valid in a header".into(),
-        );
-    }
-    if fetch.content_types.is_empty() || fetch.content_types.len() > 50 {
-        problem("/fetch/content_types", "give 1 to 50 media types".into());
-    }
-    for (i, media_type) in fetch.content_types.iter().enumerate() {
-        let valid = media_type
-            .split_once('/')
-            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !media_type.contains(';'));
-        if !valid {
-            problem(
-                &format!("/fetch/content_types/{i}"),
-                format!("{media_type:?} is not a media type such as text/html or application/*"),
-            );
-        }
-    }
-    if !(1..=100_000).contains(&body.max_pages) {
-        problem("/max_pages", "must be 1 to 100000".into());
-    }
-    if !(1..=64).contains(&body.concurrency) {
-        problem("/concurrency", "must be 1 to 64".into());
+    let spec = JobSpec {
+        start_urls: &body.start_urls,
+        pagination: &body.pagination,
+        max_pages: body.max_pages,
+        concurrency: body.concurrency,
+        max_depth: body.max_depth,
+        fetch: &body.fetch,
+        drop_query_params: &body.drop_query_params,
+    };
+    for (path, message) in spec.problems(caps) {
+        problem(&path, message);
     }
     if problems.is_empty() {
         Ok(())
@@ -265,10 +179,7 @@ fn new_job<'a>(
         pagination,
         max_pages: body.max_pages,
         concurrency: body.concurrency,
-        dedup_scope: match body.dedup_scope {
-            DedupScope::Run => "run",
-            DedupScope::Job => "job",
-        },
+        dedup_scope: body.dedup_scope,
         enabled: body.enabled,
         max_depth: body.max_depth,
         fetch_settings,

@@ -11,8 +11,10 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
+use crate::db::runs::Counters;
 use crate::db::{self, results::ResultRow, runs::RunRow};
 use crate::ids::{JobId, ResultId, RunId};
+use crate::model::{PageState, RunStatus, Trigger};
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -23,27 +25,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_results))
         .routes(routes!(list_pages))
         .routes(routes!(list_logs))
-}
-
-/// Live counters of a run.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RunCounters {
-    /// Pages fetched and extracted.
-    pub pages_fetched: i64,
-    /// Pages that failed.
-    pub pages_failed: i64,
-    /// Items stored.
-    pub items_new: i64,
-    /// Items already stored (same content hash), not stored again.
-    pub items_duplicate: i64,
-    /// Items that failed validation or could not be read (not a JSON object).
-    pub items_invalid: i64,
-    /// Items in which none of the schema's properties was found: counted, never stored.
-    pub items_empty: i64,
-    /// Bytes fetched.
-    pub bytes_fetched: i64,
-    /// Plugin fuel burnt.
-    pub fuel_consumed: i64,
 }
 
 /// Why a run failed.
@@ -63,11 +44,11 @@ pub struct RunOut {
     /// Job.
     pub job_id: JobId,
     /// `api` or `schedule`.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// `queued`, `running`, `succeeded`, `failed`, `cancelled` or `timed_out`.
-    pub status: String,
+    pub status: RunStatus,
     /// Counters, current while the run goes.
-    pub counters: RunCounters,
+    pub counters: Counters,
     /// Credits charged.
     pub credits_consumed: i64,
     /// Set when the run failed or was cancelled.
@@ -89,16 +70,7 @@ impl From<RunRow> for RunOut {
             job_id: r.job_id,
             trigger: r.trigger,
             status: r.status,
-            counters: RunCounters {
-                pages_fetched: r.pages_fetched,
-                pages_failed: r.pages_failed,
-                items_new: r.items_new,
-                items_duplicate: r.items_duplicate,
-                items_invalid: r.items_invalid,
-                items_empty: r.items_empty,
-                bytes_fetched: r.bytes_fetched,
-                fuel_consumed: r.fuel_consumed,
-            },
+            counters: r.counters,
             credits_consumed: r.credits_consumed,
             error: r.error_code.map(|code| RunError {
                 code,
@@ -139,9 +111,10 @@ async fn start_run(
         }
         None => None,
     };
-    let (run, created) = db::runs::create(&state.pool, caller.0.id, job, "api", key.as_deref())
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+    let (run, created) =
+        db::runs::create(&state.pool, caller.0.id, job, Trigger::Api, key.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::not_found("job"))?;
     if created {
         state.wake.notify_waiters();
     }
@@ -303,50 +276,12 @@ async fn list_logs(
     Ok(axum::Json(Page::new(rows, q.limit(), |l| l.id.to_string())))
 }
 
-/// Where a page of a run stands.
-#[derive(Debug, Clone, Copy, serde::Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PageOutcome {
-    /// In the frontier, or being fetched and extracted.
-    Pending,
-    /// Marked in flight by an earlier trawl version; shown for its runs' pages.
-    Fetching,
-    /// Fetched and extracted (`items` says how many items it gave).
-    Done,
-    /// Fetching or extracting failed; `error` says why.
-    Failed,
-    /// Deliberately not fetched or not extracted (robots.txt, content type); `error` says why.
-    Skipped,
-}
-
-impl PageOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            PageOutcome::Pending => "pending",
-            PageOutcome::Fetching => "fetching",
-            PageOutcome::Done => "done",
-            PageOutcome::Failed => "failed",
-            PageOutcome::Skipped => "skipped",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "fetching" => PageOutcome::Fetching,
-            "done" => PageOutcome::Done,
-            "failed" => PageOutcome::Failed,
-            "skipped" => PageOutcome::Skipped,
-            _ => PageOutcome::Pending,
-        }
-    }
-}
-
 /// `?outcome=&cursor=&limit=` of the pages list.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PagesQuery {
     /// Only pages in this state.
-    pub outcome: Option<PageOutcome>,
+    pub outcome: Option<PageState>,
     /// The `next_cursor` of the previous page (empty: the first page).
     pub cursor: Option<String>,
     /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
@@ -362,7 +297,7 @@ pub struct PageOut {
     /// Link steps from a start URL.
     pub depth: i32,
     /// Where it stands.
-    pub outcome: PageOutcome,
+    pub outcome: PageState,
     /// After redirects.
     pub final_url: Option<String>,
     /// HTTP status of the last response.
@@ -424,20 +359,13 @@ async fn list_pages(
                 })
         })
         .transpose()?;
-    let rows = db::pages::list(
-        &state.pool,
-        id,
-        q.outcome.map(PageOutcome::as_str),
-        after.as_deref(),
-        limit,
-    )
-    .await?;
+    let rows = db::pages::list(&state.pool, id, q.outcome, after.as_deref(), limit).await?;
     let items: Vec<PageOut> = rows
         .into_iter()
         .map(|r| PageOut {
             url: r.url,
             depth: r.depth,
-            outcome: PageOutcome::parse(&r.state),
+            outcome: r.state,
             final_url: r.final_url,
             http_status: r.http_status,
             content_type: r.content_type,

@@ -14,6 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
 use crate::ids::{PluginId, SchemaId};
+use crate::model::ValidationMode;
 use crate::runtime::SchemaLimits;
 use crate::state::AppState;
 use crate::validate;
@@ -22,29 +23,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_schema, list_schemas))
         .routes(routes!(get_schema, replace_schema, delete_schema))
-}
-
-/// How strictly items are checked.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ValidationMode {
-    /// Invalid items are counted and dropped.
-    #[default]
-    Strict,
-    /// Invalid items are kept, with their validation errors.
-    Lenient,
-    /// Items are not checked.
-    Off,
-}
-
-impl ValidationMode {
-    fn as_str(self) -> &'static str {
-        match self {
-            ValidationMode::Strict => "strict",
-            ValidationMode::Lenient => "lenient",
-            ValidationMode::Off => "off",
-        }
-    }
 }
 
 /// A schema to create or replace.
@@ -108,7 +86,7 @@ pub struct SchemaOut {
     #[schema(value_type = Object)]
     pub plugin_options: serde_json::Value,
     /// `strict`, `lenient` or `off`.
-    pub validation_mode: String,
+    pub validation_mode: ValidationMode,
     /// Plugin call limits set by the schema.
     pub limits: SchemaLimits,
     /// Created.
@@ -192,7 +170,7 @@ async fn checked(
             ),
         )
     })?;
-    if plugin.kind != "extractor" {
+    if plugin.kind != crate::model::PluginKind::Extractor {
         return Err(ApiError::unprocessable(
             "wrong_plugin_kind",
             format!("{} is an {}, not an extractor", plugin.name, plugin.kind),
@@ -295,7 +273,7 @@ async fn create_schema(
         json_schema: body.json_schema.get(),
         plugin_id,
         plugin_options: &options,
-        validation_mode: body.validation_mode.as_str(),
+        validation_mode: body.validation_mode,
         limits: &limits,
     };
     let id = db::schemas::create(&state.pool, caller.0.id, &new)
@@ -363,7 +341,7 @@ async fn replace_schema(
         json_schema: body.json_schema.get(),
         plugin_id,
         plugin_options: &options,
-        validation_mode: body.validation_mode.as_str(),
+        validation_mode: body.validation_mode,
         limits: &limits,
     };
     let found = db::schemas::update(&state.pool, caller.0.id, id, &new)

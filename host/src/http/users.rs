@@ -11,6 +11,7 @@ use super::extract::{ApiJson, ApiPath};
 use crate::db::{self, ResultExt, api_keys::ApiKey, users::User};
 use crate::ids::{ApiKeyId, UserId};
 use crate::keys::{hash_api_key, key_prefix, new_api_key};
+use crate::model::Role;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -25,17 +26,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/me", tag = "users", responses((status = 200, body = User)))]
 async fn me(Caller(user): Caller) -> axum::Json<User> {
     axum::Json(user)
-}
-
-/// Role of a new user.
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Manages plugins, users and keys.
-    Admin,
-    /// Uses trawl.
-    #[default]
-    Member,
 }
 
 /// A user to create.
@@ -67,10 +57,7 @@ async fn create_user(
             "email must be 1 to 320 characters",
         ));
     }
-    let role = match body.role {
-        Role::Admin => "admin",
-        Role::Member => "member",
-    };
+    let role = body.role;
     let user = db::users::create(&state.pool, body.email.trim(), role, body.credits)
         .await
         .on_constraint("users_email_key", || {

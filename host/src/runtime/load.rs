@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+pub use crate::model::PluginKind;
+
 use super::bindings;
 use super::bindings::exporter::{ExporterPlugin, ExporterPluginPre};
 use super::bindings::extractor::{ExtractorPlugin, ExtractorPluginPre};
@@ -20,28 +22,6 @@ use super::store::{PluginState, new_store};
 
 /// The WIT package versions this host serves.
 pub const WIT_VERSIONS: &[&str] = &["0.1.0"];
-
-/// Which world a plugin implements.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum PluginKind {
-    /// `extractor-plugin`: pages in, items out.
-    Extractor,
-    /// `exporter-plugin`: rows in, file bytes out.
-    Exporter,
-}
-
-impl PluginKind {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PluginKind::Extractor => "extractor",
-            PluginKind::Exporter => "exporter",
-        }
-    }
-}
 
 /// What a plugin says about itself (its `info()`, and `format()` for exporters).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

@@ -4,126 +4,9 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::crawl::frontier::{self, LinkFilter};
-
-/// How a job finds its next pages.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Pagination {
-    /// Only the start URLs.
-    None,
-    /// Follow the link matched by a CSS selector on each page (`a.next`).
-    NextLink {
-        /// CSS selector of the next-page link.
-        selector: String,
-    },
-    /// Numbered pages: `template` with `{page}` replaced by `start`, `start + step`, …
-    /// up to `end`; without `end`, until the first page that yields no items (then the
-    /// pages are fetched one after another, since each decides whether there is a next).
-    UrlTemplate {
-        /// An http(s) URL containing `{page}`.
-        template: String,
-        /// The first page number (default 1).
-        #[serde(default = "one")]
-        start: i64,
-        /// The last page number, included.
-        #[serde(default)]
-        end: Option<i64>,
-        /// The increment (default 1; offsets such as `?start={page}` step by 20).
-        #[serde(default = "one")]
-        step: i64,
-    },
-    /// Follow the URLs the extractor plugin returns.
-    Plugin,
-    /// Follow every link (`selector`, default `a[href]`) that stays on the start URLs'
-    /// hosts (unless `same_host` is false), matches an `include` pattern when there are
-    /// any, and matches no `exclude` pattern. Patterns are regular expressions searched in
-    /// the normalised URL. Bound it with the job's `max_depth` and `max_pages`.
-    Crawl {
-        /// Regular expressions; a link must match one (default: any link).
-        #[serde(default)]
-        include: Vec<String>,
-        /// Regular expressions; a link matching one is not followed.
-        #[serde(default)]
-        exclude: Vec<String>,
-        /// Only links to the start URLs' hosts (default true).
-        #[serde(default = "yes")]
-        same_host: bool,
-        /// Which links to consider (default `a[href]`).
-        #[serde(default = "any_link")]
-        selector: String,
-    },
-}
-
-fn one() -> i64 {
-    1
-}
-fn yes() -> bool {
-    true
-}
-fn any_link() -> String {
-    "a[href]".into()
-}
-
-/// The placeholder of `url-template`.
-pub const PAGE: &str = "{page}";
-
-impl Pagination {
-    /// What is wrong with it, as (JSON pointer below `/pagination`, message) pairs.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        match self {
-            Pagination::NextLink { selector } | Pagination::Crawl { selector, .. } => {
-                if let Err(e) = scraper::Selector::parse(selector) {
-                    out.push(("/selector", format!("not a CSS selector: {e}")));
-                }
-            }
-            _ => {}
-        }
-        match self {
-            Pagination::UrlTemplate {
-                template,
-                start,
-                end,
-                step,
-            } => {
-                if !template.contains(PAGE) {
-                    out.push(("/template", format!("must contain {PAGE}")));
-                } else if frontier::normalise(&fill(template, *start), &[]).is_none() {
-                    out.push(("/template", "must make absolute http(s) URLs".into()));
-                }
-                if *step < 1 {
-                    out.push(("/step", "must be at least 1".into()));
-                }
-                if end.is_some_and(|e| e < *start) {
-                    out.push(("/end", "must not be below start".into()));
-                }
-            }
-            Pagination::Crawl {
-                include, exclude, ..
-            } => {
-                if include.len() + exclude.len() > 100 {
-                    out.push(("/include", "at most 100 patterns in all".into()));
-                }
-                for (at, patterns) in [("/include", include), ("/exclude", exclude)] {
-                    for p in patterns {
-                        if let Err(e) = frontier::compile(p) {
-                            out.push((at, e.to_string()));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        out
-    }
-}
-
-fn fill(template: &str, page: i64) -> String {
-    template.replace(PAGE, &page.to_string())
-}
+pub use crate::model::job::Pagination;
+use crate::model::job::{BadPattern, fill};
 
 /// A run's pagination, ready to use.
 #[derive(Debug)]
@@ -141,7 +24,7 @@ impl Planner {
         start_urls: &[String],
         drop_params: Vec<String>,
         max_depth: Option<i32>,
-    ) -> Result<Self, frontier::BadPattern> {
+    ) -> Result<Self, BadPattern> {
         let filter = match &pagination {
             Pagination::Crawl {
                 include,

@@ -8,9 +8,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::crawl::{FetchSettings, Session, VisitResult};
+use crate::crawl::{Session, VisitResult};
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters, runs::RunRow};
 use crate::ids::RunId;
+use crate::model::job::FetchSettings;
+use crate::model::{DedupScope, PageState, RunEnd, ValidationMode};
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::state::AppState;
 use crate::validate::{self, ItemIssue};
@@ -19,27 +21,6 @@ use super::pagination::Planner;
 use super::writer::{StoreError, Writer};
 
 pub use super::pagination::Pagination;
-
-/// How strictly items are checked against the schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Invalid items are counted and dropped.
-    Strict,
-    /// Invalid items are kept with their validation errors.
-    Lenient,
-    /// No validation.
-    Off,
-}
-
-impl Mode {
-    fn parse(s: &str) -> Self {
-        match s {
-            "lenient" => Mode::Lenient,
-            "off" => Mode::Off,
-            _ => Mode::Strict,
-        }
-    }
-}
 
 /// A reason the whole run failed.
 #[derive(Debug)]
@@ -80,7 +61,7 @@ struct RunCtx {
     schema: Arc<str>,
     options: Arc<str>,
     validator: Option<jsonschema::Validator>,
-    mode: Mode,
+    mode: ValidationMode,
     planner: Planner,
     session: Session,
     writer: Writer,
@@ -188,7 +169,7 @@ pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::R
     let finish = match result {
         Ok(End::Finished {
             any_page_ok: true, ..
-        }) => db::runs::finish(pool, id, worker, "succeeded", None).await,
+        }) => db::runs::finish(pool, id, worker, RunEnd::Succeeded, None).await,
         Ok(End::Finished {
             any_page_ok: false,
             first_error,
@@ -198,7 +179,7 @@ pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::R
                 pool,
                 id,
                 worker,
-                "failed",
+                RunEnd::Failed,
                 Some(("no_pages_fetched", &message)),
             )
             .await
@@ -210,7 +191,7 @@ pub async fn execute(state: &AppState, worker: &str, run: RunRow, stop: watch::R
                 pool,
                 id,
                 worker,
-                "failed",
+                RunEnd::Failed,
                 Some((&failure.code, &failure.message)),
             )
             .await
@@ -241,8 +222,8 @@ async fn prepare(
             ),
         )
     })?;
-    let mode = Mode::parse(&schema.validation_mode);
-    let validator = if mode == Mode::Off {
+    let mode = schema.validation_mode;
+    let validator = if mode == ValidationMode::Off {
         None
     } else {
         let value: serde_json::Value = serde_json::from_str(&schema.json_schema)
@@ -266,7 +247,7 @@ async fn prepare(
     let settings: FetchSettings = serde_json::from_value(job.fetch_settings.clone())
         .map_err(|e| Failure::new("invalid_job", format!("fetch: {e}")))?;
     let session = Session::new(state.fetcher.clone(), &settings);
-    let dedup_key = if job.dedup_scope == "job" {
+    let dedup_key = if job.dedup_scope == DedupScope::Job {
         job.id.0
     } else {
         run.id.0
@@ -322,7 +303,7 @@ async fn drive(
     let _heartbeat = AbortOnDrop(heartbeat);
 
     let mut inflight: JoinSet<Result<PageReport, Failure>> = JoinSet::new();
-    let mut any_page_ok = run.pages_fetched > 0;
+    let mut any_page_ok = run.counters.pages_fetched > 0;
     let mut first_error = None;
     let mut pending = Counters::default();
     // The highest frontier `seq` taken: the next take starts after it (see take_pending).
@@ -340,7 +321,7 @@ async fn drive(
         if *stop.borrow() {
             while let Some(done) = inflight.join_next().await {
                 if let Ok(Ok(report)) = done {
-                    add(&mut pending, &report.counters);
+                    pending += report.counters;
                 }
             }
             flush(state, run.id, &mut pending).await?;
@@ -381,7 +362,7 @@ async fn drive(
         tokio::select! {
             done = inflight.join_next() => match done {
                 Some(Ok(Ok(report))) => {
-                    add(&mut pending, &report.counters);
+                    pending += report.counters;
                     any_page_ok |= report.ok;
                     if first_error.is_none() {
                         first_error = report.error;
@@ -465,17 +446,6 @@ impl Issues {
     }
 }
 
-fn add(total: &mut Counters, c: &Counters) {
-    total.pages_fetched += c.pages_fetched;
-    total.pages_failed += c.pages_failed;
-    total.items_new += c.items_new;
-    total.items_duplicate += c.items_duplicate;
-    total.items_invalid += c.items_invalid;
-    total.items_empty += c.items_empty;
-    total.bytes_fetched += c.bytes_fetched;
-    total.fuel_consumed += c.fuel_consumed;
-}
-
 async fn flush(state: &AppState, run: RunId, pending: &mut Counters) -> Result<(), sqlx::Error> {
     let counters = std::mem::take(pending);
     db::runs::add_counters(&state.pool, run, &counters).await
@@ -494,8 +464,8 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
         VisitResult::Fetched(fetched) => {
             return extract_page(ctx, url, depth, fetched, visit.attempts).await;
         }
-        VisitResult::Skipped { code, message } => ("skipped", code, message),
-        VisitResult::Failed(e) => ("failed", e.code(), format!("{url}: {e}")),
+        VisitResult::Skipped { code, message } => (PageState::Skipped, code, message),
+        VisitResult::Failed(e) => (PageState::Failed, e.code(), format!("{url}: {e}")),
     };
     let outcome = Outcome {
         state,
@@ -510,7 +480,7 @@ async fn process_page(ctx: &RunCtx, url: String, depth: i32) -> Result<PageRepor
         ok: false,
         error: Some(message),
         counters: Counters {
-            pages_failed: i64::from(state == "failed"),
+            pages_failed: i64::from(state == PageState::Failed),
             ..Counters::default()
         },
     })
@@ -546,7 +516,7 @@ async fn extract_page(
         Err(e) => {
             let message = e.to_string();
             let outcome = Outcome {
-                state: "failed",
+                state: PageState::Failed,
                 final_url: Some(&page.url),
                 http_status: Some(i32::from(page.status)),
                 bytes: Some(fetched.bytes as i64),
@@ -611,7 +581,7 @@ async fn extract_page(
                     .collect::<Vec<_>>()
                     .join("; "),
             ));
-            if ctx.mode == Mode::Strict {
+            if ctx.mode == ValidationMode::Strict {
                 continue;
             }
         }

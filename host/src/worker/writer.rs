@@ -130,7 +130,7 @@ async fn settle(
         Err(e) if is_data_error(&e) => {
             let message = format!("the database refused the page's items: {e}");
             let outcome = db::pages::Outcome {
-                state: "failed",
+                state: crate::model::PageState::Failed,
                 final_url: Some(&page.final_url),
                 http_status: Some(page.http_status),
                 bytes: Some(page.bytes),

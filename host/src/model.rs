@@ -1,0 +1,226 @@
+//! Types only: the fixed sets of values trawl's rows take, each an enum mapped once to
+//! its SQL CHECK constraint (as text), to serde and to OpenAPI, and used alike by the API,
+//! the workers and the queries; and the job specification ([`job`]).
+
+pub mod job;
+
+/// An enum of fixed text values: the variants with their text, which is the value in
+/// the database's CHECK constraint, in JSON and in the OpenAPI document.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            serde::Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema,
+        )]
+        #[sqlx(type_name = "text")]
+        $(#[$meta])*
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[serde(rename = $text)]
+                #[sqlx(rename = $text)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &[Self] = &[$(Self::$variant),+];
+
+            /// The text stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+
+            fn from_str(text: &str) -> Result<Self, UnknownValue> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(UnknownValue(text.to_owned())),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A text that is none of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not one of the values this takes")]
+pub struct UnknownValue(pub String);
+
+text_enum! {
+    /// Role of a user: admins manage plugins, users and keys.
+    #[derive(Default)]
+    pub enum Role {
+        /// Manages plugins, users and keys.
+        Admin = "admin",
+        /// Uses trawl.
+        #[default]
+        Member = "member",
+    }
+}
+
+text_enum! {
+    /// Which world a plugin implements.
+    pub enum PluginKind {
+        /// `extractor-plugin`: pages in, items out.
+        Extractor = "extractor",
+        /// `exporter-plugin`: rows in, file bytes out.
+        Exporter = "exporter",
+    }
+}
+
+text_enum! {
+    /// How strictly items are checked.
+    #[derive(Default)]
+    pub enum ValidationMode {
+        /// Invalid items are counted and dropped.
+        #[default]
+        Strict = "strict",
+        /// Invalid items are kept, with their validation errors.
+        Lenient = "lenient",
+        /// Items are not checked.
+        Off = "off",
+    }
+}
+
+text_enum! {
+    /// Items are deduplicated within one run, or across every run of the job (incremental).
+    #[derive(Default)]
+    pub enum DedupScope {
+        /// Each run starts afresh.
+        #[default]
+        Run = "run",
+        /// A run stores only items no earlier run of the job stored.
+        Job = "job",
+    }
+}
+
+text_enum! {
+    /// Where a run stands. `queued → running → succeeded | failed | timed_out`, and
+    /// `cancelled` from either of the first two; a running run whose host stops goes back
+    /// to `queued`.
+    pub enum RunStatus {
+        /// Waiting for a worker.
+        Queued = "queued",
+        /// A worker holds it.
+        Running = "running",
+        /// It ended and got pages.
+        Succeeded = "succeeded",
+        /// It ended with an error (its code and reason are on the run).
+        Failed = "failed",
+        /// Someone stopped it.
+        Cancelled = "cancelled",
+        /// It ran past its time.
+        TimedOut = "timed_out",
+    }
+}
+
+impl RunStatus {
+    /// Whether the run is over.
+    pub fn is_over(self) -> bool {
+        !matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+}
+
+text_enum! {
+    /// How a running run may end by itself (a cancellation is someone else's doing).
+    pub enum RunEnd {
+        /// It got pages.
+        Succeeded = "succeeded",
+        /// With an error.
+        Failed = "failed",
+        /// Past its time.
+        TimedOut = "timed_out",
+    }
+}
+
+impl From<RunEnd> for RunStatus {
+    fn from(end: RunEnd) -> Self {
+        match end {
+            RunEnd::Succeeded => RunStatus::Succeeded,
+            RunEnd::Failed => RunStatus::Failed,
+            RunEnd::TimedOut => RunStatus::TimedOut,
+        }
+    }
+}
+
+text_enum! {
+    /// What started a run.
+    pub enum Trigger {
+        /// `POST /v1/jobs/{id}/runs`.
+        Api = "api",
+        /// The job's schedule.
+        Schedule = "schedule",
+    }
+}
+
+text_enum! {
+    /// Where a page of a run stands.
+    #[schema(as = PageOutcome)]
+    #[derive(Default)]
+    pub enum PageState {
+        /// In the frontier, or being fetched and extracted.
+        #[default]
+        Pending = "pending",
+        /// Marked in flight by an earlier trawl version; shown for its runs' pages.
+        Fetching = "fetching",
+        /// Fetched and extracted (`items` says how many items it gave).
+        Done = "done",
+        /// Fetching or extracting failed; `error` says why.
+        Failed = "failed",
+        /// Deliberately not fetched or not extracted (robots.txt, content type); `error` says why.
+        Skipped = "skipped",
+    }
+}
+
+text_enum! {
+    /// Where an export stands.
+    pub enum ExportStatus {
+        /// Waiting for a worker.
+        Queued = "queued",
+        /// Being written.
+        Running = "running",
+        /// Written: its file can be downloaded.
+        Succeeded = "succeeded",
+        /// It failed (its code and reason are on the export).
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts are the CHECK constraints' values, in JSON as in SQL.
+    #[test]
+    fn texts_are_the_stored_values() {
+        assert_eq!(RunStatus::TimedOut.as_str(), "timed_out");
+        assert_eq!(
+            serde_json::to_value(RunStatus::TimedOut).expect("serialises"),
+            "timed_out"
+        );
+        let back: RunStatus = serde_json::from_value("cancelled".into()).expect("parses");
+        assert_eq!(back, RunStatus::Cancelled);
+        assert_eq!(RunStatus::from(RunEnd::Failed), RunStatus::Failed);
+        assert!(RunStatus::ALL.iter().filter(|s| !s.is_over()).count() == 2);
+        assert_eq!(PageState::ALL.len(), 5);
+        assert_eq!(DedupScope::Job.to_string(), "job");
+    }
+}
