@@ -10,7 +10,7 @@ macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt, )+
         }
     ) => {
         #[derive(
@@ -222,5 +222,49 @@ mod tests {
         assert!(RunStatus::ALL.iter().filter(|s| !s.is_over()).count() == 2);
         assert_eq!(PageState::ALL.len(), 5);
         assert_eq!(DedupScope::Job.to_string(), "job");
+    }
+
+    /// The OpenAPI document lists the stored texts, the values the API sends.
+    #[test]
+    fn the_document_lists_the_stored_texts() {
+        fn listed<T: utoipa::PartialSchema>() -> Vec<String> {
+            let schema = serde_json::to_value(T::schema()).expect("serialises");
+            schema["enum"]
+                .as_array()
+                .expect("an enum")
+                .iter()
+                .map(|v| v.as_str().expect("text").to_owned())
+                .collect()
+        }
+        fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Vec<String> {
+            all.iter().map(|v| text(*v).to_owned()).collect()
+        }
+        assert_eq!(listed::<Role>(), texts(Role::ALL, Role::as_str));
+        assert_eq!(
+            listed::<PluginKind>(),
+            texts(PluginKind::ALL, PluginKind::as_str)
+        );
+        assert_eq!(
+            listed::<ValidationMode>(),
+            texts(ValidationMode::ALL, ValidationMode::as_str)
+        );
+        assert_eq!(
+            listed::<DedupScope>(),
+            texts(DedupScope::ALL, DedupScope::as_str)
+        );
+        assert_eq!(
+            listed::<RunStatus>(),
+            texts(RunStatus::ALL, RunStatus::as_str)
+        );
+        assert_eq!(listed::<RunEnd>(), texts(RunEnd::ALL, RunEnd::as_str));
+        assert_eq!(listed::<Trigger>(), texts(Trigger::ALL, Trigger::as_str));
+        assert_eq!(
+            listed::<PageState>(),
+            texts(PageState::ALL, PageState::as_str)
+        );
+        assert_eq!(
+            listed::<ExportStatus>(),
+            texts(ExportStatus::ALL, ExportStatus::as_str)
+        );
     }
 }
