@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use trawl_host::config::PluginLimits;
 use trawl_host::runtime::{PageData, Runtime};
 
@@ -56,8 +55,7 @@ pub fn run(args: &Args, tokio: &tokio::runtime::Runtime) -> anyhow::Result<Strin
 
     // 1. Per-call overhead.
     let runtime = Runtime::new(limits(true))?;
-    let hostile = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH)
-        .context("the hostile test plugin")?;
+    let hostile = trawl_tests::test_plugin("hostile");
     let empty = runtime.load(&hostile)?;
     let page = Arc::new(PageData {
         url: "http://example.test/".into(),

@@ -236,29 +236,9 @@ pub struct PluginLimits {
 }
 
 impl Default for PluginLimits {
+    /// The defaults the flags declare.
     fn default() -> Self {
-        Self {
-            memory: ByteSize::mib(128),
-            fuel: 2_000_000_000,
-            timeout: Duration::from_secs(10),
-            concurrency: default_plugin_concurrency(),
-            max_items: 10_000,
-            max_output: ByteSize::mib(32),
-            max_follow: 10_000,
-            max_nodes: 1_000_000,
-            max_dom_nodes: 250_000,
-            max_dom_depth: 1_024,
-            max_query_nodes: 100_000,
-            max_query_fields: 1_000,
-            max_log_lines: 100,
-            memory_ceiling: ByteSize::mib(512),
-            fuel_ceiling: 20_000_000_000,
-            timeout_ceiling: Duration::from_secs(60),
-            max_upload: ByteSize::mib(20),
-            compile_timeout: Duration::from_secs(60),
-            member_uploads: false,
-            pooling: true,
-        }
+        declared_defaults()
     }
 }
 
@@ -374,51 +354,36 @@ pub fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
 }
 
 impl Default for FetchConfig {
+    /// The defaults the flags declare.
     fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(30),
-            max_body: ByteSize::mib(10),
-            max_redirects: 10,
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            max_attempts: 5,
-            retry_base: Duration::from_millis(500),
-            retry_cap: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(120),
-            max_per_host_concurrency: 16,
-            min_host_delay: Duration::ZERO,
-            robots_ttl: Duration::from_secs(3600),
-            max_crawl_delay: Duration::from_secs(30),
-            allow_private_networks: false,
-            allowed_networks: Vec::new(),
-            allowed_hosts: Vec::new(),
-        }
+        declared_defaults()
     }
+}
+
+/// What the flags of `T` declare as defaults, with no flag given and no `TRAWL_*`
+/// variable read: each default is written once, in its `#[arg]` attribute, and `trawl
+/// serve --help` shows the same values the code uses.
+fn declared_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("trawl").no_binary_name(true))
+        .mut_args(|arg| arg.env(None::<&'static str>));
+    let matches = command
+        .try_get_matches_from(std::iter::empty::<String>())
+        .expect("the declared defaults parse");
+    T::from_arg_matches(&matches).expect("the declared defaults are values of their types")
 }
 
 impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn for_tests(data_dir: PathBuf) -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: None,
-            data_dir,
-            public_url: None,
-            admin_key: None,
-            max_concurrent_runs: 4,
-            lease: Duration::from_secs(30),
-            poll_interval: Duration::from_millis(200),
-            export_link_ttl: Duration::from_secs(3600),
-            export_max_size: ByteSize::gib(10),
-            run_log_lines: 1000,
-            plugins: PluginLimits::default(),
-            fetch: FetchConfig {
-                allow_private_networks: true,
-                // Retries of misbehaving test sites should not make the suite slow.
-                retry_base: Duration::from_millis(50),
-                retry_cap: Duration::from_secs(1),
-                ..FetchConfig::default()
-            },
-        }
+        let mut config: Config = declared_defaults();
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir;
+        config.poll_interval = Duration::from_millis(200);
+        config.fetch.allow_private_networks = true;
+        // Retries of misbehaving test sites should not make the suite slow.
+        config.fetch.retry_base = Duration::from_millis(50);
+        config.fetch.retry_cap = Duration::from_secs(1);
+        config
     }
 }
 
@@ -432,4 +397,31 @@ pub fn cpus() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults in code are the flags' declared ones, whatever the environment says.
+    #[test]
+    fn defaults_are_the_declared_ones() {
+        let limits = PluginLimits::default();
+        assert_eq!(limits.memory, ByteSize::mib(128));
+        assert_eq!(limits.fuel, 2_000_000_000);
+        assert_eq!(limits.timeout, Duration::from_secs(10));
+        assert_eq!(limits.concurrency, default_plugin_concurrency());
+        assert_eq!(limits.max_dom_depth, 1_024);
+        assert!(limits.pooling && !limits.member_uploads);
+        let fetch = FetchConfig::default();
+        assert_eq!(fetch.max_retry_after, Duration::from_secs(120));
+        assert_eq!(fetch.user_agent, DEFAULT_USER_AGENT);
+        assert!(!fetch.allow_private_networks && fetch.allowed_networks.is_empty());
+        let config = Config::for_tests(PathBuf::from("/tmp/x"));
+        assert_eq!(config.max_concurrent_runs, 4);
+        assert_eq!(config.lease, Duration::from_secs(30));
+        assert_eq!(config.export_max_size, ByteSize::gib(10));
+        assert_eq!(config.run_log_lines, 1000);
+        assert!(config.database_url.is_none() && config.fetch.allow_private_networks);
+    }
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL access: the pool, migrations, and one module of queries per table.
 //!
-//! Every query is a function taking `impl PgExecutor<'_>`, so the API, the workers and the
-//! scheduler share them, inside or outside a transaction. Queries are checked at compile
+//! Every query is a function taking `impl PgExecutor<'_>`, so the API and the workers
+//! share them, inside or outside a transaction. Queries are checked at compile
 //! time against the migrations (offline data in `.sqlx/`).
 
 pub mod api_keys;

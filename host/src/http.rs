@@ -179,3 +179,23 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every error answer's code is one of the document's listed codes.
+    #[test]
+    fn the_document_has_the_error_codes() {
+        let (_, doc) = super::api();
+        let doc = serde_json::to_value(doc).expect("json");
+        let schemas = &doc["components"]["schemas"];
+        assert!(
+            schemas["ErrorCode"]["enum"].is_array(),
+            "{}",
+            schemas["ErrorCode"]
+        );
+        assert_eq!(
+            schemas["ErrorDetail"]["properties"]["code"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+    }
+}

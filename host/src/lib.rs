@@ -7,8 +7,9 @@
 //! - [`runtime`]: wasmtime behind a narrow facade: loading plugins and calling them under limits.
 //! - [`cli`]: `trawl plugin …`, the plugin author's tools (new, check, run, upload).
 //! - [`bundled`]: the plugins compiled into the binary and registered at start-up.
-//! - [`crawl`]: fetching pages: the shared HTTP client, body caps, charsets, the SSRF guard,
-//!   per-host politeness, robots.txt, retries with backoff, URL normalisation.
+//! - [`net`]: every outbound request's safety: the SSRF guard, backoff, the guarded client.
+//! - [`crawl`]: fetching pages: the shared HTTP client, body caps, charsets, per-host
+//!   politeness, robots.txt, retries, URL normalisation.
 //! - [`validate`]: JSON Schema checks, canonical JSON and content hashes.
 //! - [`worker`]: claims queued runs and exports and carries them out.
 //! - [`storage`]: export files on disk and the signed links that download them.
@@ -24,6 +25,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod model;
+pub mod net;
 pub mod runtime;
 pub mod server;
 pub mod state;

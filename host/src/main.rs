@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the server: HTTP API, workers and scheduler.
+    /// Run the server: the HTTP API and the workers.
     Serve(Box<trawl_host::Config>),
     /// Write, check, run and upload plugins (no server or database needed).
     Plugin {

@@ -179,7 +179,8 @@ text_enum! {
         /// In the frontier, or being fetched and extracted.
         #[default]
         Pending = "pending",
-        /// Marked in flight by an earlier trawl version; shown for its runs' pages.
+        /// Not written any more: trawl versions before December 2026 marked pages in
+        /// flight so; a migration put those back to `pending`. Kept as the CHECK allows it.
         Fetching = "fetching",
         /// Fetched and extracted (`items` says how many items it gave).
         Done = "done",

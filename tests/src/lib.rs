@@ -551,13 +551,18 @@ pub mod catalogue {
     }
 }
 
-/// The bytes of a test plugin built by host/build.rs (`hostile`, `hostile_exporter`,
+/// Where tests/build.rs built the test plugins.
+mod test_plugins {
+    include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
+}
+
+/// The bytes of a test plugin built by tests/build.rs (`hostile`, `hostile_exporter`,
 /// `chameleon`).
 pub fn test_plugin(stem: &str) -> Vec<u8> {
     let path = match stem {
-        "hostile" => trawl_host::bundled::components::HOSTILE_PATH,
-        "hostile_exporter" => trawl_host::bundled::components::HOSTILE_EXPORTER_PATH,
-        "chameleon" => trawl_host::bundled::components::CHAMELEON_PATH,
+        "hostile" => test_plugins::HOSTILE_PATH,
+        "hostile_exporter" => test_plugins::HOSTILE_EXPORTER_PATH,
+        "chameleon" => test_plugins::CHAMELEON_PATH,
         other => panic!("no test plugin {other}"),
     };
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -212,7 +212,7 @@ async fn a_crashing_plugin_fails_the_run_with_its_code_and_name() -> anyhow::Res
     let site = serve_site(catalogue()).await?;
     let host = TestHost::start().await?;
     // Register the hostile test plugin as a system plugin so a schema can name it.
-    let bytes = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH)?;
+    let bytes = trawl_tests::test_plugin("hostile");
     let runtime = host.state.runtime.clone();
     let loaded = {
         let bytes = bytes.clone();

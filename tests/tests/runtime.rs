@@ -31,8 +31,7 @@ async fn call(
 
 fn hostile(limits: PluginLimits) -> (Arc<Runtime>, Arc<LoadedPlugin>) {
     let runtime = Runtime::new(limits).expect("runtime");
-    let bytes = std::fs::read(trawl_host::bundled::components::HOSTILE_PATH)
-        .expect("hostile.wasm was built");
+    let bytes = trawl_tests::test_plugin("hostile");
     let plugin = runtime.load(&bytes).expect("hostile loads");
     assert_eq!(plugin.manifest.name, "hostile");
     (runtime, plugin)

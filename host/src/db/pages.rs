@@ -57,17 +57,6 @@ pub async fn take_pending(
     Ok(rows.into_iter().map(|r| (r.url, r.depth, r.seq)).collect())
 }
 
-/// Put pages left in flight by a worker that stopped back into the frontier.
-pub async fn requeue_in_flight(ex: impl PgExecutor<'_>, run: RunId) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE run_pages SET state = 'pending' WHERE run_id = $1 AND state = 'fetching'",
-        run as RunId
-    )
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
 /// How many pages of the run were visited (or are in flight).
 pub async fn visited(ex: impl PgExecutor<'_>, run: RunId) -> Result<i64, sqlx::Error> {
     let row = sqlx::query!(
@@ -199,9 +188,9 @@ pub struct DonePage {
     pub next_depth: i32,
 }
 
-/// Store a batch of visited pages in one statement: their new items (deduplicated like
-/// `results::insert_batch`, `dedup_key` being the run or the job by the job's dedup
-/// scope), their next pages in the frontier and their outcomes. One statement for the
+/// Store a batch of visited pages in one statement: their new items (those whose content
+/// hash is already stored under `dedup_key`, the run or the job by the job's dedup scope,
+/// are skipped), their next pages in the frontier and their outcomes. One statement for the
 /// batch instead of one per page: PostgreSQL's cost per statement (executor set-up of
 /// three data-modifying CTEs) was most of what a page cost it. Returns, for each page in
 /// order, how many of its items were new.

@@ -1,4 +1,4 @@
-//! Runs: queued by the API or the scheduler, claimed by workers under a lease.
+//! Runs: queued by the API, claimed by workers under a lease.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;

@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::db::{self, users::User};
 use crate::keys::hash_api_key;
 use crate::state::AppState;
@@ -21,8 +21,8 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized(
-                "unauthorized",
+            ApiError::new(
+                ErrorCode::Unauthorized,
                 "send an API key: Authorization: Bearer <key>",
             )
         })?;
@@ -35,15 +35,18 @@ impl FromRequestParts<AppState> for Caller {
             })
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "unauthorized",
+                ApiError::new(
+                    ErrorCode::Unauthorized,
                     "the Authorization header must be `Bearer <key>`",
                 )
             })?;
         let user = db::api_keys::authenticate(&state.pool, &hash_api_key(key))
             .await?
             .ok_or_else(|| {
-                ApiError::unauthorized("invalid_api_key", "the API key is unknown or revoked")
+                ApiError::new(
+                    ErrorCode::InvalidApiKey,
+                    "the API key is unknown or revoked",
+                )
             })?;
         Ok(Caller(user))
     }

@@ -9,11 +9,182 @@ use serde::Serialize;
 
 use crate::validate::Problem;
 
+/// Declares [`ErrorCode`]: each code with its stable text, its HTTP status and what it
+/// means. Two variants may share a text when one condition answers with two statuses.
+macro_rules! error_codes {
+    ( $( #[doc = $doc:literal] $variant:ident = ($text:tt, $status:ident), )+ ) => {
+        /// Every code the API answers with, its stable text and its HTTP status. The
+        /// OpenAPI document lists them all (`ErrorCode`), so clients can branch on each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( #[doc = $doc] $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in order.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The stable snake_case text clients branch on.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)+
+                }
+            }
+
+            /// The HTTP status answered with it.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)+
+                }
+            }
+
+            /// What it means, for people (the OpenAPI document's table).
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $doc.trim(),)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A field's value is unacceptable (length, shape, a character that cannot be stored).
+    InvalidRequest = ("invalid_request", UNPROCESSABLE_ENTITY),
+    /// The request could not be read (a broken multipart form, a body cut short).
+    MalformedRequest = ("invalid_request", BAD_REQUEST),
+    /// The body is not JSON.
+    InvalidJson = ("invalid_json", BAD_REQUEST),
+    /// The query string does not parse.
+    InvalidQuery = ("invalid_query", BAD_REQUEST),
+    /// A list cursor this API did not give.
+    InvalidCursor = ("invalid_cursor", BAD_REQUEST),
+    /// An `Idempotency-Key` that is not 1 to 255 visible ASCII characters.
+    InvalidIdempotencyKey = ("invalid_idempotency_key", BAD_REQUEST),
+    /// No API key, or an Authorization header that is not `Bearer <key>`.
+    Unauthorized = ("unauthorized", UNAUTHORIZED),
+    /// The API key is unknown or revoked.
+    InvalidApiKey = ("invalid_api_key", UNAUTHORIZED),
+    /// The caller's role may not do this.
+    Forbidden = ("forbidden", FORBIDDEN),
+    /// A download link whose signature does not match.
+    InvalidSignature = ("invalid_signature", FORBIDDEN),
+    /// A download link past its expiry.
+    LinkExpired = ("link_expired", FORBIDDEN),
+    /// Missing, or someone else's.
+    NotFound = ("not_found", NOT_FOUND),
+    /// A user with that email exists.
+    EmailTaken = ("email_taken", CONFLICT),
+    /// The caller has a schema of that name.
+    SchemaNameTaken = ("schema_name_taken", CONFLICT),
+    /// Jobs use the schema.
+    SchemaInUse = ("schema_in_use", CONFLICT),
+    /// Schemas or exports use the plugin.
+    PluginInUse = ("plugin_in_use", CONFLICT),
+    /// A plugin bundled with trawl, which cannot be changed.
+    BundledPlugin = ("bundled_plugin", CONFLICT),
+    /// The name of a plugin bundled with trawl.
+    PluginNameReserved = ("plugin_name_reserved", CONFLICT),
+    /// Plugins of that name belong to someone else.
+    PluginNameTaken = ("plugin_name_taken", CONFLICT),
+    /// That name and version exist with other bytes.
+    PluginVersionExists = ("plugin_version_exists", CONFLICT),
+    /// The run already ended.
+    RunFinished = ("run_finished", CONFLICT),
+    /// The body is larger than the route takes.
+    PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
+    /// A body that is not `application/json`.
+    UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE),
+    /// The JSON Schema is not valid, or its plugin cannot use it (`details` say where).
+    InvalidSchema = ("invalid_schema", UNPROCESSABLE_ENTITY),
+    /// The job is not valid (`details` say where).
+    InvalidJob = ("invalid_job", UNPROCESSABLE_ENTITY),
+    /// A limit above the host's ceiling.
+    LimitAboveCeiling = ("limit_above_ceiling", UNPROCESSABLE_ENTITY),
+    /// No plugin of that name the caller can use.
+    UnknownPlugin = ("unknown_plugin", UNPROCESSABLE_ENTITY),
+    /// No schema with that id among the caller's.
+    UnknownSchema = ("unknown_schema", UNPROCESSABLE_ENTITY),
+    /// An exporter where an extractor is needed, or the other way round.
+    WrongPluginKind = ("wrong_plugin_kind", UNPROCESSABLE_ENTITY),
+    /// The upload is not a component trawl can load.
+    InvalidPlugin = ("invalid_plugin", UNPROCESSABLE_ENTITY),
+    /// A plugin name that is not lower-case kebab-case of at most 64 characters.
+    InvalidPluginName = ("invalid_plugin_name", UNPROCESSABLE_ENTITY),
+    /// A plugin version that is not semantic.
+    InvalidPluginVersion = ("invalid_plugin_version", UNPROCESSABLE_ENTITY),
+    /// A plugin description that is too long.
+    InvalidPluginDescription = ("invalid_plugin_description", UNPROCESSABLE_ENTITY),
+    /// An exporter's media type or file extension that is not acceptable.
+    InvalidPluginFormat = ("invalid_plugin_format", UNPROCESSABLE_ENTITY),
+    /// The component took too long to compile.
+    CompileTimeout = ("compile_timeout", UNPROCESSABLE_ENTITY),
+    /// A component built against a WIT version this host does not speak.
+    UnsupportedWitVersion = ("unsupported_wit_version", UNPROCESSABLE_ENTITY),
+    /// The plugin's `info` call failed.
+    PluginInfoFailed = ("plugin_info_failed", UNPROCESSABLE_ENTITY),
+    /// Something went wrong on trawl's side (logged; the answer says nothing more).
+    InternalError = ("internal_error", INTERNAL_SERVER_ERROR),
+}
+
+impl ErrorCode {
+    /// The distinct texts, in order.
+    pub fn texts() -> Vec<&'static str> {
+        let mut texts: Vec<&'static str> = Vec::new();
+        for code in Self::ALL {
+            if !texts.contains(&code.as_str()) {
+                texts.push(code.as_str());
+            }
+        }
+        texts
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut table = String::from(
+            "Stable, snake_case: clients branch on this. Each code, its status and what it \
+             means:\n\n| code | status | meaning |\n|---|---|---|\n",
+        );
+        for code in Self::ALL {
+            table.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                code.as_str(),
+                code.status().as_u16(),
+                code.meaning()
+            ));
+        }
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::texts()))
+            .description(Some(table))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+}
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     details: Option<Vec<Problem>>,
 }
@@ -29,7 +200,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, snake_case: clients branch on this.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// For validation errors: each problem, where (a JSON pointer into what was sent)
@@ -39,10 +210,9 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// Any status and code.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An answer with `code`, whose status it carries.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
             details: None,
@@ -57,55 +227,27 @@ impl ApiError {
 
     /// 404: missing, or someone else's.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
-    }
-
-    /// 401.
-    pub fn unauthorized(code: &'static str, message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
 
     /// 403.
     pub fn forbidden(message: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    /// 400.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// 422: well-formed but unacceptable.
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    }
-
-    /// 409.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     /// 500, logged; the client learns nothing about internals.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {error}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "something went wrong on our side",
-        )
+        Self::new(ErrorCode::InternalError, "something went wrong on our side")
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     /// The code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 }
@@ -119,23 +261,16 @@ impl From<sqlx::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonDataError(e) => {
-                Self::unprocessable("invalid_request", e.body_text())
-            }
-            JsonRejection::JsonSyntaxError(e) => Self::bad_request("invalid_json", e.body_text()),
+            JsonRejection::JsonDataError(e) => Self::new(ErrorCode::InvalidRequest, e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => Self::new(ErrorCode::InvalidJson, e.body_text()),
             JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send JSON with Content-Type: application/json",
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is too large",
-                )
+                Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
             }
-            other => Self::bad_request("invalid_request", other.body_text()),
+            other => Self::new(ErrorCode::MalformedRequest, other.body_text()),
         }
     }
 }
@@ -149,7 +284,7 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::bad_request("invalid_query", r.body_text())
+        Self::new(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 
@@ -162,9 +297,62 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        (self.code.status(), Json(body)).into_response()
     }
 }
 
 /// Handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text names one condition: two variants share it only to answer two statuses.
+    #[test]
+    fn each_code_has_one_text_and_status() {
+        for (i, a) in ErrorCode::ALL.iter().enumerate() {
+            assert!(
+                a.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{a:?}"
+            );
+            assert!(!a.meaning().is_empty(), "{a:?}");
+            for b in &ErrorCode::ALL[i + 1..] {
+                assert!(
+                    a.as_str() != b.as_str() || a.status() != b.status(),
+                    "{a:?} and {b:?} say the same"
+                );
+            }
+        }
+        assert_eq!(ErrorCode::InvalidRequest.status(), 422);
+        assert_eq!(ErrorCode::MalformedRequest.as_str(), "invalid_request");
+    }
+
+    /// The document lists every text once, with each code's status in its table.
+    #[test]
+    fn the_document_lists_every_code() {
+        let schema =
+            serde_json::to_value(<ErrorCode as utoipa::PartialSchema>::schema()).expect("json");
+        let listed: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(listed, ErrorCode::texts());
+        let table = schema["description"].as_str().expect("a description");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.status().as_u16());
+            assert!(table.contains(&row), "{row}");
+        }
+        let body = serde_json::to_value(ErrorDetail {
+            code: ErrorCode::LinkExpired,
+            message: String::new(),
+            details: None,
+        })
+        .expect("json");
+        assert_eq!(body["code"], "link_expired");
+    }
+}

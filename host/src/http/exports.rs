@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::db::{self, exports::ExportRow};
 use crate::ids::{ExportId, RunId};
@@ -112,8 +112,8 @@ async fn create_export(
         .ok_or_else(|| ApiError::not_found("run"))?;
     let options = body.options.unwrap_or_else(|| serde_json::json!({}));
     if !options.is_object() {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "options must be a JSON object",
         ));
     }
@@ -130,8 +130,8 @@ async fn create_export(
     let plugin = plugin
         .filter(|p| p.kind == crate::model::PluginKind::Exporter)
         .ok_or_else(|| {
-            ApiError::unprocessable(
-                "unknown_plugin",
+            ApiError::new(
+                ErrorCode::UnknownPlugin,
                 format!("there is no exporter {:?} you can use", body.format),
             )
         })?;
@@ -179,12 +179,8 @@ async fn download_export(
         .storage
         .verify(id, link.expires, &link.signature)
         .map_err(|e| match e {
-            LinkError::BadSignature => {
-                ApiError::new(StatusCode::FORBIDDEN, "invalid_signature", e.to_string())
-            }
-            LinkError::Expired => {
-                ApiError::new(StatusCode::FORBIDDEN, "link_expired", e.to_string())
-            }
+            LinkError::BadSignature => ApiError::new(ErrorCode::InvalidSignature, e.to_string()),
+            LinkError::Expired => ApiError::new(ErrorCode::LinkExpired, e.to_string()),
         })?;
     let row = db::exports::get_any(&state.pool, id)
         .await?

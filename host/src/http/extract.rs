@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 
 /// `axum::Json` with API errors, refusing text PostgreSQL cannot store.
 #[derive(Debug)]
@@ -32,8 +32,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(axum::extract::rejection::JsonRejection::from)?;
         if has_nul_escape(&bytes) {
-            return Err(ApiError::unprocessable(
-                "invalid_request",
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
                 "text may not contain U+0000 (NUL), which cannot be stored",
             ));
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
 use crate::db::{self, jobs::JobRow};
@@ -163,7 +163,7 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::unprocessable("invalid_job", "the job is not valid").with_details(problems))
+        Err(ApiError::new(ErrorCode::InvalidJob, "the job is not valid").with_details(problems))
     }
 }
 
@@ -196,8 +196,8 @@ fn fetch_json(body: &JobIn) -> serde_json::Value {
 }
 
 fn unknown_schema() -> ApiError {
-    ApiError::unprocessable(
-        "unknown_schema",
+    ApiError::new(
+        ErrorCode::UnknownSchema,
         "there is no schema with that id among yours",
     )
 }

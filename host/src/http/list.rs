@@ -29,8 +29,8 @@ impl PageQuery {
             .filter(|c| !c.is_empty())
             .map(|c| {
                 c.parse().map_err(|_| {
-                    error::ApiError::bad_request(
-                        "invalid_cursor",
+                    error::ApiError::new(
+                        error::ErrorCode::InvalidCursor,
                         "the cursor is not one this API gave",
                     )
                 })

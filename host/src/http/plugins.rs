@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::ApiPath;
 use crate::db::{self, plugins::Plugin, plugins::Upload};
 use crate::ids::PluginId;
@@ -51,8 +51,7 @@ async fn get_plugin(
 
 fn too_large(max: u64) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("a plugin may be at most {max} bytes"),
     )
 }
@@ -73,19 +72,19 @@ async fn component_bytes(state: &AppState, request: Request) -> ApiResult<Vec<u8
         return match limited.collect().await {
             Ok(collected) => Ok(collected.to_bytes().to_vec()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(max)),
-            Err(e) => Err(ApiError::bad_request(
-                "invalid_request",
+            Err(e) => Err(ApiError::new(
+                ErrorCode::MalformedRequest,
                 format!("reading the body: {e}"),
             )),
         };
     }
     let mut form = Multipart::from_request(request, state)
         .await
-        .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+        .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, e.body_text()))?;
     while let Some(mut field) = form
         .next_field()
         .await
-        .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?
+        .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, e.body_text()))?
     {
         if field.file_name().is_none() && field.name() != Some("file") {
             continue;
@@ -94,7 +93,7 @@ async fn component_bytes(state: &AppState, request: Request) -> ApiResult<Vec<u8
         while let Some(chunk) = field
             .chunk()
             .await
-            .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?
+            .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, e.body_text()))?
         {
             if (bytes.len() + chunk.len()) as u64 > max {
                 return Err(too_large(max));
@@ -103,8 +102,8 @@ async fn component_bytes(state: &AppState, request: Request) -> ApiResult<Vec<u8
         }
         return Ok(bytes);
     }
-    Err(ApiError::bad_request(
-        "invalid_request",
+    Err(ApiError::new(
+        ErrorCode::MalformedRequest,
         "the form has no file field",
     ))
 }
@@ -118,22 +117,22 @@ async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedP
     let task = tokio::task::spawn_blocking(move || runtime.load(&bytes));
     let limit = state.config.plugins.compile_timeout;
     match tokio::time::timeout(limit, task).await {
-        Err(_) => Err(ApiError::unprocessable(
-            "compile_timeout",
+        Err(_) => Err(ApiError::new(
+            ErrorCode::CompileTimeout,
             format!(
                 "compiling the component took longer than {}",
                 humantime::format_duration(limit)
             ),
         )),
         Ok(Err(join)) => Err(ApiError::internal(join)),
-        Ok(Ok(Err(e @ LoadError::UnsupportedWitVersion { .. }))) => Err(ApiError::unprocessable(
-            "unsupported_wit_version",
+        Ok(Ok(Err(e @ LoadError::UnsupportedWitVersion { .. }))) => Err(ApiError::new(
+            ErrorCode::UnsupportedWitVersion,
             e.to_string(),
         )),
         Ok(Ok(Err(e @ LoadError::Info(_)))) => {
-            Err(ApiError::unprocessable("plugin_info_failed", e.to_string()))
+            Err(ApiError::new(ErrorCode::PluginInfoFailed, e.to_string()))
         }
-        Ok(Ok(Err(e))) => Err(ApiError::unprocessable("invalid_plugin", e.to_string())),
+        Ok(Ok(Err(e))) => Err(ApiError::new(ErrorCode::InvalidPlugin, e.to_string())),
         Ok(Ok(Ok(plugin))) => Ok(plugin),
     }
 }
@@ -164,8 +163,8 @@ async fn upload_plugin(
     };
     let bytes = Arc::new(component_bytes(&state, request).await?);
     if bytes.is_empty() {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPlugin,
             "the upload is empty",
         ));
     }
@@ -174,8 +173,8 @@ async fn upload_plugin(
     let manifest = &plugin.manifest;
     check_manifest(manifest)?;
     let existing = || {
-        ApiError::conflict(
-            "plugin_version_exists",
+        ApiError::new(
+            ErrorCode::PluginVersionExists,
             format!(
                 "{}@{} exists with other bytes: bump the version",
                 manifest.name, manifest.version
@@ -186,8 +185,8 @@ async fn upload_plugin(
         match db::plugins::insert_uploaded(&state.pool, owner, manifest, &digest, &bytes).await? {
             Upload::Inserted(id) => (id, StatusCode::CREATED),
             Upload::Reserved => {
-                return Err(ApiError::conflict(
-                    "plugin_name_reserved",
+                return Err(ApiError::new(
+                    ErrorCode::PluginNameReserved,
                     format!(
                         "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
                         manifest.name
@@ -195,8 +194,8 @@ async fn upload_plugin(
                 ));
             }
             Upload::Taken => {
-                return Err(ApiError::conflict(
-                    "plugin_name_taken",
+                return Err(ApiError::new(
+                    ErrorCode::PluginNameTaken,
                     format!(
                         "plugins named {:?} belong to someone else: name yours otherwise",
                         manifest.name
@@ -236,8 +235,8 @@ const MAX_DESCRIPTION: usize = 500;
 pub fn check_manifest(manifest: &crate::runtime::PluginManifest) -> ApiResult<()> {
     let name = &manifest.name;
     if !is_plugin_name(name) {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_name",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPluginName,
             format!(
                 "the plugin calls itself {:?}: a name is 1 to {MAX_NAME} characters of kebab-case \
                  (lower-case letters and digits, words joined by single hyphens, starting with a letter)",
@@ -247,8 +246,8 @@ pub fn check_manifest(manifest: &crate::runtime::PluginManifest) -> ApiResult<()
     }
     let version = &manifest.version;
     if version.len() > MAX_VERSION || semver::Version::parse(version).is_err() {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_version",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPluginVersion,
             format!(
                 "the plugin says its version is {:?}, which is not semver (1.2.3)",
                 truncate(version, 80)
@@ -257,16 +256,16 @@ pub fn check_manifest(manifest: &crate::runtime::PluginManifest) -> ApiResult<()
     }
     let description = &manifest.description;
     if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_description",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPluginDescription,
             format!("a description is one line of at most {MAX_DESCRIPTION} characters"),
         ));
     }
     if let Some(media_type) = &manifest.media_type
         && !is_media_type(media_type)
     {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_format",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPluginFormat,
             format!(
                 "the exporter's media type {:?} is not a type/subtype of letters, digits and !#$&^_.+-",
                 truncate(media_type, 80)
@@ -276,8 +275,8 @@ pub fn check_manifest(manifest: &crate::runtime::PluginManifest) -> ApiResult<()
     if let Some(extension) = &manifest.extension
         && !is_extension(extension)
     {
-        return Err(ApiError::unprocessable(
-            "invalid_plugin_format",
+        return Err(ApiError::new(
+            ErrorCode::InvalidPluginFormat,
             format!(
                 "the exporter's file extension {:?} is not 1 to 16 lower-case letters and digits (dots between)",
                 truncate(extension, 80)
@@ -348,8 +347,8 @@ async fn delete_plugin(
 ) -> ApiResult<StatusCode> {
     let plugin = manageable(&state, &caller, id).await?;
     if plugin.system {
-        return Err(ApiError::conflict(
-            "bundled_plugin",
+        return Err(ApiError::new(
+            ErrorCode::BundledPlugin,
             "bundled plugins come back at every start: deprecate it instead",
         ));
     }
@@ -362,8 +361,8 @@ async fn delete_plugin(
                 Some("extractor_schemas_plugin_id_fkey" | "exports_plugin_id_fkey")
             ) =>
         {
-            Err(ApiError::conflict(
-                "plugin_in_use",
+            Err(ApiError::new(
+                ErrorCode::PluginInUse,
                 "schemas or exports use this plugin: deprecate it instead",
             ))
         }

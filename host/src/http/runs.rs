@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
 use crate::db::runs::Counters;
@@ -102,8 +102,8 @@ async fn start_run(
                 .ok()
                 .filter(|v| !v.is_empty() && v.len() <= 255)
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_idempotency_key",
+                    ApiError::new(
+                        ErrorCode::InvalidIdempotencyKey,
                         "Idempotency-Key must be 1 to 255 visible ASCII characters",
                     )
                 })?;
@@ -173,8 +173,8 @@ async fn cancel_run(
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
     if !cancelled {
-        return Err(ApiError::conflict(
-            "run_finished",
+        return Err(ApiError::new(
+            ErrorCode::RunFinished,
             format!("the run already ended ({})", run.status),
         ));
     }
@@ -355,7 +355,10 @@ async fn list_pages(
                 .and_then(|b| String::from_utf8(b).ok())
                 .filter(|url| !url.contains('\0'))
                 .ok_or_else(|| {
-                    ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave")
+                    ApiError::new(
+                        ErrorCode::InvalidCursor,
+                        "the cursor is not one this API gave",
+                    )
                 })
         })
         .transpose()?;

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
@@ -125,16 +125,16 @@ async fn checked(
     body: &SchemaIn,
 ) -> ApiResult<(PluginId, serde_json::Value)> {
     if body.name.trim().is_empty() || body.name.chars().count() > 200 {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "name must be 1 to 200 characters",
         ));
     }
     let value: serde_json::Value = serde_json::from_str(body.json_schema.get())
-        .map_err(|e| ApiError::unprocessable("invalid_schema", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidSchema, e.to_string()))?;
     if let Err(problems) = validate::check_schema(&value) {
         return Err(
-            ApiError::unprocessable("invalid_schema", "the JSON Schema is not valid")
+            ApiError::new(ErrorCode::InvalidSchema, "the JSON Schema is not valid")
                 .with_details(problems),
         );
     }
@@ -142,15 +142,15 @@ async fn checked(
         .limits
         .apply(state.runtime.default_call_limits(), state.runtime.limits())
     {
-        return Err(ApiError::unprocessable("limit_above_ceiling", why));
+        return Err(ApiError::new(ErrorCode::LimitAboveCeiling, why));
     }
     let options = body
         .plugin_options
         .clone()
         .unwrap_or_else(|| serde_json::json!({}));
     if !options.is_object() {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "plugin_options must be a JSON object",
         ));
     }
@@ -162,8 +162,8 @@ async fn checked(
     )
     .await?
     .ok_or_else(|| {
-        ApiError::unprocessable(
-            "unknown_plugin",
+        ApiError::new(
+            ErrorCode::UnknownPlugin,
             format!(
                 "there is no extractor plugin named {:?} you can use",
                 body.plugin
@@ -171,8 +171,8 @@ async fn checked(
         )
     })?;
     if plugin.kind != crate::model::PluginKind::Extractor {
-        return Err(ApiError::unprocessable(
-            "wrong_plugin_kind",
+        return Err(ApiError::new(
+            ErrorCode::WrongPluginKind,
             format!("{} is an {}, not an extractor", plugin.name, plugin.kind),
         ));
     }
@@ -209,7 +209,7 @@ async fn ask_the_plugin(
     let mut limits = body
         .limits
         .apply(state.runtime.default_call_limits(), state.runtime.limits())
-        .map_err(|why| ApiError::unprocessable("limit_above_ceiling", why))?;
+        .map_err(|why| ApiError::new(ErrorCode::LimitAboveCeiling, why))?;
     limits.timeout = limits.timeout.min(CHECK_TIME);
     limits.owner = Some(caller.0.id);
     let page = std::sync::Arc::new(crate::runtime::PageData {
@@ -237,8 +237,8 @@ async fn ask_the_plugin(
         return Ok(());
     }
     let (path, message) = pointed(&error.message);
-    Err(ApiError::unprocessable(
-        "invalid_schema",
+    Err(ApiError::new(
+        ErrorCode::InvalidSchema,
         format!("{} cannot use this schema: {message}", e.plugin),
     )
     .with_details(vec![validate::Problem {
@@ -279,8 +279,8 @@ async fn create_schema(
     let id = db::schemas::create(&state.pool, caller.0.id, &new)
         .await
         .on_constraint("extractor_schemas_owner_name_key", || {
-            ApiError::conflict(
-                "schema_name_taken",
+            ApiError::new(
+                ErrorCode::SchemaNameTaken,
                 format!("you already have a schema named {:?}", body.name),
             )
         })?;
@@ -347,8 +347,8 @@ async fn replace_schema(
     let found = db::schemas::update(&state.pool, caller.0.id, id, &new)
         .await
         .on_constraint("extractor_schemas_owner_name_key", || {
-            ApiError::conflict(
-                "schema_name_taken",
+            ApiError::new(
+                ErrorCode::SchemaNameTaken,
                 format!("you already have a schema named {:?}", body.name),
             )
         })?;
@@ -372,8 +372,8 @@ async fn delete_schema(
     let deleted = db::schemas::delete(&state.pool, caller.0.id, id)
         .await
         .on_constraint("scraping_jobs_schema_id_fkey", || {
-            ApiError::conflict(
-                "schema_in_use",
+            ApiError::new(
+                ErrorCode::SchemaInUse,
                 "jobs use this schema: delete them or point them elsewhere first",
             )
         })?;

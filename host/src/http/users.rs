@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::{Admin, Caller};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath};
 use crate::db::{self, ResultExt, api_keys::ApiKey, users::User};
 use crate::ids::{ApiKeyId, UserId};
@@ -52,8 +52,8 @@ async fn create_user(
     ApiJson(body): ApiJson<UserIn>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     if body.email.trim().is_empty() || body.email.chars().count() > 320 {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "email must be 1 to 320 characters",
         ));
     }
@@ -61,7 +61,7 @@ async fn create_user(
     let user = db::users::create(&state.pool, body.email.trim(), role, body.credits)
         .await
         .on_constraint("users_email_key", || {
-            ApiError::conflict("email_taken", "a user with that email exists")
+            ApiError::new(ErrorCode::EmailTaken, "a user with that email exists")
         })?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
@@ -101,8 +101,8 @@ async fn create_key(
     ApiJson(body): ApiJson<KeyIn>,
 ) -> ApiResult<(StatusCode, axum::Json<NewKeyOut>)> {
     if body.name.trim().is_empty() || body.name.chars().count() > 200 {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
             "name must be 1 to 200 characters",
         ));
     }

@@ -161,7 +161,13 @@ const PROPERTY_HINTS: &[&str] = &[
 
 /// Every `x-` key of `obj` must be one of `known`: a misspelt hint (`x-selecter`) would
 /// otherwise be ignored, and the run "succeed" with empty items.
+/// The schema is read at every call, so the common case (every hint known) is checked
+/// first without building anything.
 fn known_hints(obj: &Object<'_>, known: &[&str], path: &str) -> Result<(), PluginError> {
+    let unknown = |k: &str| k.starts_with("x-") && !known.contains(&k);
+    if !obj.iter().any(|(k, _)| unknown(k)) {
+        return Ok(());
+    }
     trawl_sdk::hints::known_hints(obj.iter().map(|(k, _)| k), known, path, "css-extractor")
 }
 

@@ -1,0 +1,225 @@
+//! What a run carries from page to page: the plugin and schema, the validator, the
+//! fetch session, the writer, the call limits; and why a whole run fails.
+
+use std::sync::Arc;
+
+use crate::crawl::Session;
+use crate::db::{self, runs::RunRow};
+use crate::ids::RunId;
+use crate::model::job::{FetchSettings, Pagination};
+use crate::model::{DedupScope, ValidationMode};
+use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
+use crate::state::AppState;
+use crate::validate;
+use crate::worker::pagination::Planner;
+use crate::worker::writer::Writer;
+
+/// A reason the whole run failed.
+#[derive(Debug)]
+pub(super) struct Failure {
+    pub(super) code: String,
+    pub(super) message: String,
+}
+
+impl Failure {
+    pub(super) fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!("database error during a run: {e}");
+        Failure::new("internal_error", "a database error interrupted the run")
+    }
+}
+
+impl From<CallError> for Failure {
+    fn from(e: CallError) -> Self {
+        Failure {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+pub(super) struct RunCtx {
+    pub(super) state: AppState,
+    pub(super) run: RunId,
+    pub(super) plugin: Arc<LoadedPlugin>,
+    pub(super) schema: Arc<str>,
+    pub(super) options: Arc<str>,
+    pub(super) validator: Option<jsonschema::Validator>,
+    pub(super) mode: ValidationMode,
+    pub(super) planner: Planner,
+    pub(super) session: Session,
+    pub(super) writer: Writer,
+    pub(super) _writer_task: AbortOnDrop,
+    pub(super) limits: CallLimits,
+    pub(super) logs: Arc<LogBudget>,
+    pub(super) enqueued: Enqueued,
+    /// The job's concurrency: requests in flight at once. A page holds a permit while it
+    /// is fetched, not while it is extracted and stored, so fetching goes on while the
+    /// plugin and the database work (up to [`super::walk::PAGES_PER_FETCH`] pages per permit).
+    pub(super) fetches: tokio::sync::Semaphore,
+}
+
+/// The URLs this worker has already sent to the run's frontier. A crawl meets the same
+/// links on page after page (every product page of a shop links its related products);
+/// the frontier's primary key turns them away, but only after a round trip, an index
+/// probe and the encoding of every URL. The database stays the truth: this only spares
+/// it URLs known to be there, and a worker that resumes the run starts with an empty set.
+#[derive(Debug, Default)]
+pub(super) struct Enqueued {
+    urls: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Enqueued {
+    /// URLs remembered at most; beyond it the database alone deduplicates.
+    const MAX: usize = 250_000;
+
+    /// The URLs of `urls` not sent before, remembered as sent.
+    pub(super) fn fresh(&self, urls: Vec<String>) -> Vec<String> {
+        let mut seen = self.urls.lock().unwrap_or_else(|e| e.into_inner());
+        urls.into_iter()
+            .filter(|url| {
+                if seen.contains(url) {
+                    return false;
+                }
+                if seen.len() < Self::MAX {
+                    seen.insert(url.clone());
+                }
+                true
+            })
+            .collect()
+    }
+}
+
+/// Plugin log lines a run may still store, and how many it dropped over its cap.
+#[derive(Debug)]
+pub(super) struct LogBudget {
+    remaining: std::sync::atomic::AtomicI64,
+    pub(super) dropped: std::sync::atomic::AtomicU64,
+}
+
+impl LogBudget {
+    pub(super) fn new(lines: i64) -> Self {
+        Self {
+            remaining: lines.into(),
+            dropped: 0.into(),
+        }
+    }
+
+    /// How many of `n` lines may be stored; the rest count as dropped.
+    pub(super) fn take(&self, n: usize, dropped_by_call: u64) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = n as i64;
+        let before = self.remaining.fetch_sub(n, Relaxed);
+        let granted = before.clamp(0, n);
+        let over = (n - granted) as u64 + dropped_by_call;
+        self.dropped.fetch_add(over, Relaxed);
+        granted as usize
+    }
+}
+
+pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) async fn prepare(
+    state: &AppState,
+    run: &RunRow,
+    logs: Arc<LogBudget>,
+) -> Result<(RunCtx, db::jobs::JobRow), Failure> {
+    let job = db::jobs::get_any(&state.pool, run.job_id)
+        .await?
+        .ok_or_else(|| Failure::new("job_missing", "the job was deleted"))?;
+    let schema = db::schemas::get(&state.pool, run.owner_id, job.schema_id)
+        .await?
+        .ok_or_else(|| Failure::new("schema_missing", "the job's schema was deleted"))?;
+    let plugin = state.plugin(schema.plugin_id).await.map_err(|e| {
+        Failure::new(
+            "plugin_unavailable",
+            format!(
+                "plugin {}@{}: {e}",
+                schema.plugin_name, schema.plugin_version
+            ),
+        )
+    })?;
+    let mode = schema.validation_mode;
+    let validator = if mode == ValidationMode::Off {
+        None
+    } else {
+        let value: serde_json::Value = serde_json::from_str(&schema.json_schema)
+            .map_err(|e| Failure::new("invalid_schema", e.to_string()))?;
+        Some(validate::check_schema(&value).map_err(|p| {
+            Failure::new(
+                "invalid_schema",
+                p.first().map(|p| p.message.clone()).unwrap_or_default(),
+            )
+        })?)
+    };
+    let pagination: Pagination = serde_json::from_value(job.pagination.clone())
+        .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
+    let planner = Planner::new(
+        pagination,
+        &job.start_urls,
+        job.drop_query_params.clone(),
+        job.max_depth,
+    )
+    .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
+    let settings: FetchSettings = serde_json::from_value(job.fetch_settings.clone())
+        .map_err(|e| Failure::new("invalid_job", format!("fetch: {e}")))?;
+    let session = Session::new(state.fetcher.clone(), &settings);
+    let dedup_key = if job.dedup_scope == DedupScope::Job {
+        job.id.0
+    } else {
+        run.id.0
+    };
+    let (writer, writer_task) = Writer::spawn(state.pool.clone(), run.id, job.id, dedup_key);
+    let limits: SchemaLimits = serde_json::from_value(schema.limits.clone())
+        .map_err(|e| Failure::new("invalid_schema", format!("limits: {e}")))?;
+    let mut limits = limits
+        .apply(state.runtime.default_call_limits(), state.runtime.limits())
+        .map_err(|e| Failure::new("limit_above_ceiling", e))?;
+    limits.owner = Some(run.owner_id);
+    let ctx = RunCtx {
+        state: state.clone(),
+        run: run.id,
+        plugin,
+        schema: schema.json_schema.into(),
+        options: schema.plugin_options.to_string().into(),
+        validator,
+        mode,
+        planner,
+        session,
+        writer,
+        _writer_task: AbortOnDrop(writer_task),
+        limits,
+        logs,
+        enqueued: Enqueued::default(),
+        fetches: tokio::sync::Semaphore::new(usize::try_from(job.concurrency).unwrap_or(1).max(1)),
+    };
+    Ok((ctx, job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Enqueued;
+
+    #[test]
+    fn enqueued_passes_each_url_once() {
+        let enqueued = Enqueued::default();
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        assert_eq!(enqueued.fresh(urls(&["a", "b"])), urls(&["a", "b"]));
+        assert_eq!(enqueued.fresh(urls(&["b", "c", "a"])), urls(&["c"]));
+        assert_eq!(enqueued.fresh(urls(&[])), urls(&[]));
+    }
+}
