@@ -1,20 +1,27 @@
 //! trawl's host: the HTTP API, the plugin runtime, the crawler and the workers.
 //!
 //! # Layout
-//! - [`config`]: flags and `TRAWL_*` variables of `trawl serve`.
-//! - [`ids`]: typed row ids.
-//! - [`db`]: the pool, migrations, the embedded PostgreSQL and one query module per table.
-//! - [`runtime`]: wasmtime behind a narrow facade: loading plugins and calling them under limits.
-//! - [`cli`]: `trawl plugin …`, the plugin author's tools (new, check, run, upload).
-//! - [`bundled`]: the plugins compiled into the binary and registered at start-up.
-//! - [`net`]: every outbound request's safety: the SSRF guard, backoff, the guarded client.
-//! - [`crawl`]: fetching pages: the shared HTTP client, body caps, charsets, per-host
-//!   politeness, robots.txt, retries, URL normalisation.
-//! - [`validate`]: JSON Schema checks, canonical JSON and content hashes.
-//! - [`worker`]: claims queued runs and exports and carries them out.
-//! - [`storage`]: export files on disk and the signed links that download them.
-//! - [`http`]: the `/v1` API, its errors, authentication and OpenAPI document.
-//! - [`server`]: wires everything together: [`server::run`] is `trawl serve`.
+//! Floors, from the bottom: a module uses only modules on its floor's left or below it,
+//! never above (`tests/tests/layering.rs` fails on any import circle).
+//!
+//! - Types: [`ids`] (typed row ids), [`model`] (the enums of states, triggers, scopes,
+//!   modes, roles and plugin kinds; the job specification), [`config`] (flags and
+//!   `TRAWL_*` variables, each default said once).
+//! - The database, the sandbox, the network: [`db`] (the pool, migrations, the embedded
+//!   PostgreSQL, one query module per table), [`runtime`] (wasmtime behind a narrow
+//!   facade: loading plugins and calling them under limits), [`net`] (every outbound
+//!   request's safety: the SSRF guard, backoff, the guarded client), [`validate`] (JSON
+//!   Schema checks, canonical JSON, content hashes), [`keys`] (API keys and the first
+//!   admin).
+//! - Outbound work: [`crawl`] (one request, a run's session with politeness, robots.txt and
+//!   retries; charsets; URL normalisation), [`storage`] (export files and signed links),
+//!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
+//! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
+//! - Services: [`worker`] (claims queued runs and exports and carries them out).
+//! - The API: [`http`] (the `/v1` routes, one file per resource; every error code; the
+//!   OpenAPI document).
+//! - Wiring: [`server`] (`trawl serve`: the services under one stop signal), [`cli`]
+//!   (`trawl plugin …`, the plugin author's tools).
 
 pub mod bundled;
 pub mod cli;
