@@ -118,9 +118,7 @@ impl types::Host for PluginState {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::page::PageData;
-    use std::sync::Arc;
-    use trawl_dom::Limits as DomLimits;
+    use crate::runtime::page::test_resource as resource;
 
     fn state() -> PluginState {
         PluginState {
@@ -130,16 +128,6 @@ mod tests {
             logs: super::super::log::LogSink::new(10),
             clock: super::super::clock::CallClock::new(std::time::Duration::from_secs(60), None),
         }
-    }
-
-    fn resource(body: &str) -> PageResource {
-        let data = PageData {
-            url: "https://shop.test/list/".into(),
-            status: 200,
-            headers: vec![("content-type".into(), "text/html".into())],
-            body: body.into(),
-        };
-        PageResource::new(Arc::new(data), DomLimits::default())
     }
 
     /// A plugin's `url` fields resolve against the `<base href>`, parsed ahead or on its

@@ -127,19 +127,21 @@ impl PageResource {
     }
 }
 
+/// An HTML page of `body` at `https://shop.test/list/`, for the runtime's unit tests.
+#[cfg(test)]
+pub(super) fn test_resource(body: &str) -> PageResource {
+    let data = PageData {
+        url: "https://shop.test/list/".into(),
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: body.into(),
+    };
+    PageResource::new(Arc::new(data), DomLimits::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn resource(body: &str) -> PageResource {
-        let data = PageData {
-            url: "https://shop.test/list/".into(),
-            status: 200,
-            headers: vec![("content-type".into(), "text/html".into())],
-            body: body.into(),
-        };
-        PageResource::new(Arc::new(data), DomLimits::default())
-    }
 
     #[test]
     fn html_is_told_by_the_content_type_else_by_the_body() {
@@ -165,7 +167,7 @@ mod tests {
     /// query is, and finds the DOM already built.
     #[test]
     fn parsing_ahead_is_not_a_query() {
-        let mut page = resource("<p>hello</p>");
+        let mut page = test_resource("<p>hello</p>");
         assert!(page.dom.is_none() && !page.queried());
         page.parse_ahead(&trawl_dom::Deadline::NONE);
         assert!(page.dom.is_some() && !page.queried());
