@@ -182,7 +182,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    /// Every error answer's code is one of the document's listed codes.
+    /// The document holds the list of error codes, and every error answer's code names it.
     #[test]
     fn the_document_has_the_error_codes() {
         let (_, doc) = super::api();

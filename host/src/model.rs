@@ -228,44 +228,25 @@ mod tests {
     /// The OpenAPI document lists the stored texts, the values the API sends.
     #[test]
     fn the_document_lists_the_stored_texts() {
-        fn listed<T: utoipa::PartialSchema>() -> Vec<String> {
+        fn same<T: utoipa::PartialSchema + Copy>(all: &[T], text: fn(T) -> &'static str) {
             let schema = serde_json::to_value(T::schema()).expect("serialises");
-            schema["enum"]
+            let listed: Vec<&str> = schema["enum"]
                 .as_array()
                 .expect("an enum")
                 .iter()
-                .map(|v| v.as_str().expect("text").to_owned())
-                .collect()
+                .map(|v| v.as_str().expect("text"))
+                .collect();
+            let texts: Vec<&str> = all.iter().map(|v| text(*v)).collect();
+            assert_eq!(listed, texts);
         }
-        fn texts<T: Copy>(all: &[T], text: fn(T) -> &'static str) -> Vec<String> {
-            all.iter().map(|v| text(*v).to_owned()).collect()
-        }
-        assert_eq!(listed::<Role>(), texts(Role::ALL, Role::as_str));
-        assert_eq!(
-            listed::<PluginKind>(),
-            texts(PluginKind::ALL, PluginKind::as_str)
-        );
-        assert_eq!(
-            listed::<ValidationMode>(),
-            texts(ValidationMode::ALL, ValidationMode::as_str)
-        );
-        assert_eq!(
-            listed::<DedupScope>(),
-            texts(DedupScope::ALL, DedupScope::as_str)
-        );
-        assert_eq!(
-            listed::<RunStatus>(),
-            texts(RunStatus::ALL, RunStatus::as_str)
-        );
-        assert_eq!(listed::<RunEnd>(), texts(RunEnd::ALL, RunEnd::as_str));
-        assert_eq!(listed::<Trigger>(), texts(Trigger::ALL, Trigger::as_str));
-        assert_eq!(
-            listed::<PageState>(),
-            texts(PageState::ALL, PageState::as_str)
-        );
-        assert_eq!(
-            listed::<ExportStatus>(),
-            texts(ExportStatus::ALL, ExportStatus::as_str)
-        );
+        same(Role::ALL, Role::as_str);
+        same(PluginKind::ALL, PluginKind::as_str);
+        same(ValidationMode::ALL, ValidationMode::as_str);
+        same(DedupScope::ALL, DedupScope::as_str);
+        same(RunStatus::ALL, RunStatus::as_str);
+        same(RunEnd::ALL, RunEnd::as_str);
+        same(Trigger::ALL, Trigger::as_str);
+        same(PageState::ALL, PageState::as_str);
+        same(ExportStatus::ALL, ExportStatus::as_str);
     }
 }

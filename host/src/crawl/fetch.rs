@@ -153,8 +153,6 @@ pub struct Fetcher {
 
 /// How long an unreachable robots.txt keeps a site closed before it is asked again.
 const ROBOTS_UNREACHABLE_TTL: Duration = Duration::from_secs(30);
-/// RFC 9309 asks crawlers to read at least 500 KiB of robots.txt.
-pub(super) const ROBOTS_MAX_BODY: u64 = 512 * 1024;
 
 impl Fetcher {
     /// Build the client from configuration.

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use super::fetch::{Accept, FetchError, Fetched, Fetcher, ROBOTS_MAX_BODY, RequestOptions};
+use super::fetch::{Accept, FetchError, Fetched, Fetcher, RequestOptions};
 use super::politeness::{self, HostLimiter};
 use super::robots::{self, RobotsBody, Verdict};
 use crate::model::job::FetchSettings;
 use crate::net::backoff::Backoff;
+
+/// RFC 9309 asks crawlers to read at least 500 KiB of robots.txt.
+const ROBOTS_MAX_BODY: u64 = 512 * 1024;
 
 /// How a visit ended.
 #[derive(Debug)]
