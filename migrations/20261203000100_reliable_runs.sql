@@ -94,8 +94,9 @@ CREATE TABLE webhook_attempts (
 COMMENT ON TABLE webhook_attempts IS 'Every attempt to deliver a webhook: when, how long, the answer or the error.';
 
 -- Every change to a run that a watcher or a worker cares about raises its version and is
--- announced on channel `trawl_runs` as "<run id> <status>" (sent at commit, so only what
--- was stored is announced). Lease renewals alone are not announced.
+-- announced on channel `trawl_runs` as "<run id> <status>", with " cancel" after it once a
+-- cancellation was asked for (sent at commit, so only what was stored is announced).
+-- Lease renewals alone are not announced.
 CREATE FUNCTION runs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -110,7 +111,8 @@ BEGIN
         END IF;
         NEW.version := OLD.version + 1;
     END IF;
-    PERFORM pg_notify('trawl_runs', NEW.id::text || ' ' || NEW.status);
+    PERFORM pg_notify('trawl_runs', NEW.id::text || ' ' || NEW.status
+                      || CASE WHEN NEW.cancel_requested_at IS NULL THEN '' ELSE ' cancel' END);
     RETURN NEW;
 END $$;
 CREATE TRIGGER runs_changed BEFORE INSERT OR UPDATE ON runs
@@ -156,3 +158,15 @@ BEGIN
 END $$;
 CREATE TRIGGER runs_webhooks AFTER UPDATE OF status ON runs
     FOR EACH ROW EXECUTE FUNCTION runs_webhooks();
+
+-- A run's counters as its pages recorded them: what an ended run's counters are set to.
+CREATE FUNCTION run_page_totals(run uuid, OUT done bigint, OUT failed bigint, OUT new bigint,
+                                OUT duplicate bigint, OUT invalid bigint, OUT empty bigint,
+                                OUT bytes bigint, OUT fuel bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = 'failed'),
+           coalesce(sum(items_new), 0), coalesce(sum(items_duplicate), 0),
+           coalesce(sum(items_invalid), 0), coalesce(sum(items_empty), 0),
+           coalesce(sum(bytes), 0)::bigint, coalesce(sum(fuel), 0)::bigint
+    FROM run_pages WHERE run_id = run
+$$;

@@ -113,9 +113,9 @@ text_enum! {
 }
 
 text_enum! {
-    /// Where a run stands. `queued → running → succeeded | failed | timed_out`, and
-    /// `cancelled` from either of the first two; a running run whose host stops goes back
-    /// to `queued`.
+    /// Where a run stands. `queued → running → succeeded | failed | cancelled | timed_out`,
+    /// and `queued → cancelled`; a running run whose host stops goes back to `queued`, and
+    /// one whose host died stays `running` until another host takes its lease over.
     pub enum RunStatus {
         /// Waiting for a worker.
         Queued = "queued",
@@ -140,12 +140,14 @@ impl RunStatus {
 }
 
 text_enum! {
-    /// How a running run may end by itself (a cancellation is someone else's doing).
+    /// How the worker holding a run ends it.
     pub enum RunEnd {
         /// It got pages.
         Succeeded = "succeeded",
         /// With an error.
         Failed = "failed",
+        /// Someone asked it to stop.
+        Cancelled = "cancelled",
         /// Past its time.
         TimedOut = "timed_out",
     }
@@ -156,6 +158,7 @@ impl From<RunEnd> for RunStatus {
         match end {
             RunEnd::Succeeded => RunStatus::Succeeded,
             RunEnd::Failed => RunStatus::Failed,
+            RunEnd::Cancelled => RunStatus::Cancelled,
             RunEnd::TimedOut => RunStatus::TimedOut,
         }
     }

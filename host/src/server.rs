@@ -6,7 +6,6 @@ use std::future::Future;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db;
@@ -20,7 +19,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = state.stopping.clone();
+    let stop_rx = stop_tx.subscribe();
+    let relay = {
+        let state = state.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { state.relay_run_changes(stop).await })
+    };
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
@@ -33,6 +38,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     workers.await;
     server.await??;
+    let _ = relay.await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! What the API handlers and the workers share: the database pool, the plugin runtime
 //! and the compiled plugins by id, the fetcher, the storage of export files, the
-//! configuration, and the signal that wakes idle workers.
+//! configuration, the signal that wakes idle workers, and the announcements of run changes
+//! every host hears through PostgreSQL (LISTEN/NOTIFY).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::config::Config;
 use crate::crawl::Fetcher;
 use crate::db;
-use crate::ids::PluginId;
+use crate::ids::{PluginId, RunId};
+use crate::model::RunStatus;
 use crate::runtime::{LoadError, LoadedPlugin, Runtime};
 use crate::storage::Storage;
 
@@ -32,8 +34,40 @@ pub struct AppState {
     pub storage: Arc<Storage>,
     /// Compiled plugins by id. A std mutex: held for map operations only.
     loaded: Arc<Mutex<HashMap<PluginId, Arc<LoadedPlugin>>>>,
-    /// Wakes idle workers when the API queues work.
+    /// Wakes idle workers when work is queued (by this host's API, or by any host's
+    /// announcement of a queued run).
     pub wake: Arc<Notify>,
+    /// Announcements of run changes on any host, for this host's event streams and workers.
+    /// A broadcast is right here though it drops for slow receivers: an announcement
+    /// carries no work, only "look again", and a receiver that lagged looks again.
+    pub run_changes: broadcast::Sender<RunChange>,
+    /// Turns true when the host begins to stop: services and long-lived responses (event
+    /// streams) end on it.
+    pub stopping: Arc<watch::Sender<bool>>,
+}
+
+/// A run changed (its status, counters, or a cancellation was asked for), on some host.
+#[derive(Debug, Clone, Copy)]
+pub struct RunChange {
+    pub run: RunId,
+    pub status: RunStatus,
+    /// A cancellation was asked for.
+    pub cancel: bool,
+}
+
+impl RunChange {
+    /// The payload of a `trawl_runs` notification: "<run id> <status>[ cancel]".
+    fn parse(payload: &str) -> Option<Self> {
+        let mut parts = payload.split(' ');
+        let run = parts.next()?.parse().ok()?;
+        let status = parts.next()?.parse().ok()?;
+        let cancel = parts.next() == Some("cancel");
+        Some(Self {
+            run,
+            status,
+            cancel,
+        })
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,6 +108,8 @@ impl AppState {
             storage: Arc::new(storage),
             loaded: Arc::default(),
             wake: Arc::new(Notify::new()),
+            run_changes: broadcast::channel(1024).0,
+            stopping: Arc::new(watch::channel(false).0),
         };
         let bundled = crate::bundled::register(&state.pool, &state.runtime)
             .await
@@ -96,6 +132,49 @@ impl AppState {
             .map_err(|e| PluginReadyError::Task(e.to_string()))??;
         self.lock_loaded().insert(id, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Relay the database's announcements of run changes (`trawl_runs`) to this host's
+    /// listeners until `stop`, waking the workers when a run is queued. Announcements sent
+    /// while the connection is down are lost; everything that listens also polls.
+    pub async fn relay_run_changes(&self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!("listening for run changes failed: {e}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
+            };
+            if let Err(e) = listener.listen("trawl_runs").await {
+                tracing::warn!("listening for run changes failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            loop {
+                tokio::select! {
+                    note = listener.recv() => match note {
+                        Ok(note) => {
+                            let Some(change) = RunChange::parse(note.payload()) else {
+                                continue;
+                            };
+                            if change.status == RunStatus::Queued {
+                                self.wake.notify_waiters();
+                            }
+                            let _ = self.run_changes.send(change);
+                        }
+                        Err(e) => {
+                            tracing::warn!("the run change listener lost its connection: {e}");
+                            break;
+                        }
+                    },
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }
     }
 
     /// Keep a compiled plugin (one just uploaded or registered) under its id.

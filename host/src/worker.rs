@@ -57,13 +57,12 @@ async fn run_loop(state: AppState, worker: String, mut stop: watch::Receiver<boo
             continue;
         };
         match db::runs::claim_next(&state.pool, &worker, lease).await {
-            Ok(Some(run)) => {
+            Ok(Some(claimed)) => {
                 let state = state.clone();
-                let worker = worker.clone();
                 let stop = stop.clone();
                 tasks.spawn(async move {
                     let _permit = permit;
-                    run::execute(&state, &worker, run, stop).await;
+                    run::execute(&state, claimed, stop).await;
                 });
             }
             Ok(None) => idle(&state, &mut stop).await,

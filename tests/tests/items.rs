@@ -294,11 +294,25 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
     let run_id = run["id"].as_str().expect("id").to_owned();
     host.call("POST", &format!("/v1/runs/{run_id}/cancel"), &key, None)
         .await?;
+    let ended = host
+        .wait_run(&key, &run_id, std::time::Duration::from_secs(30))
+        .await?;
+    assert_eq!(ended["status"], "cancelled");
     let run: trawl_host::ids::RunId = run_id.parse()?;
     let job: trawl_host::ids::JobId = job_id.parse()?;
+    // This test is the run's worker now: it takes the run's lease, as a claim would, so
+    // the writer's fenced writes are its own.
+    let token: i64 = sqlx::query_scalar(
+        "UPDATE runs SET status = 'running', lease_token = lease_token + 1, \
+         lease_expires_at = now() + interval '1 hour' WHERE id = $1 RETURNING lease_token",
+    )
+    .bind(run.0)
+    .fetch_one(&pool)
+    .await?;
+    let lease = trawl_host::db::runs::Lease { run, token };
     let urls: Vec<String> = (1..=3).map(|n| format!("http://192.0.2.1/{n}")).collect();
     trawl_host::db::pages::enqueue(&pool, run, &urls, 0).await?;
-    let (writer, _task) = Writer::spawn(pool.clone(), run, job, run.0);
+    let (writer, _task) = Writer::spawn(pool.clone(), lease, job, run.0);
     let page = |n: usize, name: &str| {
         let data = format!(r#"{{"name":"{name}"}}"#);
         DonePage {
@@ -313,6 +327,7 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
             elapsed_ms: 1,
             attempts: 1,
             content_type: Some("text/html".into()),
+            fuel: 0,
             rows: vec![NewResult {
                 content_hash: trawl_host::validate::content_hash(&data),
                 data,

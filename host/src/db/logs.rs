@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::db::runs::Lease;
 use crate::ids::RunId;
 
 /// A log line.
@@ -22,10 +23,11 @@ pub struct LogRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Append lines (level, message) from one page.
+/// Append lines (level, message) from one page, under the worker's fence (nothing is
+/// written once the lease is lost).
 pub async fn insert(
     ex: impl PgExecutor<'_>,
-    run: RunId,
+    lease: Lease,
     page_url: Option<&str>,
     lines: &[(&str, &str)],
 ) -> Result<(), sqlx::Error> {
@@ -42,12 +44,16 @@ pub async fn insert(
     sqlx::query!(
         r#"INSERT INTO run_logs (id, run_id, level, message, page_url)
            SELECT t.id, $2, t.level, t.message, $3
-           FROM unnest($1::uuid[], $4::text[], $5::text[]) AS t(id, level, message)"#,
+           FROM unnest($1::uuid[], $4::text[], $5::text[]) AS t(id, level, message)
+           WHERE EXISTS (SELECT 1 FROM runs
+                         WHERE id = $2 AND lease_token = $6 AND status = 'running' AND lease_expires_at > now()
+                         FOR SHARE)"#,
         &ids,
-        run as RunId,
+        lease.run as RunId,
         page_url,
         &levels as &[&str],
-        &messages as &[&str]
+        &messages as &[&str],
+        lease.token
     )
     .execute(ex)
     .await?;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::db::results::NewResult;
+use crate::db::runs::Lease;
 use crate::ids::{JobId, ResultId, RunId};
 use crate::model::PageState;
 
@@ -25,6 +26,33 @@ pub async fn enqueue(
     .execute(ex)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Add a run's start URLs to its frontier under the worker's fence. Returns false when the
+/// lease is lost (nothing was added).
+pub async fn enqueue_start(
+    ex: impl PgExecutor<'_>,
+    lease: Lease,
+    urls: &[String],
+) -> Result<bool, sqlx::Error> {
+    let held = sqlx::query_scalar!(
+        r#"WITH fence AS (
+               SELECT id FROM runs
+               WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at > now()
+               FOR SHARE
+           ), added AS (
+               INSERT INTO run_pages (run_id, url, depth)
+               SELECT fence.id, u, 0 FROM fence, unnest($3::text[]) AS u
+               ON CONFLICT (run_id, url) DO NOTHING
+           )
+           SELECT count(*) AS "held!" FROM fence"#,
+        lease.run as RunId,
+        lease.token,
+        urls
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(held == 1)
 }
 
 /// Up to `limit` pending URLs enqueued after `after` (a `seq`; 0 for all), oldest first.
@@ -82,21 +110,28 @@ pub struct Outcome<'a> {
     pub content_type: Option<&'a str>,
     pub error_code: Option<&'a str>,
     pub error_message: Option<&'a str>,
+    /// Plugin fuel the page burnt.
+    pub fuel: i64,
 }
 
-/// Record a page's outcome.
+/// Record a page's outcome under the worker's fence. False when the lease is lost
+/// (nothing was written).
 pub async fn record(
     ex: impl PgExecutor<'_>,
-    run: RunId,
+    lease: Lease,
     url: &str,
     o: &Outcome<'_>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let message = o.error_message.map(crate::validate::storable_text);
-    sqlx::query!(
+    let done = sqlx::query!(
         r#"UPDATE run_pages SET state = $3, final_url = $4, http_status = $5, bytes = $6, items = $7, elapsed_ms = $8,
-                  error_code = $9, error_message = $10, attempts = $11, content_type = $12, updated_at = now()
-           WHERE run_id = $1 AND url = $2"#,
-        run as RunId,
+                  error_code = $9, error_message = $10, attempts = $11, content_type = $12, fuel = $14,
+                  updated_at = now()
+           WHERE run_id = $1 AND url = $2
+             AND EXISTS (SELECT 1 FROM runs
+                         WHERE id = $1 AND lease_token = $13 AND status = 'running' AND lease_expires_at > now()
+                         FOR SHARE)"#,
+        lease.run as RunId,
         url,
         o.state as PageState,
         o.final_url,
@@ -107,11 +142,13 @@ pub async fn record(
         o.error_code,
         message.as_deref(),
         o.attempts,
-        o.content_type
+        o.content_type,
+        lease.token,
+        o.fuel
     )
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// A page of a run as the API lists it.
@@ -181,6 +218,8 @@ pub struct DonePage {
     pub elapsed_ms: i32,
     pub attempts: i32,
     pub content_type: Option<String>,
+    /// Plugin fuel the extraction burnt.
+    pub fuel: i64,
     /// Items to store, deduplicated by content hash under the batch's `dedup_key`.
     pub rows: Vec<NewResult>,
     /// Pages to add to the frontier, at `next_depth`.
@@ -194,6 +233,8 @@ pub struct DonePage {
 /// batch instead of one per page: PostgreSQL's cost per statement (executor set-up of
 /// three data-modifying CTEs) was most of what a page cost it. Returns, for each page in
 /// order, how many of its items were new.
+///
+/// Call it inside a transaction that holds the run's fence ([`crate::db::runs::hold`]).
 pub async fn complete_batch(
     ex: impl PgExecutor<'_>,
     run: RunId,
@@ -204,6 +245,8 @@ pub async fn complete_batch(
     let rows = pages.iter().map(|p| p.rows.len()).sum();
     let mut ids = Vec::with_capacity(rows);
     let mut owner = Vec::with_capacity(rows);
+    // Each row's page, numbered from 1 as `WITH ORDINALITY` numbers the pages.
+    let mut page_no: Vec<i32> = Vec::with_capacity(rows);
     let mut sources = Vec::with_capacity(rows);
     let mut data = Vec::with_capacity(rows);
     let mut hashes = Vec::with_capacity(rows);
@@ -215,6 +258,7 @@ pub async fn complete_batch(
         for item in &page.rows {
             ids.push(ResultId::new().0);
             owner.push(index);
+            page_no.push(index as i32 + 1);
             sources.push(page.final_url.as_str());
             data.push(item.data.as_str());
             hashes.push(item.content_hash.as_slice());
@@ -236,6 +280,11 @@ pub async fn complete_batch(
     let attempts: Vec<i32> = pages.iter().map(|p| p.attempts).collect();
     let content_types: Vec<Option<&str>> =
         pages.iter().map(|p| p.content_type.as_deref()).collect();
+    let candidates: Vec<i32> = pages
+        .iter()
+        .map(|p| i32::try_from(p.rows.len()).unwrap_or(i32::MAX))
+        .collect();
+    let fuel: Vec<i64> = pages.iter().map(|p| p.fuel).collect();
     let stored = sqlx::query_scalar!(
         r#"WITH stored AS (
                INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors)
@@ -244,6 +293,12 @@ pub async fn complete_batch(
                     AS t(id, source, data, hash, confidence, errors)
                ON CONFLICT (dedup_key, content_hash) DO NOTHING
                RETURNING id
+           ), counted AS (
+               -- New items per page: what the page adds to items_new; its other rows
+               -- were duplicates.
+               SELECT m.page, count(*) AS n
+               FROM stored JOIN unnest($4::uuid[], $23::int[]) AS m(id, page) ON m.id = stored.id
+               GROUP BY m.page
            ), queued AS (
                INSERT INTO run_pages (run_id, url, depth)
                SELECT $1, q.url, q.depth FROM unnest($10::text[], $11::int[]) AS q(url, depth)
@@ -255,20 +310,25 @@ pub async fn complete_batch(
                -- run's statistics, as a scan of every page of the run.
                INSERT INTO run_pages (run_id, url, state, final_url, http_status, bytes, items,
                                       elapsed_ms, attempts, content_type, items_invalid, items_empty,
-                                      item_problems)
+                                      item_problems, items_new, items_duplicate, fuel)
                SELECT $1, p.url, 'done', p.final_url, p.status, p.bytes, p.items, p.elapsed,
-                      p.attempts, p.content_type, p.invalid, p.empty, p.problems::jsonb
+                      p.attempts, p.content_type, p.invalid, p.empty, p.problems::jsonb,
+                      coalesce((SELECT n FROM counted WHERE counted.page = p.ord), 0),
+                      p.candidates - coalesce((SELECT n FROM counted WHERE counted.page = p.ord), 0),
+                      p.fuel
                FROM unnest($12::text[], $13::text[], $14::int[], $15::bigint[], $16::int[], $17::int[],
-                           $18::int[], $19::text[], $20::int[], $21::int[], $22::text[])
+                           $18::int[], $19::text[], $20::int[], $21::int[], $22::text[], $24::int[],
+                           $25::bigint[]) WITH ORDINALITY
                     AS p(url, final_url, status, bytes, items, elapsed, attempts, content_type,
-                         invalid, empty, problems)
+                         invalid, empty, problems, candidates, fuel, ord)
                ON CONFLICT (run_id, url) DO UPDATE
                SET state = EXCLUDED.state, final_url = EXCLUDED.final_url,
                    http_status = EXCLUDED.http_status, bytes = EXCLUDED.bytes, items = EXCLUDED.items,
                    elapsed_ms = EXCLUDED.elapsed_ms, attempts = EXCLUDED.attempts,
                    content_type = EXCLUDED.content_type, items_invalid = EXCLUDED.items_invalid,
                    items_empty = EXCLUDED.items_empty, item_problems = EXCLUDED.item_problems,
-                   error_code = NULL, error_message = NULL, updated_at = now()
+                   items_new = EXCLUDED.items_new, items_duplicate = EXCLUDED.items_duplicate,
+                   fuel = EXCLUDED.fuel, error_code = NULL, error_message = NULL, updated_at = now()
            )
            SELECT id AS "id!" FROM stored"#,
         run as RunId,
@@ -293,6 +353,9 @@ pub async fn complete_batch(
         &invalid,
         &empty,
         &problems as &[Option<&str>],
+        &page_no,
+        &candidates,
+        &fuel,
     )
     .fetch_all(ex)
     .await?;

@@ -6,6 +6,8 @@ use sqlx::PgExecutor;
 use crate::ids::{JobId, RunId, UserId};
 use crate::model::{RunEnd, RunStatus, Trigger};
 
+pub use crate::model::job::RunOverrides;
+
 /// `$head`, a run row's columns, then `$tail`, as a [`RunRow`] query (a `SELECT`, or a
 /// statement `RETURNING` them): the column list, and the counters' mapping, once.
 macro_rules! run_rows {
@@ -15,7 +17,8 @@ macro_rules! run_rows {
                       trigger AS "trigger: Trigger", idempotency_key, status AS "status: RunStatus",
                       pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty,
                       bytes_fetched, fuel_consumed, credits_consumed, error_code, error_message,
-                      created_at, started_at, finished_at "# + $tail
+                      created_at, started_at, finished_at, scheduled_for, cancel_requested_at, deadline_at,
+                      version, overrides "# + $tail
             $(, $arg)*
         )
         .map(|r| RunRow {
@@ -41,6 +44,11 @@ macro_rules! run_rows {
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            scheduled_for: r.scheduled_for,
+            cancel_requested_at: r.cancel_requested_at,
+            deadline_at: r.deadline_at,
+            version: r.version,
+            overrides: r.overrides,
         })
     };
 }
@@ -61,6 +69,16 @@ pub struct RunRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The schedule occurrence a `schedule` run is for.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When someone asked to cancel it.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// When it ends `timed_out` if still going.
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// Raised by every change of status or counters: the id of its events.
+    pub version: i64,
+    /// What its creation request changed of the job (`{}` for nothing).
+    pub overrides: serde_json::Value,
 }
 
 /// Live counters of a run (and the increments a page adds to them).
@@ -98,46 +116,99 @@ impl std::ops::AddAssign for Counters {
     }
 }
 
-/// Queue a run of `owner`'s job. With an idempotency key already used for this job, the
-/// earlier run comes back instead (second value false). `None` when the job is not `owner`'s.
+/// The fence of a worker's writes for a run: the run and the lease token its claim got.
+/// Every write a worker makes for the run names it, and changes nothing once the run is
+/// no longer held under that token with an unexpired lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub run: RunId,
+    pub token: i64,
+}
+
+/// What a creation request asks of a run beyond its job (the API's optional body).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRun<'a> {
+    pub trigger: Trigger,
+    pub idempotency_key: Option<&'a str>,
+    /// SHA-256 of the request body, kept with the key.
+    pub request_hash: Option<&'a [u8]>,
+    /// The body's overrides of the job (`{}` for none).
+    pub overrides: &'a serde_json::Value,
+}
+
+/// How long an idempotency key is remembered for its job.
+pub const IDEMPOTENCY_HOURS: i32 = 24;
+
+/// What [`create`] did.
+#[derive(Debug)]
+pub enum Created {
+    /// A new run.
+    New(RunRow),
+    /// The run created earlier with the same key and the same request.
+    Replay(RunRow),
+    /// The key was used within the last day for a different request.
+    KeyReused,
+}
+
+/// Queue a run of `owner`'s job. With an idempotency key used for this job within the last
+/// [`IDEMPOTENCY_HOURS`], the earlier run comes back instead when the request is the same.
+/// `None` when the job is not `owner`'s.
 pub async fn create(
-    ex: impl PgExecutor<'_> + Copy,
+    pool: &sqlx::PgPool,
     owner: UserId,
     job: JobId,
-    trigger: Trigger,
-    idempotency_key: Option<&str>,
-) -> Result<Option<(RunRow, bool)>, sqlx::Error> {
+    new: NewRun<'_>,
+) -> Result<Option<Created>, sqlx::Error> {
+    if let Some(key) = new.idempotency_key {
+        // A key older than a day is forgotten: its run keeps everything but the key.
+        sqlx::query!(
+            r#"UPDATE runs SET idempotency_key = NULL
+               WHERE job_id = $1 AND idempotency_key = $2
+                 AND created_at < now() - make_interval(hours => $3)"#,
+            job as JobId,
+            key,
+            IDEMPOTENCY_HOURS
+        )
+        .execute(pool)
+        .await?;
+    }
     let inserted = sqlx::query!(
-        r#"INSERT INTO runs (id, job_id, owner_id, trigger, idempotency_key)
-           SELECT $1, j.id, j.owner_id, $4, $5 FROM scraping_jobs j WHERE j.id = $2 AND j.owner_id = $3
+        r#"INSERT INTO runs (id, job_id, owner_id, trigger, idempotency_key, idempotency_hash, overrides)
+           SELECT $1, j.id, j.owner_id, $4, $5, $6, $7 FROM scraping_jobs j WHERE j.id = $2 AND j.owner_id = $3
            ON CONFLICT (job_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id AS "id: RunId""#,
         RunId::new() as RunId,
         job as JobId,
         owner as UserId,
-        trigger as Trigger,
-        idempotency_key
+        new.trigger as Trigger,
+        new.idempotency_key,
+        new.request_hash,
+        new.overrides
     )
-    .fetch_optional(ex)
+    .fetch_optional(pool)
     .await?;
     if let Some(row) = inserted {
-        return Ok(get(ex, owner, row.id).await?.map(|r| (r, true)));
+        return Ok(get(pool, owner, row.id).await?.map(Created::New));
     }
-    let Some(key) = idempotency_key else {
+    let Some(key) = new.idempotency_key else {
         return Ok(None);
     };
     let existing = sqlx::query!(
-        r#"SELECT id AS "id: RunId" FROM runs WHERE job_id = $1 AND owner_id = $2 AND idempotency_key = $3"#,
+        r#"SELECT id AS "id: RunId", idempotency_hash FROM runs
+           WHERE job_id = $1 AND owner_id = $2 AND idempotency_key = $3"#,
         job as JobId,
         owner as UserId,
         key
     )
-    .fetch_optional(ex)
+    .fetch_optional(pool)
     .await?;
-    match existing {
-        Some(row) => Ok(get(ex, owner, row.id).await?.map(|r| (r, false))),
-        None => Ok(None),
+    let Some(existing) = existing else {
+        return Ok(None);
+    };
+    if existing.idempotency_hash.as_deref() != new.request_hash {
+        return Ok(Some(Created::KeyReused));
     }
+    Ok(get(pool, owner, existing.id).await?.map(Created::Replay))
 }
 
 /// One of `owner`'s runs.
@@ -177,78 +248,212 @@ pub async fn list_for_job(
     .await
 }
 
-/// Cancel a queued or running run. False when it is not `owner`'s or already over.
+/// What [`cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The run was queued, or its holder is gone: it is cancelled now.
+    Cancelled,
+    /// A worker holds it: it was asked to stop, and ends the run `cancelled` within seconds.
+    Requested,
+    /// It had already ended (or is not `owner`'s).
+    Over,
+}
+
+/// Cancel a queued or running run. A queued run, or a running one whose lease lapsed, ends
+/// at once (with its counters recomputed from its pages); a held one is asked to stop, and
+/// its holder ends it, since only the holder knows which pages are in hand.
 pub async fn cancel(
-    ex: impl PgExecutor<'_>,
+    ex: impl PgExecutor<'_> + Copy,
     owner: UserId,
     id: RunId,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Cancel, sqlx::Error> {
     let done = sqlx::query!(
-        r#"UPDATE runs SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_owner = NULL,
-                  error_code = 'cancelled', error_message = 'cancelled by the user'
-           WHERE id = $1 AND owner_id = $2 AND status IN ('queued', 'running')"#,
+        r#"UPDATE runs r SET status = 'cancelled', finished_at = now(), updated_at = now(),
+                  lease_owner = NULL, lease_expires_at = NULL,
+                  cancel_requested_at = coalesce(cancel_requested_at, now()),
+                  error_code = 'cancelled', error_message = 'cancelled by the user',
+                  pages_fetched = a.done, pages_failed = a.failed, items_new = a.new,
+                  items_duplicate = a.duplicate, items_invalid = a.invalid, items_empty = a.empty,
+                  bytes_fetched = a.bytes, fuel_consumed = a.fuel
+           FROM run_page_totals($1) a
+           WHERE r.id = $1 AND r.owner_id = $2
+             AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at < now()))"#,
         id as RunId,
         owner as UserId
     )
     .execute(ex)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 1 {
+        return Ok(Cancel::Cancelled);
+    }
+    let asked = sqlx::query!(
+        r#"UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now()
+           WHERE id = $1 AND owner_id = $2 AND status = 'running'"#,
+        id as RunId,
+        owner as UserId
+    )
+    .execute(ex)
+    .await?;
+    Ok(if asked.rows_affected() == 1 {
+        Cancel::Requested
+    } else {
+        Cancel::Over
+    })
 }
 
-/// Claim the oldest queued run, or a running one whose lease expired (its worker died).
+/// A run a worker claimed: the fence of its writes, and what the claim found.
+#[derive(Debug)]
+pub struct Claimed {
+    pub lease: Lease,
+    /// It was running under another worker whose lease lapsed (a takeover).
+    pub resumed: bool,
+    /// Someone asked to cancel it before this claim.
+    pub cancel_requested: bool,
+    /// When it must end `timed_out` (fixed at its first start), if its job has a limit.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// Claim the oldest queued run, or a running one whose lease expired (its worker died or
+/// lost the database). The claim raises the run's lease token, which fences out whatever
+/// the previous holder still tries to write.
 pub async fn claim_next(
     ex: impl PgExecutor<'_>,
     worker: &str,
     lease_secs: f64,
-) -> Result<Option<RunRow>, sqlx::Error> {
-    run_rows!(
-        "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',
-                started_at = coalesce(started_at, now()), updated_at = now()
-         WHERE id = (SELECT id FROM runs
-                     WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < now())
-                     ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-         RETURNING",
-        "",
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH picked AS (
+               SELECT r.id, r.status AS was, j.max_duration_secs FROM runs r JOIN scraping_jobs j ON j.id = r.job_id
+               WHERE r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at < now())
+               ORDER BY r.created_at FOR UPDATE OF r SKIP LOCKED LIMIT 1
+           )
+           UPDATE runs r SET status = 'running', lease_owner = $1,
+                  lease_expires_at = now() + $2 * interval '1 second', lease_token = r.lease_token + 1,
+                  started_at = coalesce(r.started_at, now()),
+                  deadline_at = coalesce(r.deadline_at, now() + picked.max_duration_secs * interval '1 second'),
+                  updated_at = now()
+           FROM picked WHERE r.id = picked.id
+           RETURNING r.id AS "id: RunId", r.lease_token, picked.was = 'running' AS "resumed!",
+                     r.cancel_requested_at IS NOT NULL AS "cancel_requested!", r.deadline_at"#,
         worker,
         lease_secs
+    )
+    .fetch_optional(ex)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Claimed {
+        lease: Lease {
+            run: row.id,
+            token: row.lease_token,
+        },
+        resumed: row.resumed,
+        cancel_requested: row.cancel_requested,
+        deadline: row.deadline_at,
+    }))
+}
+
+/// The run a claim returned, read under its fence (its counters recomputed from its pages
+/// when it resumes, so they start from what was stored). `None` once the lease is lost.
+pub async fn load_claimed(
+    ex: impl PgExecutor<'_> + Copy,
+    lease: Lease,
+    resumed: bool,
+) -> Result<Option<RunRow>, sqlx::Error> {
+    if resumed && !reconcile(ex, lease).await? {
+        return Ok(None);
+    }
+    run_rows!(
+        "SELECT",
+        "FROM runs WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        lease.run as RunId,
+        lease.token
     )
     .fetch_optional(ex)
     .await
 }
 
-/// Extend the lease. False when the run is no longer this worker's to run (cancelled,
-/// finished, or taken over after the lease lapsed).
-pub async fn heartbeat(
-    ex: impl PgExecutor<'_>,
-    id: RunId,
-    worker: &str,
-    lease_secs: f64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"UPDATE runs SET lease_expires_at = now() + $3 * interval '1 second'
-           WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
-        id as RunId,
-        worker,
-        lease_secs
-    )
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// What a heartbeat learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The lease is extended.
+    Held,
+    /// The lease is extended, and someone asked to cancel the run.
+    CancelRequested,
+    /// The run is no longer this worker's (its lease lapsed, it was taken over or it ended).
+    Lost,
 }
 
-/// Add one page's counters.
+/// Extend the lease, if it is still this worker's and has not lapsed.
+pub async fn heartbeat(
+    ex: impl PgExecutor<'_>,
+    lease: Lease,
+    lease_secs: f64,
+) -> Result<Beat, sqlx::Error> {
+    let row = sqlx::query_scalar!(
+        r#"UPDATE runs SET lease_expires_at = now() + $3 * interval '1 second'
+           WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at > now()
+           RETURNING cancel_requested_at IS NOT NULL AS "cancel!""#,
+        lease.run as RunId,
+        lease.token,
+        lease_secs
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(match row {
+        None => Beat::Lost,
+        Some(true) => Beat::CancelRequested,
+        Some(false) => Beat::Held,
+    })
+}
+
+/// Whether someone asked to cancel the run (read without a lock).
+pub async fn cancel_requested(ex: impl PgExecutor<'_>, id: RunId) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query_scalar!(
+        r#"SELECT cancel_requested_at IS NOT NULL AS "asked!" FROM runs WHERE id = $1"#,
+        id as RunId
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.unwrap_or(true))
+}
+
+/// Hold the run's fence for the rest of the transaction `ex` is in: the run stays this
+/// lease's (a takeover waits for the commit) and the transaction's writes are the holder's.
+/// It also makes the transaction commit without waiting for the WAL flush (a crash of
+/// PostgreSQL loses at most the last moments of pages, which are fetched again) and end if it
+/// sits idle, so a paused worker cannot hold the fence past its lease. False when the lease
+/// is lost.
+pub async fn hold(ex: impl PgExecutor<'_>, lease: Lease) -> Result<bool, sqlx::Error> {
+    let held = sqlx::query_scalar!(
+        r#"SELECT set_config('synchronous_commit', 'off', true)
+                  || set_config('idle_in_transaction_session_timeout', '5s', true) AS "set!"
+           FROM runs
+           WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at > now()
+           FOR SHARE"#,
+        lease.run as RunId,
+        lease.token
+    )
+    .fetch_optional(ex)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// Add finished pages' counters to the live ones. False when the lease is lost.
 pub async fn add_counters(
     ex: impl PgExecutor<'_>,
-    id: RunId,
+    lease: Lease,
     c: &Counters,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"UPDATE runs SET pages_fetched = pages_fetched + $2, pages_failed = pages_failed + $3,
-                  items_new = items_new + $4, items_duplicate = items_duplicate + $5, items_invalid = items_invalid + $6,
-                  bytes_fetched = bytes_fetched + $7, fuel_consumed = fuel_consumed + $8, items_empty = items_empty + $9,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE runs SET pages_fetched = pages_fetched + $3, pages_failed = pages_failed + $4,
+                  items_new = items_new + $5, items_duplicate = items_duplicate + $6, items_invalid = items_invalid + $7,
+                  bytes_fetched = bytes_fetched + $8, fuel_consumed = fuel_consumed + $9, items_empty = items_empty + $10,
                   updated_at = now()
-           WHERE id = $1"#,
-        id as RunId,
+           WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at > now()"#,
+        lease.run as RunId,
+        lease.token,
         c.pages_fetched,
         c.pages_failed,
         c.items_new,
@@ -260,24 +465,46 @@ pub async fn add_counters(
     )
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// End a run this worker holds. False when it no longer held it.
+/// Set the counters to what the run's pages recorded: the truth a crash or an abort cannot
+/// bend (pages in flight when a run stopped were never recorded, and count nowhere). False
+/// when the lease is lost.
+pub async fn reconcile(ex: impl PgExecutor<'_>, lease: Lease) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE runs r SET pages_fetched = a.done, pages_failed = a.failed, items_new = a.new,
+                  items_duplicate = a.duplicate, items_invalid = a.invalid, items_empty = a.empty,
+                  bytes_fetched = a.bytes, fuel_consumed = a.fuel, updated_at = now()
+           FROM run_page_totals($1) a
+           WHERE r.id = $1 AND r.lease_token = $2 AND r.status = 'running' AND r.lease_expires_at > now()"#,
+        lease.run as RunId,
+        lease.token
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// End a run this worker holds, its counters recomputed from its pages, in one statement.
+/// False when it no longer held it.
 pub async fn finish(
     ex: impl PgExecutor<'_>,
-    id: RunId,
-    worker: &str,
+    lease: Lease,
     end: RunEnd,
     error: Option<(&str, &str)>,
 ) -> Result<bool, sqlx::Error> {
     let message = error.map(|e| crate::validate::storable_text(e.1));
     let done = sqlx::query!(
-        r#"UPDATE runs SET status = $3, error_code = $4, error_message = $5, finished_at = now(), updated_at = now(),
-                  lease_owner = NULL, lease_expires_at = NULL
-           WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
-        id as RunId,
-        worker,
+        r#"UPDATE runs r SET status = $3, error_code = $4, error_message = $5, finished_at = now(), updated_at = now(),
+                  lease_owner = NULL, lease_expires_at = NULL,
+                  pages_fetched = a.done, pages_failed = a.failed, items_new = a.new,
+                  items_duplicate = a.duplicate, items_invalid = a.invalid, items_empty = a.empty,
+                  bytes_fetched = a.bytes, fuel_consumed = a.fuel
+           FROM run_page_totals($1) a
+           WHERE r.id = $1 AND r.lease_token = $2 AND r.status = 'running' AND r.lease_expires_at > now()"#,
+        lease.run as RunId,
+        lease.token,
         RunStatus::from(end) as RunStatus,
         error.map(|e| e.0),
         message.as_deref()
@@ -287,15 +514,19 @@ pub async fn finish(
     Ok(done.rows_affected() == 1)
 }
 
-/// Give a run back to the queue (graceful shutdown): another host resumes it.
-pub async fn release(ex: impl PgExecutor<'_>, id: RunId, worker: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+/// Give a run back to the queue (graceful shutdown), its counters recomputed from its
+/// pages: another host resumes it at once.
+pub async fn release(ex: impl PgExecutor<'_> + Copy, lease: Lease) -> Result<bool, sqlx::Error> {
+    if !reconcile(ex, lease).await? {
+        return Ok(false);
+    }
+    let done = sqlx::query!(
         r#"UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-           WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
-        id as RunId,
-        worker
+           WHERE id = $1 AND lease_token = $2 AND status = 'running'"#,
+        lease.run as RunId,
+        lease.token
     )
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

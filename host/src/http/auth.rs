@@ -1,4 +1,5 @@
-//! Bearer API keys: `Authorization: Bearer trawl_…`.
+//! Bearer API keys: `Authorization: Bearer trawl_…`, or for event streams (browsers'
+//! EventSource sends no headers) an `access_token` query parameter.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -40,15 +41,51 @@ impl FromRequestParts<AppState> for Caller {
                     "the Authorization header must be `Bearer <key>`",
                 )
             })?;
-        let user = db::api_keys::authenticate(&state.pool, &hash_api_key(key))
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidApiKey,
-                    "the API key is unknown or revoked",
-                )
-            })?;
-        Ok(Caller(user))
+        authenticate(state, key).await.map(Caller)
+    }
+}
+
+async fn authenticate(state: &AppState, key: &str) -> Result<User, ApiError> {
+    db::api_keys::authenticate(&state.pool, &hash_api_key(key))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidApiKey,
+                "the API key is unknown or revoked",
+            )
+        })
+}
+
+/// The caller of an event stream: the bearer header, or the `access_token` query
+/// parameter when there is no header. Only streams take the parameter: a key in a URL
+/// ends up in browser histories and proxies' logs, and only EventSource needs it.
+#[derive(Debug, Clone)]
+pub struct StreamCaller(pub User);
+
+impl FromRequestParts<AppState> for StreamCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return Caller::from_request_parts(parts, state)
+                .await
+                .map(|c| StreamCaller(c.0));
+        }
+        let token = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == "access_token")
+                .map(|(_, value)| value.into_owned())
+        });
+        let Some(token) = token else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "send an API key: Authorization: Bearer <key>, or ?access_token=<key> for an event stream",
+            ));
+        };
+        authenticate(state, token.trim()).await.map(StreamCaller)
     }
 }
 

@@ -91,6 +91,8 @@ error_codes! {
     PluginVersionExists = ("plugin_version_exists", CONFLICT),
     /// The run already ended.
     RunFinished = ("run_finished", CONFLICT),
+    /// The `Idempotency-Key` was used in the last 24 hours with a different request body.
+    IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY),
     /// The body is larger than the route takes.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
     /// A body that is not `application/json`.

@@ -1,5 +1,5 @@
 //! Runs of a job (`POST /v1/jobs/{id}/runs`, with `Idempotency-Key`), their status and
-//! counters, cancellation, and their results.
+//! counters, their live event stream, cancellation, and their results.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::Caller;
+use super::auth::{Caller, StreamCaller};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiPath, ApiQuery};
 use super::list::{Page, PageQuery};
 use crate::db::runs::Counters;
-use crate::db::{self, results::ResultRow, runs::RunRow};
+use crate::db::{self, results::ResultRow, runs::RunOverrides, runs::RunRow};
 use crate::ids::{JobId, ResultId, RunId};
 use crate::model::{PageState, RunStatus, Trigger};
 use crate::state::AppState;
@@ -22,6 +22,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_run, list_runs))
         .routes(routes!(get_run))
         .routes(routes!(cancel_run))
+        .routes(routes!(run_events))
         .routes(routes!(list_results))
         .routes(routes!(list_pages))
         .routes(routes!(list_logs))
@@ -55,6 +56,16 @@ pub struct RunOut {
     pub error: Option<RunError>,
     /// The Idempotency-Key it was started with.
     pub idempotency_key: Option<String>,
+    /// What its creation request changed of the job.
+    pub overrides: RunOverrides,
+    /// For a `schedule` run: the occurrence of the job's schedule it is for.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When a cancellation was asked for; a running run ends `cancelled` within seconds.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// When it ends `timed_out` if still going (from its job's `max_duration_secs`).
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// Raised by every change of status or counters: the id of its events.
+    pub version: i64,
     /// Queued.
     pub created_at: DateTime<Utc>,
     /// Started.
@@ -77,6 +88,11 @@ impl From<RunRow> for RunOut {
                 message: r.error_message.unwrap_or_default(),
             }),
             idempotency_key: r.idempotency_key,
+            overrides: serde_json::from_value(r.overrides).unwrap_or_default(),
+            scheduled_for: r.scheduled_for,
+            cancel_requested_at: r.cancel_requested_at,
+            deadline_at: r.deadline_at,
+            version: r.version,
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
@@ -84,17 +100,24 @@ impl From<RunRow> for RunOut {
     }
 }
 
-/// Queue a run. With an `Idempotency-Key` used before for this job, the earlier run is
-/// returned (200) instead of a new one (201).
+/// Queue a run, optionally changing the job's start URLs or page limit for this run.
+///
+/// With an `Idempotency-Key` used for this job in the last 24 hours, the same request
+/// returns the run it created (200, `Idempotent-Replayed: true`) instead of a new one
+/// (201); the same key with another body is refused (422 `idempotency_key_reused`).
+/// Concurrent requests with one key create one run.
 #[utoipa::path(post, path = "/v1/jobs/{id}/runs", tag = "runs",
     params(("id" = JobId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe run creation")),
-    responses((status = 201, body = RunOut), (status = 200, body = RunOut), (status = 404, body = ErrorBody)))]
+    request_body(content = Option<RunOverrides>, description = "What this run changes of its job (optional)"),
+    responses((status = 201, body = RunOut), (status = 200, body = RunOut, headers(("Idempotent-Replayed" = String))),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(job): ApiPath<JobId>,
     headers: HeaderMap,
-) -> ApiResult<(StatusCode, axum::Json<RunOut>)> {
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<RunOut>)> {
     let key = match headers.get("idempotency-key") {
         Some(v) => {
             let v = v
@@ -111,19 +134,93 @@ async fn start_run(
         }
         None => None,
     };
-    let (run, created) =
-        db::runs::create(&state.pool, caller.0.id, job, Trigger::Api, key.as_deref())
-            .await?
-            .ok_or_else(|| ApiError::not_found("job"))?;
-    if created {
-        state.wake.notify_waiters();
-    }
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let overrides = run_overrides(&headers, &body)?;
+    // The request, as the key remembers it: the overrides in a fixed form, so spacing or
+    // key order in the body do not make the same request a different one.
+    let canonical = serde_json::to_vec(&overrides).expect("overrides always serialise");
+    let hash: [u8; 32] = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+        &canonical,
+    ))
+    .into();
+    let overrides_json = serde_json::to_value(&overrides).expect("overrides always serialise");
+    let new = db::runs::NewRun {
+        trigger: Trigger::Api,
+        idempotency_key: key.as_deref(),
+        request_hash: key.as_ref().map(|_| hash.as_slice()),
+        overrides: &overrides_json,
     };
-    Ok((status, axum::Json(run.into())))
+    let created = db::runs::create(&state.pool, caller.0.id, job, new)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    let mut out = HeaderMap::new();
+    match created {
+        db::runs::Created::New(run) => {
+            state.wake.notify_waiters();
+            Ok((StatusCode::CREATED, out, axum::Json(run.into())))
+        }
+        db::runs::Created::Replay(run) => {
+            out.insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            Ok((StatusCode::OK, out, axum::Json(run.into())))
+        }
+        db::runs::Created::KeyReused => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used in the last 24 hours with a different request body",
+        )),
+    }
+}
+
+/// The optional body of a run's creation: empty, or JSON overrides of the job.
+fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RunOverrides::default());
+    }
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    if !is_json {
+        return Err(axum::extract::rejection::JsonRejection::from(
+            axum::extract::rejection::MissingJsonContentType::default(),
+        )
+        .into());
+    }
+    if super::extract::has_nul_escape(body) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "text may not contain U+0000 (NUL), which cannot be stored",
+        ));
+    }
+    let axum::Json(overrides) = axum::Json::<RunOverrides>::from_bytes(body)?;
+    let mut problems = Vec::new();
+    if let Some(urls) = &overrides.start_urls {
+        if urls.is_empty() || urls.len() > 10_000 {
+            problems.push(crate::validate::Problem { path: "/start_urls".into(), message: "give 1 to 10000 start URLs".into() });
+        }
+        for (i, url) in urls.iter().enumerate() {
+            let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok || url.len() > 8_192 {
+                problems.push(crate::validate::Problem { path: format!("/start_urls/{i}").into(), message: format!("{url:?} is not an http(s) URL").into() });
+            }
+        }
+    }
+    if overrides
+        .max_pages
+        .is_some_and(|n| !(1..=100_000).contains(&n))
+    {
+        problems.push(crate::validate::Problem { path: "/max_pages".into(), message: "must be 1 to 100000".into() });
+    }
+    if !problems.is_empty() {
+        return Err(
+            ApiError::new(ErrorCode::InvalidRequest, "the run's overrides are not valid")
+                .with_details(problems),
+        );
+    }
+    Ok(overrides)
 }
 
 /// A job's runs, newest first.
@@ -160,25 +257,158 @@ async fn get_run(
     Ok(axum::Json(run.into()))
 }
 
-/// Cancel a queued or running run.
+/// Cancel a queued or running run. A queued run (or one whose host is gone) ends
+/// `cancelled` at once (200); a running one is asked to stop (202): the host running it
+/// ends it `cancelled` within a few seconds, keeping what it stored, and its counters then
+/// equal its pages and results.
 #[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", params(("id" = RunId, Path)),
-    responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = RunOut), (status = 202, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn cancel_run(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<RunId>,
-) -> ApiResult<axum::Json<RunOut>> {
+) -> ApiResult<(StatusCode, axum::Json<RunOut>)> {
     let cancelled = db::runs::cancel(&state.pool, caller.0.id, id).await?;
     let run = db::runs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
-    if !cancelled {
-        return Err(ApiError::new(
+    match cancelled {
+        db::runs::Cancel::Cancelled => Ok((StatusCode::OK, axum::Json(run.into()))),
+        db::runs::Cancel::Requested => Ok((StatusCode::ACCEPTED, axum::Json(run.into()))),
+        db::runs::Cancel::Over => Err(ApiError::new(
             ErrorCode::RunFinished,
             format!("the run already ended ({})", run.status),
-        ));
+        )),
     }
-    Ok(axum::Json(run.into()))
+}
+
+/// Query of the event stream.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// The API key, for clients that cannot send headers (browsers' EventSource). Prefer
+    /// the Authorization header: a key in a URL can end up in logs.
+    pub access_token: Option<String>,
+}
+
+/// A run's life as Server-Sent Events: first its current state, then an event whenever
+/// its status (`event: status`) or counters (`event: progress`) change, and `event: end`
+/// when it is over, after which the stream closes. Each event's data is the run, as
+/// `GET /v1/runs/{id}` gives it, and its id is the run's `version`. Any host serves it,
+/// whichever runs the run. A client that reconnects (with `Last-Event-ID` or not) gets the
+/// current state first, so it misses nothing but intermediate counter values.
+#[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", params(("id" = RunId, Path), EventsQuery),
+    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody)))]
+async fn run_events(
+    State(state): State<AppState>,
+    caller: StreamCaller,
+    ApiPath(id): ApiPath<RunId>,
+) -> ApiResult<axum::response::Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>> {
+    let owner = caller.0.id;
+    let first = db::runs::get(&state.pool, owner, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    let watch = RunWatch {
+        changes: state.run_changes.subscribe(),
+        stopping: state.stopping.subscribe(),
+        state,
+        owner,
+        id,
+        next: Some(first),
+        last: None,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(watch, |mut w| async move {
+        let event = w.next_event().await?;
+        Some((Ok(event), w))
+    });
+    Ok(axum::response::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+}
+
+/// One client's view of a run's events.
+struct RunWatch {
+    state: AppState,
+    owner: crate::ids::UserId,
+    id: RunId,
+    changes: tokio::sync::broadcast::Receiver<crate::state::RunChange>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    /// A state read and not sent yet.
+    next: Option<RunRow>,
+    /// The version and status last sent.
+    last: Option<(i64, RunStatus)>,
+    /// `end` was sent.
+    ended: bool,
+}
+
+impl RunWatch {
+    /// How often the run is read when no announcement arrives (announcements sent while a
+    /// host's listener reconnects are lost).
+    const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+    async fn next_event(&mut self) -> Option<axum::response::sse::Event> {
+        if self.ended {
+            return None;
+        }
+        if let Some((_, status)) = self.last
+            && status.is_over()
+        {
+            self.ended = true;
+            let run = self.next.take()?;
+            return Some(Self::event("end", run));
+        }
+        loop {
+            if let Some(run) = self.next.take() {
+                if self.last.is_some_and(|(version, _)| version == run.version) {
+                    continue;
+                }
+                let kind = match self.last {
+                    Some((_, status)) if status == run.status => "progress",
+                    _ => "status",
+                };
+                self.last = Some((run.version, run.status));
+                if run.status.is_over() {
+                    // Kept for the `end` event that follows.
+                    self.next = Some(run.clone());
+                }
+                return Some(Self::event(kind, run));
+            }
+            if *self.stopping.borrow() {
+                return None;
+            }
+            tokio::select! {
+                change = self.changes.recv() => match change {
+                    Ok(change) if change.run != self.id => continue,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        tokio::time::sleep(Self::POLL).await;
+                    }
+                },
+                _ = tokio::time::sleep(Self::POLL) => {}
+                _ = self.stopping.changed() => {}
+            }
+            if *self.stopping.borrow() {
+                return None;
+            }
+            match db::runs::get(&self.state.pool, self.owner, self.id).await {
+                Ok(Some(run)) => self.next = Some(run),
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(run = %self.id, "reading a run for its event stream failed: {e}");
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn event(kind: &str, run: RunRow) -> axum::response::sse::Event {
+        let version = run.version;
+        let out = RunOut::from(run);
+        axum::response::sse::Event::default()
+            .event(kind)
+            .id(version.to_string())
+            .json_data(out)
+            .expect("a run always serialises")
+    }
 }
 
 /// A stored item.

@@ -6,6 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FetchConfig;
 
+/// What one run's creation request changes of its job (`POST /v1/jobs/{id}/runs` body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunOverrides {
+    /// Start from these URLs instead of the job's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 10000)]
+    pub start_urls: Option<Vec<String>>,
+    /// Fetch at most this many pages instead of the job's `max_pages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_pages: Option<i32>,
+}
+
 /// What a job asks of its runs, borrowed from wherever it is held (an API request, a
 /// stored job), to be checked.
 #[derive(Debug, Clone, Copy)]

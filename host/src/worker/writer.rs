@@ -6,8 +6,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{self, pages::DonePage};
-use crate::ids::{JobId, RunId};
+use crate::db::{self, pages::DonePage, runs::Lease};
+use crate::ids::JobId;
 
 /// Pages written in one transaction at most.
 const BATCH: usize = 64;
@@ -31,6 +31,22 @@ pub enum StoreError {
     /// The writer is gone (the run is ending).
     #[error("the page writer stopped")]
     Stopped,
+    /// The run's lease is lost: nothing more is written for it.
+    #[error("the run's lease was lost")]
+    Lost,
+}
+
+/// Why a batch was not written.
+#[derive(Debug)]
+enum WriteError {
+    Lost,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        WriteError::Db(e)
+    }
 }
 
 /// The sending side, held by a run's page tasks.
@@ -46,10 +62,11 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Start the writer of `run`; it ends when every `Writer` clone is dropped.
+    /// Start the writer of the run `lease` holds; it ends when every `Writer` clone is
+    /// dropped, after writing what it was given.
     pub fn spawn(
         pool: sqlx::PgPool,
-        run: RunId,
+        lease: Lease,
         job: JobId,
         dedup_key: uuid::Uuid,
     ) -> (Self, tokio::task::JoinHandle<()>) {
@@ -58,7 +75,8 @@ impl Writer {
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while queue.recv_many(&mut batch, BATCH).await > 0 {
-                match write(&pool, run, job, dedup_key, &batch).await {
+                let run = lease.run;
+                match write(&pool, lease, job, dedup_key, &batch).await {
                     Ok(stored) => {
                         for (done, n) in batch.drain(..).zip(stored) {
                             let _ = done.reply.send(Ok(n));
@@ -67,22 +85,27 @@ impl Writer {
                     // One page's data the database refuses must not take its batch down:
                     // each page is tried alone, and one that still fails is recorded
                     // failed, with the reason, while the others are stored.
-                    Err(e) if is_data_error(&e) => {
+                    Err(WriteError::Lost) => {
+                        for done in batch.drain(..) {
+                            let _ = done.reply.send(Err(StoreError::Lost));
+                        }
+                    }
+                    Err(WriteError::Db(e)) if is_data_error(&e) => {
                         if batch.len() == 1 {
                             let done = batch.pop().expect("a batch of one page");
-                            let reply = settle(&pool, run, &done.page, Err(e)).await;
+                            let reply = settle(&pool, lease, &done.page, Err(WriteError::Db(e))).await;
                             let _ = done.reply.send(reply);
                             continue;
                         }
                         tracing::warn!(run = %run, "a batch of pages was refused ({e}); storing them one by one");
                         for done in batch.drain(..) {
                             let alone = std::slice::from_ref(&done);
-                            let result = write(&pool, run, job, dedup_key, alone).await;
-                            let reply = settle(&pool, run, &done.page, result).await;
+                            let result = write(&pool, lease, job, dedup_key, alone).await;
+                            let reply = settle(&pool, lease, &done.page, result).await;
                             let _ = done.reply.send(reply);
                         }
                     }
-                    Err(e) => {
+                    Err(WriteError::Db(e)) => {
                         tracing::error!(run = %run, "storing pages failed: {e}");
                         let message = e.to_string();
                         for done in batch.drain(..) {
@@ -121,13 +144,15 @@ fn is_data_error(e: &sqlx::Error) -> bool {
 /// whose data the database refused is also recorded on the page.
 async fn settle(
     pool: &sqlx::PgPool,
-    run: RunId,
+    lease: Lease,
     page: &DonePage,
-    result: Result<Vec<u64>, sqlx::Error>,
+    result: Result<Vec<u64>, WriteError>,
 ) -> Result<u64, StoreError> {
+    let run = lease.run;
     match result {
         Ok(stored) => Ok(stored.first().copied().unwrap_or(0)),
-        Err(e) if is_data_error(&e) => {
+        Err(WriteError::Lost) => Err(StoreError::Lost),
+        Err(WriteError::Db(e)) if is_data_error(&e) => {
             let message = format!("the database refused the page's items: {e}");
             let outcome = db::pages::Outcome {
                 state: crate::model::PageState::Failed,
@@ -139,15 +164,19 @@ async fn settle(
                 content_type: page.content_type.as_deref(),
                 error_code: Some("store_failed"),
                 error_message: Some(&message),
+                fuel: page.fuel,
                 ..db::pages::Outcome::default()
             };
-            if let Err(e) = db::pages::record(pool, run, &page.url, &outcome).await {
-                tracing::error!(run = %run, "recording a page that could not be stored: {e}");
-                return Err(StoreError::Database(e.to_string()));
+            match db::pages::record(pool, lease, &page.url, &outcome).await {
+                Ok(true) => Err(StoreError::Refused(message)),
+                Ok(false) => Err(StoreError::Lost),
+                Err(e) => {
+                    tracing::error!(run = %run, "recording a page that could not be stored: {e}");
+                    Err(StoreError::Database(e.to_string()))
+                }
             }
-            Err(StoreError::Refused(message))
         }
-        Err(e) => {
+        Err(WriteError::Db(e)) => {
             tracing::error!(run = %run, "storing pages failed: {e}");
             Err(StoreError::Database(e.to_string()))
         }
@@ -156,20 +185,18 @@ async fn settle(
 
 async fn write(
     pool: &sqlx::PgPool,
-    run: RunId,
+    lease: Lease,
     job: JobId,
     dedup_key: uuid::Uuid,
     batch: &[Job],
-) -> Result<Vec<u64>, sqlx::Error> {
+) -> Result<Vec<u64>, WriteError> {
     let mut tx = pool.begin().await?;
-    // Not waiting for the WAL flush is safe here: a crash of PostgreSQL can lose only the
-    // last moments of pages, which stay `fetching` and are fetched again when the run
-    // resumes (their items deduplicated by content hash).
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
+    // The fence first: a worker whose lease was taken over, or lapsed, writes nothing.
+    if !db::runs::hold(&mut *tx, lease).await? {
+        return Err(WriteError::Lost);
+    }
     let pages: Vec<&DonePage> = batch.iter().map(|job| &job.page).collect();
-    let stored = db::pages::complete_batch(&mut *tx, run, job, dedup_key, &pages).await?;
+    let stored = db::pages::complete_batch(&mut *tx, lease.run, job, dedup_key, &pages).await?;
     tx.commit().await?;
     Ok(stored)
 }

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use crate::crawl::Session;
-use crate::db::{self, runs::RunRow};
-use crate::ids::RunId;
+use crate::db::{self, runs::Lease, runs::RunRow};
 use crate::model::job::{FetchSettings, Pagination};
 use crate::model::{DedupScope, ValidationMode};
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
@@ -22,11 +21,23 @@ pub(super) struct Failure {
 }
 
 impl Failure {
+    const LOST: &str = "lease_lost";
+
     pub(super) fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             message: message.into(),
         }
+    }
+
+    /// The run's lease is lost: not a failure of the run, which another worker holds now
+    /// (or has ended); this worker only stops.
+    pub(super) fn lost() -> Self {
+        Self::new(Self::LOST, "the run's lease was lost")
+    }
+
+    pub(super) fn is_lost(&self) -> bool {
+        self.code == Self::LOST
     }
 }
 
@@ -48,7 +59,8 @@ impl From<CallError> for Failure {
 
 pub(super) struct RunCtx {
     pub(super) state: AppState,
-    pub(super) run: RunId,
+    /// The run, and the fence of every write made for it.
+    pub(super) lease: Lease,
     pub(super) plugin: Arc<LoadedPlugin>,
     pub(super) schema: Arc<str>,
     pub(super) options: Arc<str>,
@@ -57,7 +69,9 @@ pub(super) struct RunCtx {
     pub(super) planner: Planner,
     pub(super) session: Session,
     pub(super) writer: Writer,
-    pub(super) _writer_task: AbortOnDrop,
+    /// The writer's task: awaited when the run ends, so everything handed to it is
+    /// written (or fenced out) before the run's end is recorded.
+    pub(super) writer_task: Option<AbortOnDrop>,
     pub(super) limits: CallLimits,
     pub(super) logs: Arc<LogBudget>,
     pub(super) enqueued: Enqueued,
@@ -125,22 +139,65 @@ impl LogBudget {
     }
 }
 
-pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+/// A task that is aborted when its owner lets go of it without waiting for it.
+pub(super) struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    pub(super) fn new(task: tokio::task::JoinHandle<()>) -> Self {
+        Self(Some(task))
+    }
+
+    /// Wait for the task to end by itself.
+    pub(super) async fn join(mut self) {
+        if let Some(task) = self.0.take() {
+            let _ = task.await;
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+impl RunCtx {
+    /// Let go of the run: the writer stores what it was handed (or finds its fence gone),
+    /// and only then does this return. Every page task must have ended.
+    pub(super) async fn close(self: Arc<Self>) {
+        match Arc::try_unwrap(self) {
+            Ok(mut ctx) => {
+                let writer = ctx.writer_task.take();
+                drop(ctx);
+                if let Some(writer) = writer {
+                    writer.join().await;
+                }
+            }
+            Err(_) => tracing::warn!("a run's context outlived its page tasks"),
+        }
     }
 }
 
 pub(super) async fn prepare(
     state: &AppState,
+    lease: Lease,
     run: &RunRow,
     logs: Arc<LogBudget>,
 ) -> Result<(RunCtx, db::jobs::JobRow), Failure> {
-    let job = db::jobs::get_any(&state.pool, run.job_id)
+    let mut job = db::jobs::get_any(&state.pool, run.job_id)
         .await?
         .ok_or_else(|| Failure::new("job_missing", "the job was deleted"))?;
+    // What the run's creation request changed (checked by the API when it was made).
+    let overrides: db::runs::RunOverrides = serde_json::from_value(run.overrides.clone())
+        .map_err(|e| Failure::new("invalid_job", format!("run overrides: {e}")))?;
+    if let Some(urls) = overrides.start_urls {
+        job.start_urls = urls;
+    }
+    if let Some(max_pages) = overrides.max_pages {
+        job.max_pages = max_pages;
+    }
     let schema = db::schemas::get(&state.pool, run.owner_id, job.schema_id)
         .await?
         .ok_or_else(|| Failure::new("schema_missing", "the job's schema was deleted"))?;
@@ -183,7 +240,7 @@ pub(super) async fn prepare(
     } else {
         run.id.0
     };
-    let (writer, writer_task) = Writer::spawn(state.pool.clone(), run.id, job.id, dedup_key);
+    let (writer, writer_task) = Writer::spawn(state.pool.clone(), lease, job.id, dedup_key);
     let limits: SchemaLimits = serde_json::from_value(schema.limits.clone())
         .map_err(|e| Failure::new("invalid_schema", format!("limits: {e}")))?;
     let mut limits = limits
@@ -192,7 +249,7 @@ pub(super) async fn prepare(
     limits.owner = Some(run.owner_id);
     let ctx = RunCtx {
         state: state.clone(),
-        run: run.id,
+        lease,
         plugin,
         schema: schema.json_schema.into(),
         options: schema.plugin_options.to_string().into(),
@@ -201,7 +258,7 @@ pub(super) async fn prepare(
         planner,
         session,
         writer,
-        _writer_task: AbortOnDrop(writer_task),
+        writer_task: Some(AbortOnDrop::new(writer_task)),
         limits,
         logs,
         enqueued: Enqueued::default(),

@@ -70,7 +70,9 @@ pub(super) async fn process_page(
         error_message: Some(&message),
         ..Outcome::default()
     };
-    db::pages::record(pool, ctx.run, &url, &outcome).await?;
+    if !db::pages::record(pool, ctx.lease, &url, &outcome).await? {
+        return Err(Failure::lost());
+    }
     Ok(PageReport {
         ok: false,
         error: Some(message),
@@ -119,9 +121,12 @@ async fn extract_page(
                 content_type: fetched.content_type.as_deref(),
                 error_code: Some(e.code()),
                 error_message: Some(&message),
+                fuel: e.fuel as i64,
                 ..Outcome::default()
             };
-            db::pages::record(pool, ctx.run, &url, &outcome).await?;
+            if !db::pages::record(pool, ctx.lease, &url, &outcome).await? {
+                return Err(Failure::lost());
+            }
             let counters = Counters {
                 pages_failed: 1,
                 bytes_fetched: fetched.bytes as i64,
@@ -136,7 +141,8 @@ async fn extract_page(
                     counters,
                 });
             }
-            db::runs::add_counters(pool, ctx.run, &counters).await?;
+            // The run fails on the plugin's fault; its counters are recomputed from its
+            // pages as it ends, this one's fuel included.
             return Err(e.into());
         }
     };
@@ -207,6 +213,7 @@ async fn extract_page(
             .unwrap_or(i32::MAX),
         attempts: attempts as i32,
         content_type: fetched.content_type.clone(),
+        fuel: output.fuel as i64,
         rows,
         next,
         next_depth: depth + 1,
@@ -226,6 +233,7 @@ async fn extract_page(
                 },
             });
         }
+        Err(StoreError::Lost) => return Err(Failure::lost()),
         Err(e) => return Err(Failure::new("internal_error", e.to_string())),
     };
     let counters = Counters {
@@ -256,5 +264,5 @@ async fn store_logs(
         .iter()
         .map(|l| (l.level, l.message.as_str()))
         .collect();
-    db::logs::insert(&ctx.state.pool, ctx.run, Some(page_url), &rows).await
+    db::logs::insert(&ctx.state.pool, ctx.lease, Some(page_url), &rows).await
 }

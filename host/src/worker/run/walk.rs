@@ -1,18 +1,19 @@
 //! The frontier loop of a run: take pending pages in batches, keep up to the job's
 //! concurrency of them in progress, hold the lease by heartbeats, write the counters
-//! every quarter second, and stop when the frontier is empty, the run is lost or the host
-//! stops.
+//! every quarter second, and stop when the frontier is empty, the run is cancelled, lost
+//! or past its deadline, or the host stops.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
-use super::context::{AbortOnDrop, Failure, LogBudget, prepare};
+use super::context::{AbortOnDrop, Failure, LogBudget, RunCtx, prepare};
 use super::page::{PageReport, process_page};
-use crate::db::{self, runs::Counters, runs::RunRow};
-use crate::ids::RunId;
+use crate::db::{self, runs::Beat, runs::Counters, runs::Lease, runs::RunRow};
 use crate::state::AppState;
 
 /// Pages in progress (fetching, extracting, storing) per request the job may have in
@@ -26,35 +27,71 @@ pub(super) enum End {
         any_page_ok: bool,
         first_error: Option<String>,
     },
-    /// Cancelled, or the lease passed to another worker: nothing more to write.
+    /// Someone asked to cancel the run.
+    Cancelled,
+    /// The run went past its deadline.
+    TimedOut,
+    /// The lease passed to another worker, or lapsed: nothing more to write.
     Lost,
     /// The host is shutting down: hand the run back.
     Stopped,
 }
 
+/// What the heartbeat tells the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    None,
+    Cancel,
+    Lost,
+}
+
 pub(super) async fn drive(
     state: &AppState,
-    worker: &str,
+    lease: Lease,
     run: &RunRow,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     logs: Arc<LogBudget>,
 ) -> Result<End, Failure> {
-    let (ctx, job) = prepare(state, run, logs).await?;
+    let (ctx, job) = prepare(state, lease, run, logs).await?;
     let ctx = Arc::new(ctx);
+    let (signal_tx, signal) = watch::channel(Signal::None);
+    let heartbeat = tokio::spawn(heartbeat(state.clone(), lease, signal_tx));
+    let _heartbeat = AbortOnDrop::new(heartbeat);
+    let mut inflight: JoinSet<Result<PageReport, Failure>> = JoinSet::new();
+    let walked = walk(state, &ctx, &job, run, &mut inflight, signal, stop).await;
+    // However the walk ended, pages still in hand are dropped (they stay pending, for
+    // whoever continues the run) and what the writer holds is written, so the run's
+    // pages are final when its end is recorded from them.
+    inflight.shutdown().await;
+    ctx.close().await;
+    match walked {
+        Err(failure) if failure.is_lost() => Ok(End::Lost),
+        other => other,
+    }
+}
+
+async fn walk(
+    state: &AppState,
+    ctx: &Arc<RunCtx>,
+    job: &db::jobs::JobRow,
+    run: &RunRow,
+    inflight: &mut JoinSet<Result<PageReport, Failure>>,
+    mut signal: watch::Receiver<Signal>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<End, Failure> {
     let pool = &state.pool;
-    let start = ctx.planner.start(&job.start_urls, i64::from(job.max_pages));
-    let start = ctx.enqueued.fresh(start);
-    db::pages::enqueue(pool, run.id, &start, 0).await?;
-    let mut taken = db::pages::visited(pool, run.id).await?;
+    let lease = ctx.lease;
     let max_pages = i64::from(job.max_pages);
+    let start = ctx.planner.start(&job.start_urls, max_pages);
+    let start = ctx.enqueued.fresh(start);
+    if !db::pages::enqueue_start(pool, lease, &start).await? {
+        return Ok(End::Lost);
+    }
+    let mut taken = db::pages::visited(pool, lease.run).await?;
     // Pages in progress; the fetches among them are capped by `ctx.fetches`.
     let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1) * PAGES_PER_FETCH;
+    let deadline = run.deadline_at.map(instant_of);
 
-    let (lost_tx, mut lost) = watch::channel(false);
-    let heartbeat = tokio::spawn(heartbeat(state.clone(), run.id, worker.to_owned(), lost_tx));
-    let _heartbeat = AbortOnDrop(heartbeat);
-
-    let mut inflight: JoinSet<Result<PageReport, Failure>> = JoinSet::new();
     let mut any_page_ok = run.counters.pages_fetched > 0;
     let mut first_error = None;
     let mut pending = Counters::default();
@@ -63,21 +100,21 @@ pub(super) async fn drive(
     let mut flushed = std::time::Instant::now();
     loop {
         if flushed.elapsed() >= COUNTERS_EVERY {
-            flush(state, run.id, &mut pending).await?;
+            if !flush(state, lease, &mut pending).await? {
+                return Ok(End::Lost);
+            }
             flushed = std::time::Instant::now();
         }
-        if *lost.borrow() {
-            flush(state, run.id, &mut pending).await?;
-            return Ok(End::Lost);
+        match *signal.borrow() {
+            Signal::Lost => return Ok(End::Lost),
+            Signal::Cancel => return Ok(End::Cancelled),
+            Signal::None => {}
         }
         if *stop.borrow() {
-            while let Some(done) = inflight.join_next().await {
-                if let Ok(Ok(report)) = done {
-                    pending += report.counters;
-                }
-            }
-            flush(state, run.id, &mut pending).await?;
             return Ok(End::Stopped);
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return Ok(End::TimedOut);
         }
         let room = (concurrency.saturating_sub(inflight.len()))
             .min(usize::try_from(max_pages - taken).unwrap_or(0));
@@ -86,13 +123,15 @@ pub(super) async fn drive(
         // queries of a run.
         if room > 0 && (inflight.is_empty() || room >= (concurrency / 4).max(1)) {
             for (url, depth, seq) in
-                db::pages::take_pending(pool, run.id, room as i64, mark).await?
+                db::pages::take_pending(pool, lease.run, room as i64, mark).await?
             {
                 mark = mark.max(seq);
                 took += 1;
                 taken += 1;
                 let ctx = ctx.clone();
-                inflight.spawn(async move { process_page(&ctx, url, depth).await });
+                inflight.spawn(
+                    async move { process_page(&ctx, url, depth).await }.in_current_span(),
+                );
             }
         }
         if inflight.is_empty() {
@@ -103,7 +142,6 @@ pub(super) async fn drive(
                 continue;
             }
             if took == 0 {
-                flush(state, run.id, &mut pending).await?;
                 return Ok(End::Finished {
                     any_page_ok,
                     first_error,
@@ -111,6 +149,12 @@ pub(super) async fn drive(
             }
             continue;
         }
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             done = inflight.join_next() => match done {
                 Some(Ok(Ok(report))) => {
@@ -120,32 +164,54 @@ pub(super) async fn drive(
                         first_error = report.error;
                     }
                 }
-                Some(Ok(Err(failure))) => {
-                    let _ = flush(state, run.id, &mut pending).await;
-                    return Err(failure);
-                }
+                Some(Ok(Err(failure))) => return Err(failure),
                 Some(Err(join)) => return Err(Failure::new("internal_error", format!("a page task failed: {join}"))),
                 None => {}
             },
-            _ = lost.changed() => {}
+            _ = signal.changed() => {}
             _ = stop.changed() => {}
+            _ = until_deadline => {}
         }
     }
 }
 
-async fn heartbeat(state: AppState, run: RunId, worker: String, lost: watch::Sender<bool>) {
-    let lease = state.config.lease;
-    let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
+/// The tokio instant of a wall-clock deadline (now, if it has passed).
+fn instant_of(at: DateTime<Utc>) -> tokio::time::Instant {
+    let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    tokio::time::Instant::now() + left
+}
+
+/// Renew the lease every third of it (at most every five seconds, which is also how
+/// long a cancellation waits when no announcement of it arrives), and at once when the
+/// run's announcements say a cancellation was asked for.
+async fn heartbeat(state: AppState, lease: Lease, signal: watch::Sender<Signal>) {
+    let every = (state.config.lease / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let mut changes = state.run_changes.subscribe();
+    let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tick.tick().await;
-        match db::runs::heartbeat(&state.pool, run, &worker, lease.as_secs_f64()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let _ = lost.send(true);
+        tokio::select! {
+            _ = tick.tick() => {}
+            change = changes.recv() => match change {
+                Ok(change) if change.run == lease.run && change.cancel => {}
+                // Missed announcements: look now rather than wait for the tick.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    tick.tick().await;
+                }
+            },
+        }
+        match db::runs::heartbeat(&state.pool, lease, state.config.lease.as_secs_f64()).await {
+            Ok(Beat::Held) => {}
+            Ok(Beat::CancelRequested) => {
+                let _ = signal.send(Signal::Cancel);
+            }
+            Ok(Beat::Lost) => {
+                let _ = signal.send(Signal::Lost);
                 return;
             }
-            Err(e) => tracing::warn!(run = %run, "heartbeat failed: {e}"),
+            Err(e) => tracing::warn!(run = %lease.run, "heartbeat failed: {e}"),
         }
     }
 }
@@ -153,10 +219,15 @@ async fn heartbeat(state: AppState, run: RunId, worker: String, lost: watch::Sen
 /// How often the counters of finished pages are written to the run. One UPDATE per page
 /// of the run's single row serialised every page behind the previous page's commit (the
 /// crawl benchmark went from 290 to 450 pages/s without it); a quarter second keeps the
-/// counters live enough.
+/// counters live enough. They are live figures: when the run ends they are recomputed
+/// from its pages.
 const COUNTERS_EVERY: Duration = Duration::from_millis(250);
 
-async fn flush(state: &AppState, run: RunId, pending: &mut Counters) -> Result<(), sqlx::Error> {
+/// Write the counters gathered since the last flush. False when the lease is lost.
+async fn flush(state: &AppState, lease: Lease, pending: &mut Counters) -> Result<bool, sqlx::Error> {
     let counters = std::mem::take(pending);
-    db::runs::add_counters(&state.pool, run, &counters).await
+    if counters.pages_fetched == 0 && counters.pages_failed == 0 && counters.bytes_fetched == 0 {
+        return Ok(true);
+    }
+    db::runs::add_counters(&state.pool, lease, &counters).await
 }
