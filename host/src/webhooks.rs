@@ -184,8 +184,8 @@ pub fn next_step(
         Err(AttemptError::Blocked(_)) => (Outcome::Blocked, None),
         Err(AttemptError::InvalidUrl(_)) => (Outcome::Failed, None),
         Err(_) => {
-            let wait = chrono::Duration::from_std(backoff.delay(attempt))
-                .unwrap_or(chrono::Duration::MAX);
+            let wait =
+                chrono::Duration::from_std(backoff.delay(attempt)).unwrap_or(chrono::Duration::MAX);
             let until = chrono::Duration::from_std(retry_for).unwrap_or(chrono::Duration::MAX);
             let next = now.checked_add_signed(wait);
             let closes = created_at.checked_add_signed(until);
@@ -314,7 +314,11 @@ impl Sender {
                 signature(&shown_secret(secret), timestamp, &body),
             );
         }
-        let mut response = request.body(body).send().await.map_err(|e| self.classify(e))?;
+        let mut response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
         let status = response.status();
         // Read a bounded start of the answer: enough to say what went wrong, and the
         // connection can be reused when the answer is short.
