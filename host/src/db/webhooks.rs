@@ -153,37 +153,26 @@ pub async fn list_for_run(
     .await
 }
 
-/// One of `owner`'s deliveries.
-pub async fn get(
+/// Make one of `owner`'s deliveries due now, whatever its state: it keeps its id (the
+/// receiver's dedup key), its payload and its attempts. The row as this left it (a
+/// sender may take it the moment this commits); `None` when not found.
+pub async fn redeliver(
     ex: impl PgExecutor<'_>,
     owner: UserId,
     id: DeliveryId,
 ) -> Result<Option<DeliveryRow>, sqlx::Error> {
-    select_deliveries!(
-        "WHERE id = $1 AND owner_id = $2",
+    sqlx::query_as!(
+        DeliveryRow,
+        r#"UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), updated_at = now()
+           WHERE id = $1 AND owner_id = $2
+           RETURNING id AS "id: DeliveryId", run_id AS "run_id: RunId", job_id AS "job_id: JobId",
+                     event AS "event: WebhookEvent", url, payload, state AS "state: DeliveryState",
+                     attempts, next_attempt_at, last_status, last_error, created_at, delivered_at"#,
         id as DeliveryId,
         owner as UserId
     )
     .fetch_optional(ex)
     .await
-}
-
-/// Make one of `owner`'s deliveries due now, whatever its state: it keeps its id (the
-/// receiver's dedup key), its payload and its attempts. False when not found.
-pub async fn redeliver(
-    ex: impl PgExecutor<'_>,
-    owner: UserId,
-    id: DeliveryId,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!(
-        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), updated_at = now()
-         WHERE id = $1 AND owner_id = $2",
-        id as DeliveryId,
-        owner as UserId
-    )
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Wake every host's sender (at commit, inside a transaction).

@@ -166,18 +166,13 @@ async fn redeliver(
     ApiPath(id): ApiPath<DeliveryId>,
 ) -> ApiResult<axum::Json<WebhookDeliveryOut>> {
     let mut tx = state.pool.begin().await?;
-    if !db::webhooks::redeliver(&mut *tx, caller.0.id, id).await? {
-        return Err(ApiError::not_found("webhook delivery"));
-    }
-    db::webhooks::announce(&mut *tx).await?;
-    tx.commit().await?;
-    let row = db::webhooks::get(&state.pool, caller.0.id, id)
+    let row = db::webhooks::redeliver(&mut *tx, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-    let mut out = with_attempts(&state, vec![row]).await?;
-    out.pop()
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::internal("a delivery without its row"))
+    db::webhooks::announce(&mut *tx).await?;
+    let attempts = db::webhooks::attempts_of(&mut *tx, &[id]).await?;
+    tx.commit().await?;
+    Ok(axum::Json(delivery_out(row, attempts)))
 }
 
 /// A job's new webhook signing secret.
