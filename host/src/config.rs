@@ -59,6 +59,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub fetch: FetchConfig,
+
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
 }
 
 /// Limits on every plugin call. A limit that trips fails the call with its own error code.
@@ -345,6 +348,44 @@ pub struct FetchConfig {
     pub allowed_hosts: Vec<String>,
 }
 
+/// How webhook deliveries are sent and retried. The SSRF guard of [`FetchConfig`]
+/// (private networks, opened networks and hosts) applies to them as to pages.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WebhookConfig {
+    /// Time one delivery attempt may take, the receiver's answer included.
+    #[arg(id = "webhook-timeout", long = "webhook-timeout", env = "TRAWL_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Bound of the wait after the first failed attempt; it doubles with each failure
+    /// (full jitter).
+    #[arg(id = "webhook-retry-base", long = "webhook-retry-base", env = "TRAWL_WEBHOOK_RETRY_BASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub retry_base: Duration,
+
+    /// The wait between attempts never grows past this.
+    #[arg(id = "webhook-retry-cap", long = "webhook-retry-cap", env = "TRAWL_WEBHOOK_RETRY_CAP", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub retry_cap: Duration,
+
+    /// How long after a delivery was created it is still retried; then it is `failed`.
+    #[arg(id = "webhook-retry-for", long = "webhook-retry-for", env = "TRAWL_WEBHOOK_RETRY_FOR", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub retry_for: Duration,
+
+    /// Deliveries one host sends at once.
+    #[arg(
+        id = "webhook-concurrency",
+        long = "webhook-concurrency",
+        env = "TRAWL_WEBHOOK_CONCURRENCY",
+        default_value_t = 8
+    )]
+    pub concurrency: usize,
+}
+
+impl Default for WebhookConfig {
+    /// The defaults the flags declare.
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
 /// `10.0.0.0/8`, or a single address as a /32 (/128).
 pub fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
     let s = s.trim();
@@ -417,6 +458,11 @@ mod tests {
         assert_eq!(fetch.max_retry_after, Duration::from_secs(120));
         assert_eq!(fetch.user_agent, DEFAULT_USER_AGENT);
         assert!(!fetch.allow_private_networks && fetch.allowed_networks.is_empty());
+        let webhooks = WebhookConfig::default();
+        assert_eq!(webhooks.timeout, Duration::from_secs(10));
+        assert_eq!(webhooks.retry_base, Duration::from_secs(30));
+        assert_eq!(webhooks.retry_cap, Duration::from_secs(3600));
+        assert_eq!(webhooks.retry_for, Duration::from_secs(24 * 3600));
         let config = Config::for_tests(PathBuf::from("/tmp/x"));
         assert_eq!(config.max_concurrent_runs, 4);
         assert_eq!(config.lease, Duration::from_secs(30));

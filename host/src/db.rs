@@ -16,6 +16,7 @@ pub mod runs;
 pub mod schemas;
 pub mod secrets;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

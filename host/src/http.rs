@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod runs;
 pub mod schemas;
 pub mod users;
+pub mod webhooks;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -135,6 +136,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(exports::router())
         .merge(plugins::router())
         .merge(users::router())
+        .merge(webhooks::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz));
     let (router, mut openapi) = router.split_for_parts();

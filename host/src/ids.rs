@@ -60,4 +60,6 @@ id_type!(
     ResultId,
     /// An export file.
     ExportId,
+    /// A webhook delivery: one event for one URL, stable across its attempts.
+    DeliveryId,
 );

@@ -18,6 +18,8 @@
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
 //! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
 //! - Services: [`worker`] (claims queued runs and exports and carries them out).
+//! - Services: [`webhooks`] (sends the outbox's deliveries, signed, retried, through the
+//!   SSRF guard).
 //! - The API: [`http`] (the `/v1` routes, one file per resource; every error code; the
 //!   OpenAPI document).
 //! - Wiring: [`server`] (`trawl serve`: the services under one stop signal), [`cli`]
@@ -38,6 +40,7 @@ pub mod server;
 pub mod state;
 pub mod storage;
 pub mod validate;
+pub mod webhooks;
 pub mod worker;
 
 pub use config::Config;

@@ -3,6 +3,7 @@
 //! the workers and the queries; and the job specification ([`job`]).
 
 pub mod job;
+pub mod webhook;
 
 /// An enum of fixed text values: the variants with their text, which is the value in
 /// the database's CHECK constraint, in JSON and in the OpenAPI document.
@@ -208,6 +209,34 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A run's change a webhook can be sent for.
+    pub enum WebhookEvent {
+        /// The run started for the first time (a resumed run does not start again).
+        RunStarted = "run.started",
+        /// The run ended `succeeded`.
+        RunSucceeded = "run.succeeded",
+        /// The run ended `failed`.
+        RunFailed = "run.failed",
+        /// The run ended `cancelled`.
+        RunCancelled = "run.cancelled",
+        /// The run ended `timed_out`.
+        RunTimedOut = "run.timed_out",
+    }
+}
+
+text_enum! {
+    /// Where a webhook delivery stands.
+    pub enum DeliveryState {
+        /// Waiting for its next attempt (or being sent).
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// Given up: blocked by the SSRF guard, or no 2xx within the retry window.
+        Failed = "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +280,7 @@ mod tests {
         same(Trigger::ALL, Trigger::as_str);
         same(PageState::ALL, PageState::as_str);
         same(ExportStatus::ALL, ExportStatus::as_str);
+        same(WebhookEvent::ALL, WebhookEvent::as_str);
+        same(DeliveryState::ALL, DeliveryState::as_str);
     }
 }

@@ -27,6 +27,7 @@ pub async fn serve(
         tokio::spawn(async move { state.relay_run_changes(stop).await })
     };
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
+    let webhooks = crate::webhooks::spawn(state.clone(), stop_rx.clone());
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -37,6 +38,7 @@ pub async fn serve(
     tracing::info!("shutting down: no new work is claimed; runs in progress are handed back");
     let _ = stop_tx.send(true);
     workers.await;
+    webhooks.await;
     server.await??;
     let _ = relay.await;
     Ok(())

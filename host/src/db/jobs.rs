@@ -13,6 +13,7 @@ macro_rules! select_jobs {
         sqlx::query_as!(
             JobRow,
             r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
+                      webhooks,
                       start_urls, pagination, max_pages, concurrency, dedup_scope AS "dedup_scope: DedupScope",
                       enabled, max_depth, fetch_settings, drop_query_params, created_at, updated_at
                FROM scraping_jobs "# + $tail
@@ -37,6 +38,8 @@ pub struct JobRow {
     pub max_depth: Option<i32>,
     pub fetch_settings: serde_json::Value,
     pub drop_query_params: Vec<String>,
+    /// `[{"url", "events"}]`, as [`crate::model::webhook::Webhook`]s.
+    pub webhooks: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -169,6 +172,47 @@ pub async fn delete(
         "DELETE FROM scraping_jobs WHERE id = $1 AND owner_id = $2",
         id as JobId,
         owner as UserId
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Set a job's webhooks (`[{"url", "events"}]`, events spelled out: the outbox trigger
+/// reads them), and with `secret` its signing secret. Done beside [`create`] and
+/// [`update`], in their transaction.
+pub async fn set_webhooks(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+    webhooks: &serde_json::Value,
+    secret: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE scraping_jobs SET webhooks = $3, webhook_secret = coalesce($4, webhook_secret)
+         WHERE id = $1 AND owner_id = $2",
+        id as JobId,
+        owner as UserId,
+        webhooks,
+        secret
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replace the signing secret of one of `owner`'s jobs. False when not found.
+pub async fn set_webhook_secret(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+    secret: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE scraping_jobs SET webhook_secret = $3, updated_at = now() WHERE id = $1 AND owner_id = $2",
+        id as JobId,
+        owner as UserId,
+        secret
     )
     .execute(ex)
     .await?;

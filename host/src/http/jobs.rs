@@ -14,6 +14,7 @@ use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
+use crate::model::webhook::{Webhook, WebhookIn};
 use crate::state::AppState;
 use crate::validate::Problem;
 
@@ -66,6 +67,11 @@ pub struct JobIn {
     /// Default true.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Where runs' changes are POSTed, signed with the job's secret (default none, at
+    /// most 10).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub webhooks: Vec<WebhookIn>,
 }
 
 fn no_pagination() -> Pagination {
@@ -108,6 +114,12 @@ pub struct JobOut {
     pub dedup_scope: DedupScope,
     /// Enabled.
     pub enabled: bool,
+    /// Webhooks, each with its events spelled out.
+    pub webhooks: Vec<Webhook>,
+    /// The webhooks' signing secret (`whsec_…`, also the HMAC key): only in the answer
+    /// that creates the job; `POST /v1/jobs/{id}/webhook-secret` replaces it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last replaced.
@@ -131,6 +143,8 @@ impl TryFrom<JobRow> for JobOut {
             drop_query_params: row.drop_query_params,
             dedup_scope: row.dedup_scope,
             enabled: row.enabled,
+            webhooks: serde_json::from_value(row.webhooks).map_err(ApiError::internal)?,
+            webhook_secret: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -159,6 +173,11 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     };
     for (path, message) in spec.problems(caps) {
         problem(&path, message);
+    }
+    if let Err(found) = crate::model::webhook::check(&body.webhooks) {
+        for (path, message) in found {
+            problem(&format!("/webhooks{path}"), message);
+        }
     }
     if problems.is_empty() {
         Ok(())
@@ -195,6 +214,13 @@ fn fetch_json(body: &JobIn) -> serde_json::Value {
     serde_json::to_value(&body.fetch).expect("fetch settings always serialise")
 }
 
+/// The webhooks as stored, events spelled out (the body is checked already).
+fn webhooks_json(body: &JobIn) -> ApiResult<serde_json::Value> {
+    let hooks = crate::model::webhook::check(&body.webhooks)
+        .map_err(|_| ApiError::internal("webhooks checked twice disagree"))?;
+    serde_json::to_value(hooks).map_err(ApiError::internal)
+}
+
 fn unknown_schema() -> ApiError {
     ApiError::new(
         ErrorCode::UnknownSchema,
@@ -214,13 +240,20 @@ async fn create_job(
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);
     let new = new_job(&body, &pagination, &fetch);
-    let id = db::jobs::create(&state.pool, caller.0.id, &new)
+    let webhooks = webhooks_json(&body)?;
+    let secret = crate::webhooks::new_secret();
+    let mut tx = state.pool.begin().await?;
+    let id = db::jobs::create(&mut *tx, caller.0.id, &new)
         .await?
         .ok_or_else(unknown_schema)?;
+    db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, Some(&secret)).await?;
+    tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::internal("job vanished"))?;
-    Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
+    let mut out = JobOut::try_from(row)?;
+    out.webhook_secret = Some(crate::webhooks::shown_secret(&secret));
+    Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
 /// List your jobs, newest first.
@@ -270,9 +303,13 @@ async fn replace_job(
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);
     let new = new_job(&body, &pagination, &fetch);
-    if !db::jobs::update(&state.pool, caller.0.id, id, &new).await? {
+    let webhooks = webhooks_json(&body)?;
+    let mut tx = state.pool.begin().await?;
+    if !db::jobs::update(&mut *tx, caller.0.id, id, &new).await? {
         return Err(unknown_schema());
     }
+    db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, None).await?;
+    tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
