@@ -445,6 +445,110 @@ pub async fn serve_site(pages: HashMap<String, (String, Vec<u8>)>) -> anyhow::Re
     Ok(addr)
 }
 
+/// A site of item pages behind an index (`/` links to `/p/1` … `/p/N`), each answered
+/// after a delay, counting the requests for every path: for tests of how runs end, resume
+/// and stop (what was fetched, and how often).
+#[derive(Debug, Clone)]
+pub struct CountingSite {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    hits: Arc<std::sync::Mutex<HashMap<String, u32>>>,
+}
+
+impl CountingSite {
+    /// Serve `pages` item pages, each after `delay`. With `busy`, the index also links to
+    /// `/busy`, which always answers 503 (so its fetch retries and sleeps between tries).
+    pub async fn start(pages: usize, delay: Duration, busy: bool) -> anyhow::Result<Self> {
+        let hits: Arc<std::sync::Mutex<HashMap<String, u32>>> = Arc::default();
+        let counted = hits.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let hits = counted.clone();
+            async move {
+                let path = uri.path().to_owned();
+                *hits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(path.clone())
+                    .or_default() += 1;
+                let html = |body: String| {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        format!("<!doctype html><html><body>{body}</body></html>"),
+                    )
+                        .into_response_parts()
+                };
+                if path == "/" {
+                    let mut links: String = (1..=pages)
+                        .map(|n| format!("<a href=\"/p/{n}\">{n}</a>\n"))
+                        .collect();
+                    if busy {
+                        links.push_str("<a href=\"/busy\">busy</a>");
+                    }
+                    return html(links);
+                }
+                if path == "/busy" {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy")
+                        .into_response_parts();
+                }
+                let n: Option<usize> = path.strip_prefix("/p/").and_then(|n| n.parse().ok());
+                match n {
+                    Some(n) if (1..=pages).contains(&n) => {
+                        tokio::time::sleep(delay).await;
+                        html(format!("<h1>Item {n}</h1><p class=\"n\">{n}</p>"))
+                    }
+                    _ => (axum::http::StatusCode::NOT_FOUND, "not found").into_response_parts(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, hits })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests for each path so far.
+    pub fn hits(&self) -> HashMap<String, u32> {
+        self.hits.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Requests so far, all paths together.
+    pub fn total(&self) -> u32 {
+        self.hits().values().sum()
+    }
+
+    /// The schema of its item pages (the bundled CSS extractor).
+    pub fn schema() -> Value {
+        json!({"name": "items", "json_schema": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "x-selector": "h1"},
+                "n": {"type": "integer", "x-selector": "p.n"}
+            },
+            "required": ["name", "n"]
+        }})
+    }
+
+    /// A job crawling the whole site with `concurrency` requests at once.
+    pub fn job(&self, schema_id: &Value, concurrency: u32) -> Value {
+        json!({
+            "name": "counting site",
+            "schema_id": schema_id,
+            "start_urls": [format!("{}/", self.base())],
+            "pagination": {"type": "crawl", "selector": "a[href]"},
+            "max_pages": 100000,
+            "concurrency": concurrency,
+            "fetch": {"per_host_concurrency": concurrency.min(8)}
+        })
+    }
+}
+
 trait IntoResponseParts {
     fn into_response_parts(self) -> axum::response::Response;
 }

@@ -13,7 +13,7 @@ macro_rules! select_jobs {
         sqlx::query_as!(
             JobRow,
             r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                      webhooks,
+                      webhooks, max_duration_secs,
                       start_urls, pagination, max_pages, concurrency, dedup_scope AS "dedup_scope: DedupScope",
                       enabled, max_depth, fetch_settings, drop_query_params, created_at, updated_at
                FROM scraping_jobs "# + $tail
@@ -40,6 +40,8 @@ pub struct JobRow {
     pub drop_query_params: Vec<String>,
     /// `[{"url", "events"}]`, as [`crate::model::webhook::Webhook`]s.
     pub webhooks: serde_json::Value,
+    /// Runs still going this long after they started end `timed_out`.
+    pub max_duration_secs: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -195,6 +197,25 @@ pub async fn set_webhooks(
         owner as UserId,
         webhooks,
         secret
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Set a job's maximum run duration (`None`: no limit), beside [`create`] and [`update`]
+/// in their transaction. Runs already started keep the deadline they got.
+pub async fn set_max_duration(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+    secs: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE scraping_jobs SET max_duration_secs = $3 WHERE id = $1 AND owner_id = $2",
+        id as JobId,
+        owner as UserId,
+        secs
     )
     .execute(ex)
     .await?;

@@ -72,6 +72,11 @@ pub struct JobIn {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub webhooks: Vec<WebhookIn>,
+    /// A run still going this many seconds after it started ends `timed_out`, keeping
+    /// what it stored (default: no limit; at most 30 days).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2592000)]
+    pub max_duration_secs: Option<i32>,
 }
 
 fn no_pagination() -> Pagination {
@@ -116,6 +121,8 @@ pub struct JobOut {
     pub enabled: bool,
     /// Webhooks, each with its events spelled out.
     pub webhooks: Vec<Webhook>,
+    /// Runs still going this many seconds after they started end `timed_out`.
+    pub max_duration_secs: Option<i32>,
     /// The webhooks' signing secret (`whsec_…`, also the HMAC key): only in the answer
     /// that creates the job; `POST /v1/jobs/{id}/webhook-secret` replaces it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +151,7 @@ impl TryFrom<JobRow> for JobOut {
             dedup_scope: row.dedup_scope,
             enabled: row.enabled,
             webhooks: serde_json::from_value(row.webhooks).map_err(ApiError::internal)?,
+            max_duration_secs: row.max_duration_secs,
             webhook_secret: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -173,6 +181,12 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     };
     for (path, message) in spec.problems(caps) {
         problem(&path, message);
+    }
+    if body
+        .max_duration_secs
+        .is_some_and(|s| !(1..=2_592_000).contains(&s))
+    {
+        problem("/max_duration_secs", "must be 1 to 2592000 (30 days)".into());
     }
     if let Err(found) = crate::model::webhook::check(&body.webhooks) {
         for (path, message) in found {
@@ -247,6 +261,7 @@ async fn create_job(
         .await?
         .ok_or_else(unknown_schema)?;
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, Some(&secret)).await?;
+    db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
@@ -309,6 +324,7 @@ async fn replace_job(
         return Err(unknown_schema());
     }
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, None).await?;
+    db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
