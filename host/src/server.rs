@@ -20,8 +20,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Before any work: what the services record from here on is kept.
+    crate::telemetry::install();
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
+    let retention = tokio::spawn(crate::retention::run(state.clone(), stop_rx.clone()));
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -32,6 +35,7 @@ pub async fn serve(
     tracing::info!("shutting down: no new work is claimed; runs in progress are handed back");
     let _ = stop_tx.send(true);
     workers.await;
+    let _ = retention.await;
     server.await??;
     Ok(())
 }

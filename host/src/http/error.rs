@@ -91,6 +91,8 @@ error_codes! {
     PluginVersionExists = ("plugin_version_exists", CONFLICT),
     /// The run already ended.
     RunFinished = ("run_finished", CONFLICT),
+    /// Retention removed the run's results (its row and earlier export files stay).
+    RunPruned = ("run_pruned", CONFLICT),
     /// The body is larger than the route takes.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
     /// A body that is not `application/json`.
