@@ -165,7 +165,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     if policy.is_off() {
         return;
     }
-    let interval = state.config.retention.interval.max(Duration::from_millis(100));
+    let interval = state
+        .config
+        .retention
+        .interval
+        .max(Duration::from_millis(100));
     while !*stop.borrow() {
         match prune(&state.pool, &policy, &stop).await {
             Ok(Some(p)) if p.runs > 0 => tracing::info!(

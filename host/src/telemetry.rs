@@ -63,11 +63,12 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let builder = [FETCH_SECONDS, EXTRACT_SECONDS]
-                .into_iter()
-                .try_fold(PrometheusBuilder::new(), |builder, name| {
+            let builder = [FETCH_SECONDS, EXTRACT_SECONDS].into_iter().try_fold(
+                PrometheusBuilder::new(),
+                |builder, name| {
                     builder.set_buckets_for_metric(Matcher::Full(name.into()), LATENCY_BUCKETS)
-                });
+                },
+            );
             let handle = match builder.and_then(|b| b.install_recorder()) {
                 Ok(handle) => handle,
                 Err(e) => {
@@ -101,7 +102,11 @@ pub fn render() -> String {
 }
 
 fn describe() {
-    describe_counter!(PAGES, Unit::Count, "Pages whose visit ended, by outcome and code.");
+    describe_counter!(
+        PAGES,
+        Unit::Count,
+        "Pages whose visit ended, by outcome and code."
+    );
     describe_counter!(
         FETCH_REQUESTS,
         Unit::Count,

@@ -142,11 +142,8 @@ pub async fn pruned_at(
     ex: impl PgExecutor<'_>,
     run: RunId,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let row = sqlx::query_scalar!(
-        r#"SELECT pruned_at FROM runs WHERE id = $1"#,
-        run as RunId
-    )
-    .fetch_optional(ex)
-    .await?;
+    let row = sqlx::query_scalar!(r#"SELECT pruned_at FROM runs WHERE id = $1"#, run as RunId)
+        .fetch_optional(ex)
+        .await?;
     Ok(row.flatten())
 }

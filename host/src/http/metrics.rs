@@ -21,20 +21,25 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
-/// Metrics in Prometheus text format (no API key; when the host sets
-/// `TRAWL_METRICS_TOKEN`, `Authorization: Bearer <that token>`). Counters and latency
+/// Metrics in Prometheus text format. No API key: a host that sets `TRAWL_METRICS_TOKEN`
+/// asks for `Authorization: Bearer <that token>` instead, and answers 401 `unauthorized`
+/// without it (a setting of the operator's, so not listed as an answer). Counters and latency
 /// histograms are this host's since it started; `trawl_runs` and `trawl_queue_depth` are
 /// read from the database, so every host shows the same.
 #[utoipa::path(get, path = "/metrics", tag = "health", security(()),
-    responses((status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4"),
-              (status = 401, description = "The host asks for a metrics token and none or another was sent (code `unauthorized`)",
-               body = super::error::ErrorBody)))]
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    responses((status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4")))]
+async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
     if let Some(token) = &state.config.metrics_token {
         let sent = headers
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            });
         // Digests compared, not the texts: how long the comparison takes says nothing
         // about how much of the token was right.
         let matches =
@@ -54,35 +59,33 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
 
 /// Append the database gauges to the rendered text.
 fn gauges(text: &mut String, d: db::queues::Depths) {
-    let runs = [("queued", d.runs_queued), ("running", d.runs_running)];
-    let queues = [
-        ("runs", d.runs_queued),
-        ("exports", d.exports_queued),
-        ("webhooks", d.webhooks_pending),
-    ];
-    let families: [(&str, &str, &str, &[(&str, i64)]); 2] = [
-        (
-            telemetry::RUNS,
-            "Runs queued or running now, in the shared database.",
-            "state",
-            &runs,
-        ),
-        (
-            telemetry::QUEUE_DEPTH,
-            "Work waiting now: queued runs, queued exports, pending webhook deliveries.",
-            "queue",
-            &queues,
-        ),
-    ];
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    for (name, help, label, samples) in families {
-        // Writing to a String does not fail.
-        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for (value, n) in samples {
-            let _ = writeln!(text, "{name}{{{label}=\"{value}\"}} {n}");
-        }
+    gauge(
+        text,
+        (telemetry::RUNS, "state"),
+        "Runs queued or running now, in the shared database.",
+        &[("queued", d.runs_queued), ("running", d.runs_running)],
+    );
+    gauge(
+        text,
+        (telemetry::QUEUE_DEPTH, "queue"),
+        "Work waiting now: queued runs, queued exports, pending webhook deliveries.",
+        &[
+            ("runs", d.runs_queued),
+            ("exports", d.exports_queued),
+            ("webhooks", d.webhooks_pending),
+        ],
+    );
+}
+
+/// One gauge family: its help and type, then a sample per value of its one label.
+fn gauge(text: &mut String, (name, label): (&str, &str), help: &str, samples: &[(&str, i64)]) {
+    // Writing to a String does not fail.
+    let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (value, n) in samples {
+        let _ = writeln!(text, "{name}{{{label}=\"{value}\"}} {n}");
     }
 }
 
