@@ -54,6 +54,14 @@ pub struct Config {
     #[arg(long, env = "TRAWL_EXPORT_MAX_SIZE", default_value = "10GiB")]
     pub export_max_size: ByteSize,
 
+    /// Bearer token `GET /metrics` asks for (`Authorization: Bearer <token>`). Unset, the
+    /// metrics are open: they hold aggregate numbers only, no ids, URLs or names.
+    #[arg(long, env = "TRAWL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    #[command(flatten)]
+    pub retention: RetentionConfig,
+
     #[command(flatten)]
     pub plugins: PluginLimits,
 
@@ -243,6 +251,28 @@ impl Default for PluginLimits {
     fn default() -> Self {
         declared_defaults()
     }
+}
+
+/// How long the pages, logs and results of ended runs are kept. With neither rule set
+/// nothing is pruned; with both, a run is kept while either rule keeps it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RetentionConfig {
+    /// Keep the pages, logs and results of the last N ended runs of each job.
+    #[arg(
+        id = "retention-keep-runs",
+        long = "retention-keep-runs",
+        env = "TRAWL_RETENTION_KEEP_RUNS",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub keep_runs: Option<u32>,
+
+    /// Keep the pages, logs and results of runs that ended less than this long ago.
+    #[arg(id = "retention-max-age", long = "retention-max-age", env = "TRAWL_RETENTION_MAX_AGE", value_parser = humantime::parse_duration)]
+    pub max_age: Option<Duration>,
+
+    /// How often retention looks for runs to prune.
+    #[arg(id = "retention-interval", long = "retention-interval", env = "TRAWL_RETENTION_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
 }
 
 /// The User-Agent of every request unless a job names its own.
@@ -469,5 +499,9 @@ mod tests {
         assert_eq!(config.export_max_size, ByteSize::gib(10));
         assert_eq!(config.run_log_lines, 1000);
         assert!(config.database_url.is_none() && config.fetch.allow_private_networks);
+        assert!(config.metrics_token.is_none());
+        let retention = &config.retention;
+        assert!(retention.keep_runs.is_none() && retention.max_age.is_none());
+        assert_eq!(retention.interval, Duration::from_secs(3600));
     }
 }

@@ -7,6 +7,7 @@ pub mod exports;
 pub mod extract;
 pub mod jobs;
 pub mod list;
+pub mod metrics;
 pub mod plugins;
 pub mod runs;
 pub mod schemas;
@@ -138,7 +139,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(webhooks::router())
         .routes(utoipa_axum::routes!(healthz))
-        .routes(utoipa_axum::routes!(readyz));
+        .routes(utoipa_axum::routes!(readyz))
+        .merge(metrics::router());
     let (router, mut openapi) = router.split_for_parts();
     // After the routers' paths are in: a modifier of the derive runs before them.
     CommonResponses.modify(&mut openapi);

@@ -12,12 +12,14 @@
 //!   facade: loading plugins and calling them under limits), [`net`] (every outbound
 //!   request's safety: the SSRF guard, backoff, the guarded client), [`validate`] (JSON
 //!   Schema checks, canonical JSON, content hashes), [`keys`] (API keys and the first
-//!   admin).
+//!   admin). Beside them [`telemetry`] (metric names and the functions that record
+//!   them): it uses nothing of trawl's but the model's enums, so every floor may record.
 //! - Outbound work: [`crawl`] (one request, a run's session with politeness, robots.txt and
 //!   retries; charsets; URL normalisation), [`storage`] (export files and signed links),
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
 //! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
-//! - Services: [`worker`] (claims queued runs and exports and carries them out).
+//! - Services: [`worker`] (claims queued runs and exports and carries them out),
+//!   [`retention`] (prunes the pages, logs and results of old runs).
 //! - Services: [`webhooks`] (sends the outbox's deliveries, signed, retried, through the
 //!   SSRF guard).
 //! - The API: [`http`] (the `/v1` routes, one file per resource; every error code; the
@@ -35,10 +37,12 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod net;
+pub mod retention;
 pub mod runtime;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod telemetry;
 pub mod validate;
 pub mod webhooks;
 pub mod worker;

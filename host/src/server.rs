@@ -19,6 +19,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Before any work: what the services record from here on is kept.
+    crate::telemetry::install();
     let stop_tx = state.stopping.clone();
     let stop_rx = stop_tx.subscribe();
     let relay = {
@@ -28,6 +30,7 @@ pub async fn serve(
     };
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
     let webhooks = crate::webhooks::spawn(state.clone(), stop_rx.clone());
+    let retention = tokio::spawn(crate::retention::run(state.clone(), stop_rx.clone()));
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -39,6 +42,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     workers.await;
     webhooks.await;
+    let _ = retention.await;
     server.await??;
     let _ = relay.await;
     Ok(())

@@ -206,13 +206,27 @@ impl Fetcher {
         self.attempt(&parsed, &options).await
     }
 
-    /// One request for a checked URL.
+    /// One request for a checked URL, counted in the fetch metrics with its outcome.
     pub async fn attempt(
         &self,
         url: &url::Url,
         options: &RequestOptions,
     ) -> Result<Fetched, FetchError> {
         let started = Instant::now();
+        let result = self.request(url, options, started).await;
+        crate::telemetry::fetch(
+            started.elapsed(),
+            result.as_ref().err().map(FetchError::code),
+        );
+        result
+    }
+
+    async fn request(
+        &self,
+        url: &url::Url,
+        options: &RequestOptions,
+        started: Instant,
+    ) -> Result<Fetched, FetchError> {
         let mut response = self
             .client
             .get(url.clone())

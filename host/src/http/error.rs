@@ -93,6 +93,8 @@ error_codes! {
     RunFinished = ("run_finished", CONFLICT),
     /// The `Idempotency-Key` was used in the last 24 hours with a different request body.
     IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY),
+    /// Retention removed the run's results (its row and earlier export files stay).
+    RunPruned = ("run_pruned", CONFLICT),
     /// The body is larger than the route takes.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
     /// A body that is not `application/json`.

@@ -99,7 +99,9 @@ fn out(state: &AppState, row: ExportRow) -> ExportOut {
 
 /// Export a run's results.
 #[utoipa::path(post, path = "/v1/runs/{id}/exports", tag = "exports", params(("id" = RunId, Path)), request_body = ExportIn,
-    responses((status = 202, body = ExportOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = ExportOut), (status = 404, body = ErrorBody),
+              (status = 409, description = "Retention removed the run's results (code `run_pruned`)", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn create_export(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,6 +112,15 @@ async fn create_export(
     db::runs::get(&state.pool, user, run)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
+    if let Some(when) = db::retention::pruned_at(&state.pool, run).await? {
+        return Err(ApiError::new(
+            ErrorCode::RunPruned,
+            format!(
+                "retention removed this run's results on {}; exports written before then still download",
+                when.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ));
+    }
     let options = body.options.unwrap_or_else(|| serde_json::json!({}));
     if !options.is_object() {
         return Err(ApiError::new(

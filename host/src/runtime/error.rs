@@ -99,12 +99,16 @@ pub struct CallError {
 }
 
 impl CallError {
+    /// Every failed call makes exactly one of these, here: so here it is counted in the
+    /// plugin error metrics, by its code.
     pub(crate) fn new(plugin: &str, kind: CallErrorKind) -> Self {
-        Self {
+        let error = Self {
             plugin: plugin.to_owned(),
             kind,
             fuel: 0,
-        }
+        };
+        crate::telemetry::plugin_error(error.code());
+        error
     }
 
     pub(crate) fn with_fuel(mut self, fuel: u64) -> Self {

@@ -113,6 +113,22 @@ impl Runtime {
         link_selector: Option<&str>,
         limits: &CallLimits,
     ) -> Result<ExtractOutput, CallError> {
+        let started = Instant::now();
+        let result = self.extract_call(plugin, page, schema, options, link_selector, limits);
+        // Failed calls too: a plugin that times out is the latency an operator looks for.
+        crate::telemetry::extract_seconds(started.elapsed());
+        result
+    }
+
+    fn extract_call(
+        &self,
+        plugin: &LoadedPlugin,
+        page: Arc<PageData>,
+        schema: &str,
+        options: &str,
+        link_selector: Option<&str>,
+        limits: &CallLimits,
+    ) -> Result<ExtractOutput, CallError> {
         let label = plugin.label();
         let Pre::Extractor(pre) = &plugin.pre else {
             return Err(CallError::new(
