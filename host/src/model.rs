@@ -3,6 +3,7 @@
 //! the workers and the queries; and the job specification ([`job`]).
 
 pub mod job;
+pub mod schedule;
 
 /// An enum of fixed text values: the variants with their text, which is the value in
 /// the database's CHECK constraint, in JSON and in the OpenAPI document.
@@ -205,6 +206,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a job's due schedule occurrence does while a run of the job is queued or running.
+    #[derive(Default)]
+    pub enum Overlap {
+        /// Nothing: the occurrence is skipped.
+        #[default]
+        Skip = "skip",
+        /// A run is queued all the same, to start after the ones before it.
+        Queue = "queue",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +261,6 @@ mod tests {
         same(Trigger::ALL, Trigger::as_str);
         same(PageState::ALL, PageState::as_str);
         same(ExportStatus::ALL, ExportStatus::as_str);
+        same(Overlap::ALL, Overlap::as_str);
     }
 }
