@@ -18,6 +18,7 @@
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
 //! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
 //! - Services: [`worker`] (claims queued runs and exports and carries them out).
+//! - Services: [`scheduler`] (queues the runs of due job schedules, once per occurrence).
 //! - The API: [`http`] (the `/v1` routes, one file per resource; every error code; the
 //!   OpenAPI document).
 //! - Wiring: [`server`] (`trawl serve`: the services under one stop signal), [`cli`]
@@ -34,6 +35,7 @@ pub mod keys;
 pub mod model;
 pub mod net;
 pub mod runtime;
+pub mod scheduler;
 pub mod server;
 pub mod state;
 pub mod storage;

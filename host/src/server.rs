@@ -22,6 +22,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
+    let scheduler = crate::scheduler::spawn(&state, stop_rx.clone());
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -32,6 +33,7 @@ pub async fn serve(
     tracing::info!("shutting down: no new work is claimed; runs in progress are handed back");
     let _ = stop_tx.send(true);
     workers.await;
+    let _ = scheduler.await;
     server.await??;
     Ok(())
 }
