@@ -14,8 +14,8 @@ use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
 use crate::model::Overlap;
-use crate::model::schedule::{Cron, Schedule, parse_timezone};
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
+use crate::model::schedule::{Cron, Schedule, parse_timezone};
 use crate::state::AppState;
 use crate::validate::Problem;
 

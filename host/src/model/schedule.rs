@@ -252,7 +252,10 @@ fn parse_field(at: usize, unit: Unit, text: &str) -> Result<FieldSet, ScheduleEr
             } else if text.bytes().all(|b| b.is_ascii_alphabetic()) && !text.is_empty() {
                 return Err(fail(&match unit {
                     Unit::Month | Unit::DayOfWeek => format!("unknown name; {}", unit.bounds()),
-                    _ => format!("names are only for months and days of the week; {}", unit.bounds()),
+                    _ => format!(
+                        "names are only for months and days of the week; {}",
+                        unit.bounds()
+                    ),
                 }));
             } else {
                 None
@@ -278,7 +281,11 @@ fn parse_field(at: usize, unit: Unit, text: &str) -> Result<FieldSet, ScheduleEr
         let mut v = start;
         while v <= end {
             // Day 7 is Sunday, day 0.
-            let v_in = if unit == Unit::DayOfWeek && v == 7 { 0 } else { v };
+            let v_in = if unit == Unit::DayOfWeek && v == 7 {
+                0
+            } else {
+                v
+            };
             bits |= 1 << v_in;
             v += step;
         }
@@ -372,7 +379,8 @@ impl Cron {
             };
             (zero, &sets[..])
         };
-        let [minutes, hours, days, months, weekdays] = [rest[0], rest[1], rest[2], rest[3], rest[4]];
+        let [minutes, hours, days, months, weekdays] =
+            [rest[0], rest[1], rest[2], rest[3], rest[4]];
         let either_day = !days.starred && !weekdays.starred;
         if !either_day {
             // The days of the month alone decide (the days of the week only narrow them
@@ -713,8 +721,7 @@ mod tests {
             assert_eq!(got.len(), 60);
             assert_eq!(got[0], from + TimeDelta::seconds(1));
             assert!(
-                got.windows(2)
-                    .all(|w| w[1] - w[0] == TimeDelta::seconds(1)),
+                got.windows(2).all(|w| w[1] - w[0] == TimeDelta::seconds(1)),
                 "{got:?}"
             );
         }
@@ -786,7 +793,10 @@ mod tests {
     #[test]
     fn errors_say_what_and_where() {
         let cron = |text: &str| Cron::parse(text).expect_err("invalid").to_string();
-        assert_eq!(cron("0 25 * * *"), "cron: field 2 (hour) \"25\": hours are 0–23");
+        assert_eq!(
+            cron("0 25 * * *"),
+            "cron: field 2 (hour) \"25\": hours are 0–23"
+        );
         assert_eq!(
             cron("0 9 *"),
             "cron: expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got 3"
@@ -800,10 +810,15 @@ mod tests {
             cron("61 * * * * *"),
             "cron: field 1 (second) \"61\": seconds are 0–59"
         );
-        assert!(cron("0 0 0 * *").starts_with("cron: field 3 (day-of-month) \"0\": days of the month"));
+        assert!(
+            cron("0 0 0 * *").starts_with("cron: field 3 (day-of-month) \"0\": days of the month")
+        );
         assert!(cron("0 0 1 13 *").starts_with("cron: field 4 (month) \"13\": months are 1–12"));
         assert!(cron("0 0 * FOO *").contains("unknown name"));
-        assert!(cron("0 0 * * 8").starts_with("cron: field 5 (day-of-week) \"8\": days of the week are 0–7"));
+        assert!(
+            cron("0 0 * * 8")
+                .starts_with("cron: field 5 (day-of-week) \"8\": days of the week are 0–7")
+        );
         assert!(cron("0 0 ? * MON").contains("`?` is Quartz syntax"));
         assert!(cron("0 0 L * *").contains("Quartz syntax"));
         assert!(cron("0 0 15W * *").contains("Quartz syntax"));
@@ -853,9 +868,8 @@ mod tests {
                 let tz = s.timezone();
                 let from = at(from);
                 let to = from + TimeDelta::days(4);
-                let matches = |local: NaiveDateTime| {
-                    s.cron.parts.iter().any(|p| p.includes(local.and_utc()))
-                };
+                let matches =
+                    |local: NaiveDateTime| s.cron.parts.iter().any(|p| p.includes(local.and_utc()));
                 let mut expected = std::collections::BTreeSet::new();
                 if s.cron.follows_clock {
                     let mut u = from;
@@ -874,7 +888,8 @@ mod tests {
                                     t.with_timezone(&Utc)
                                 }
                                 LocalResult::None => {
-                                    local.and_utc() - s.offset_at(local.and_utc() - TimeDelta::days(1))
+                                    local.and_utc()
+                                        - s.offset_at(local.and_utc() - TimeDelta::days(1))
                                 }
                             };
                             if instant > from && instant < to {
@@ -898,8 +913,11 @@ mod tests {
             (1..=hi.max(1)).prop_map(|s| format!("*/{s}")),
             (lo..=hi).prop_map(|v| v.to_string()),
             (lo..=hi, lo..=hi).prop_map(|(a, b)| format!("{}-{}", a.min(b), a.max(b))),
-            (lo..=hi, lo..=hi, 1..=5u32)
-                .prop_map(|(a, b, s)| format!("{}-{}/{s}", a.min(b), a.max(b))),
+            (lo..=hi, lo..=hi, 1..=5u32).prop_map(|(a, b, s)| format!(
+                "{}-{}/{s}",
+                a.min(b),
+                a.max(b)
+            )),
             (lo..=hi, lo..=hi).prop_map(|(a, b)| format!("{a},{b}")),
         ]
     }
