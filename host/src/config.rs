@@ -42,6 +42,12 @@ pub struct Config {
     #[arg(long, env = "TRAWL_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
 
+    /// How often the scheduler looks for jobs whose schedule is due. An occurrence fires
+    /// within about this long of its time; every host's scheduler looks, and each
+    /// occurrence fires once whichever finds it.
+    #[arg(long, env = "TRAWL_SCHEDULER_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub scheduler_interval: Duration,
+
     /// Plugin log lines kept per run; the rest are counted in a final line.
     #[arg(long, env = "TRAWL_RUN_LOG_LINES", default_value_t = 1000)]
     pub run_log_lines: i64,
@@ -498,6 +504,7 @@ mod tests {
         assert_eq!(config.lease, Duration::from_secs(30));
         assert_eq!(config.export_max_size, ByteSize::gib(10));
         assert_eq!(config.run_log_lines, 1000);
+        assert_eq!(config.scheduler_interval, Duration::from_secs(1));
         assert!(config.database_url.is_none() && config.fetch.allow_private_networks);
         assert!(config.metrics_token.is_none());
         let retention = &config.retention;

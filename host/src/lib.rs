@@ -19,6 +19,7 @@
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
 //! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
 //! - Services: [`worker`] (claims queued runs and exports and carries them out),
+//!   [`scheduler`] (queues the runs of due job schedules, once per occurrence),
 //!   [`retention`] (prunes the pages, logs and results of old runs).
 //! - Services: [`webhooks`] (sends the outbox's deliveries, signed, retried, through the
 //!   SSRF guard).
@@ -39,6 +40,7 @@ pub mod model;
 pub mod net;
 pub mod retention;
 pub mod runtime;
+pub mod scheduler;
 pub mod server;
 pub mod state;
 pub mod storage;

@@ -4,6 +4,7 @@
 
 pub mod job;
 pub mod webhook;
+pub mod schedule;
 
 /// An enum of fixed text values: the variants with their text, which is the value in
 /// the database's CHECK constraint, in JSON and in the OpenAPI document.
@@ -237,6 +238,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a job's due schedule occurrence does while a run of the job is queued or running.
+    #[derive(Default)]
+    pub enum Overlap {
+        /// Nothing: the occurrence is skipped.
+        #[default]
+        Skip = "skip",
+        /// A run is queued all the same, to start after the ones before it.
+        Queue = "queue",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +295,6 @@ mod tests {
         same(ExportStatus::ALL, ExportStatus::as_str);
         same(WebhookEvent::ALL, WebhookEvent::as_str);
         same(DeliveryState::ALL, DeliveryState::as_str);
+        same(Overlap::ALL, Overlap::as_str);
     }
 }

@@ -31,6 +31,7 @@ pub async fn serve(
     let workers = crate::worker::spawn(state.clone(), stop_rx.clone());
     let webhooks = crate::webhooks::spawn(state.clone(), stop_rx.clone());
     let retention = tokio::spawn(crate::retention::run(state.clone(), stop_rx.clone()));
+    let scheduler = crate::scheduler::spawn(&state, stop_rx.clone());
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -43,6 +44,7 @@ pub async fn serve(
     workers.await;
     webhooks.await;
     let _ = retention.await;
+    let _ = scheduler.await;
     server.await??;
     let _ = relay.await;
     Ok(())

@@ -5,6 +5,7 @@ use sqlx::PgExecutor;
 
 use crate::ids::{JobId, SchemaId, UserId};
 use crate::model::DedupScope;
+use crate::model::Overlap;
 
 /// `SELECT` a job row's columns `FROM scraping_jobs` and then `$tail`, as a [`JobRow`]
 /// query: the column list is written once.
@@ -15,6 +16,7 @@ macro_rules! select_jobs {
             r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
                       webhooks, max_duration_secs,
                       start_urls, pagination, max_pages, concurrency, dedup_scope AS "dedup_scope: DedupScope",
+                      cron, timezone, overlap AS "overlap: Overlap", next_run_at, last_run_at,
                       enabled, max_depth, fetch_settings, drop_query_params, created_at, updated_at
                FROM scraping_jobs "# + $tail
             $(, $arg)*
@@ -44,6 +46,16 @@ pub struct JobRow {
     pub max_duration_secs: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The schedule: a crontab expression (none: runs start only through the API).
+    pub cron: Option<String>,
+    /// The IANA time zone the expression is read in.
+    pub timezone: String,
+    /// What a due occurrence does while a run of the job is going.
+    pub overlap: Overlap,
+    /// The schedule's next occurrence (none without a schedule, or while disabled).
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// When the schedule last fired (a run was queued or the occurrence skipped).
+    pub last_run_at: Option<DateTime<Utc>>,
 }
 
 /// What creating or replacing a job takes.
@@ -203,6 +215,38 @@ pub async fn set_webhooks(
     Ok(done.rows_affected() == 1)
 }
 
+/// A job's schedule as the API sets it.
+#[derive(Debug)]
+pub struct ScheduleSettings<'a> {
+    pub cron: Option<&'a str>,
+    pub timezone: &'a str,
+    pub overlap: Overlap,
+    /// The first occurrence after now; none without a schedule or while disabled.
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+/// Set one of `owner`'s jobs' schedule. False when the job is not `owner`'s.
+pub async fn set_schedule(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: JobId,
+    schedule: &ScheduleSettings<'_>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE scraping_jobs SET cron = $3, timezone = $4, overlap = $5, next_run_at = $6
+           WHERE id = $1 AND owner_id = $2"#,
+        id as JobId,
+        owner as UserId,
+        schedule.cron,
+        schedule.timezone,
+        schedule.overlap as Overlap,
+        schedule.next_run_at
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Set a job's maximum run duration (`None`: no limit), beside [`create`] and [`update`]
 /// in their transaction. Runs already started keep the deadline they got.
 pub async fn set_max_duration(
@@ -238,4 +282,64 @@ pub async fn set_webhook_secret(
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+
+}
+
+/// A job whose schedule is due, locked for the transaction that fires it.
+#[derive(Debug, Clone)]
+pub struct DueJob {
+    pub id: JobId,
+    pub cron: Option<String>,
+    pub timezone: String,
+    pub overlap: Overlap,
+    /// The occurrence that is due (the job's `next_run_at`).
+    pub occurrence: DateTime<Utc>,
+    /// The database's clock, at the start of the transaction.
+    pub now: DateTime<Utc>,
+}
+
+/// Lock up to `limit` enabled jobs whose next occurrence has come, earliest first.
+/// Jobs another transaction holds are skipped: that one fires them.
+pub async fn lock_due(ex: impl PgExecutor<'_>, limit: i64) -> Result<Vec<DueJob>, sqlx::Error> {
+    sqlx::query_as!(
+        DueJob,
+        r#"SELECT id AS "id: JobId", cron, timezone, overlap AS "overlap: Overlap",
+                  next_run_at AS "occurrence!", now() AS "now!"
+           FROM scraping_jobs
+           WHERE enabled AND next_run_at <= now()
+           ORDER BY next_run_at
+           FOR UPDATE SKIP LOCKED
+           LIMIT $1"#,
+        limit
+    )
+    .fetch_all(ex)
+    .await
+}
+
+/// The schedule fired (a run was queued, or the occurrence skipped): note when, and
+/// move on to the next occurrence.
+pub async fn schedule_fired(
+    ex: impl PgExecutor<'_>,
+    id: JobId,
+    next_run_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE scraping_jobs SET last_run_at = now(), next_run_at = $2 WHERE id = $1",
+        id as JobId,
+        next_run_at
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Stop a job's schedule without firing it (its expression no longer parses).
+pub async fn clear_next_run(ex: impl PgExecutor<'_>, id: JobId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE scraping_jobs SET next_run_at = NULL WHERE id = $1",
+        id as JobId
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
 }

@@ -530,3 +530,49 @@ pub async fn release(ex: impl PgExecutor<'_> + Copy, lease: Lease) -> Result<boo
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// What queuing a schedule occurrence's run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduledRun {
+    /// A run was queued.
+    Queued(RunId),
+    /// A run of the job is queued or running, and the job skips overlapping occurrences.
+    Overlapping,
+    /// The occurrence already has its run.
+    AlreadyQueued,
+}
+
+/// Queue the run of one occurrence of a job's schedule, unless `skip_overlap` and a run
+/// of the job is queued or running. The occurrence is the run's idempotency: the unique
+/// index on (job, occurrence) makes a second insert for it do nothing, whoever tries.
+pub async fn create_scheduled(
+    ex: impl PgExecutor<'_>,
+    job: JobId,
+    occurrence: DateTime<Utc>,
+    skip_overlap: bool,
+) -> Result<ScheduledRun, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH active AS (
+               SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = $2 AND status IN ('queued', 'running')) AS going
+           ), queued AS (
+               INSERT INTO runs (id, job_id, owner_id, trigger, scheduled_for)
+               SELECT $1, j.id, j.owner_id, $3, $4 FROM scraping_jobs j, active
+               WHERE j.id = $2 AND NOT ($5 AND active.going)
+               ON CONFLICT (job_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
+               RETURNING id
+           )
+           SELECT (SELECT going FROM active) AS "going!", (SELECT id FROM queued) AS "id?: RunId""#,
+        RunId::new() as RunId,
+        job as JobId,
+        Trigger::Schedule as Trigger,
+        occurrence,
+        skip_overlap
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(match row.id {
+        Some(id) => ScheduledRun::Queued(id),
+        None if skip_overlap && row.going => ScheduledRun::Overlapping,
+        None => ScheduledRun::AlreadyQueued,
+    })
+}

@@ -13,8 +13,10 @@ use super::list::{Page, PageQuery};
 use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
+use crate::model::Overlap;
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
 use crate::model::webhook::{Webhook, WebhookIn};
+use crate::model::schedule::{Cron, Schedule, parse_timezone};
 use crate::state::AppState;
 use crate::validate::Problem;
 
@@ -22,6 +24,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_job, list_jobs))
         .routes(routes!(get_job, replace_job, delete_job))
+        .routes(routes!(get_schedule))
 }
 
 /// A job to create or replace.
@@ -77,6 +80,30 @@ pub struct JobIn {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 2592000)]
     pub max_duration_secs: Option<i32>,
+    /// When runs start by themselves: a crontab expression of five fields (minute hour
+    /// day-of-month month day-of-week; day-of-week 0–7, 0 and 7 Sunday, or SUN–SAT;
+    /// months 1–12 or JAN–DEC), or six with seconds first, or `@hourly`, `@daily`,
+    /// `@weekly`, `@monthly`, `@yearly`. Each field is a list of `*`, `N` or `N-M`, each
+    /// with an optional `/STEP`; when both day fields are restricted, a day matching
+    /// either fires. Absent or null: no schedule.
+    #[serde(default)]
+    #[schema(max_length = 256, example = "30 2 * * *")]
+    pub cron: Option<String>,
+    /// The IANA time zone the schedule is read in (default `UTC`). Daylight saving: a
+    /// fixed-hour time that occurs twice fires once, at its first instant; one that does
+    /// not exist fires shifted forward by the gap (02:30 at 03:30). A schedule whose hour
+    /// field is every hour follows the clock: nothing in the gap, both repeated hours.
+    #[serde(default = "utc")]
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: String,
+    /// What a due occurrence does while a run of the job is queued or running: `skip`
+    /// it (default) or `queue` a run all the same.
+    #[serde(default)]
+    pub overlap: Overlap,
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 fn no_pagination() -> Pagination {
@@ -131,6 +158,16 @@ pub struct JobOut {
     pub created_at: DateTime<Utc>,
     /// Last replaced.
     pub updated_at: DateTime<Utc>,
+    /// The schedule's crontab expression, if any.
+    pub cron: Option<String>,
+    /// The time zone it is read in.
+    pub timezone: String,
+    /// `skip` or `queue` occurrences due while a run is going.
+    pub overlap: Overlap,
+    /// The schedule's next occurrence: null without a schedule or while disabled.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// When the schedule last fired (a run was queued or the occurrence skipped).
+    pub last_run_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<JobRow> for JobOut {
@@ -155,6 +192,11 @@ impl TryFrom<JobRow> for JobOut {
             webhook_secret: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            cron: row.cron,
+            timezone: row.timezone,
+            overlap: row.overlap,
+            next_run_at: row.next_run_at,
+            last_run_at: row.last_run_at,
         })
     }
 }
@@ -193,11 +235,45 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
             problem(&format!("/webhooks{path}"), message);
         }
     }
+    for (path, message) in schedule_problems(body) {
+        problem(path, message);
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(ApiError::new(ErrorCode::InvalidJob, "the job is not valid").with_details(problems))
     }
+}
+
+/// What is wrong with the schedule's expression and time zone, each under its field.
+fn schedule_problems(body: &JobIn) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(cron) = &body.cron
+        && let Err(e) = Cron::parse(cron)
+    {
+        out.push(("/cron", e.message));
+    }
+    if let Err(e) = parse_timezone(&body.timezone) {
+        out.push(("/timezone", e.message));
+    }
+    out
+}
+
+/// The schedule of a checked job body: `next_run_at` is its first occurrence after now
+/// when it has one and is enabled.
+fn schedule_settings(body: &JobIn) -> ApiResult<db::jobs::ScheduleSettings<'_>> {
+    let next_run_at = match (&body.cron, body.enabled) {
+        (Some(cron), true) => Schedule::parse(cron, &body.timezone)
+            .map_err(ApiError::internal)?
+            .next_after(Utc::now()),
+        _ => None,
+    };
+    Ok(db::jobs::ScheduleSettings {
+        cron: body.cron.as_deref().map(str::trim),
+        timezone: &body.timezone,
+        overlap: body.overlap,
+        next_run_at,
+    })
 }
 
 fn new_job<'a>(
@@ -251,6 +327,7 @@ async fn create_job(
     ApiJson(body): ApiJson<JobIn>,
 ) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
     check(&body, &state.config.fetch)?;
+    let schedule = schedule_settings(&body)?;
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);
     let new = new_job(&body, &pagination, &fetch);
@@ -262,6 +339,7 @@ async fn create_job(
         .ok_or_else(unknown_schema)?;
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, Some(&secret)).await?;
     db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
+    db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
@@ -315,6 +393,7 @@ async fn replace_job(
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     check(&body, &state.config.fetch)?;
+    let schedule = schedule_settings(&body)?;
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);
     let new = new_job(&body, &pagination, &fetch);
@@ -325,6 +404,7 @@ async fn replace_job(
     }
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, None).await?;
     db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
+    db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
@@ -344,4 +424,58 @@ async fn delete_job(
         return Err(ApiError::not_found("job"));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?count=` of the schedule's occurrences.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleQuery {
+    /// How many occurrences (default 5, 1 to 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub count: Option<u32>,
+}
+
+/// A job's schedule and its next occurrences.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleOut {
+    /// The crontab expression; null when the job has no schedule.
+    pub cron: Option<String>,
+    /// The time zone it is read in.
+    pub timezone: String,
+    /// The next occurrences after now, as UTC instants, earliest first. They are what the
+    /// schedule says, whether or not the job is enabled (a disabled job fires none of
+    /// them); empty when the job has no schedule.
+    pub occurrences: Vec<DateTime<Utc>>,
+}
+
+/// The next occurrences of a job's schedule (for a job without one: none).
+#[utoipa::path(get, path = "/v1/jobs/{id}/schedule", tag = "jobs", params(("id" = JobId, Path), ScheduleQuery),
+    responses((status = 200, body = ScheduleOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<JobId>,
+    ApiQuery(q): ApiQuery<ScheduleQuery>,
+) -> ApiResult<axum::Json<ScheduleOut>> {
+    let count = q.count.unwrap_or(5);
+    if !(1..=100).contains(&count) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "count must be 1 to 100",
+        ));
+    }
+    let row = db::jobs::get(&state.pool, caller.0.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
+    let occurrences = match &row.cron {
+        Some(cron) => Schedule::parse(cron, &row.timezone)
+            .map_err(ApiError::internal)?
+            .upcoming(Utc::now(), count as usize),
+        None => Vec::new(),
+    };
+    Ok(axum::Json(ScheduleOut {
+        cron: row.cron,
+        timezone: row.timezone,
+        occurrences,
+    }))
 }
