@@ -3,8 +3,8 @@
 //! the workers and the queries; and the job specification ([`job`]).
 
 pub mod job;
-pub mod webhook;
 pub mod schedule;
+pub mod webhook;
 
 /// An enum of fixed text values: the variants with their text, which is the value in
 /// the database's CHECK constraint, in JSON and in the OpenAPI document.

@@ -109,7 +109,20 @@ impl Scheduler {
     /// Tick every interval until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            match self.tick().await {
+            let ticked = self.tick().await;
+            if let Ok(tick) = &ticked {
+                for (outcome, n) in [
+                    ("fired", tick.fired),
+                    ("skipped_overlap", tick.skipped_overlap),
+                    ("already_fired", tick.already_fired),
+                    ("broken", tick.broken),
+                ] {
+                    for _ in 0..n {
+                        crate::telemetry::scheduler_fire(outcome);
+                    }
+                }
+            }
+            match ticked {
                 // A full batch: more may be due right now.
                 Ok(tick) if tick.due as i64 == BATCH => continue,
                 Ok(_) => {}

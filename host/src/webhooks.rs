@@ -287,6 +287,7 @@ impl Sender {
             // on the delivery id.
             Err(e) => tracing::warn!(delivery = %due.id, "recording a webhook attempt: {e}"),
         }
+        crate::telemetry::webhook_delivery(outcome.as_str());
         outcome
     }
 

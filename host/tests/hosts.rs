@@ -25,7 +25,12 @@ struct Host {
 impl Host {
     /// Start `trawl serve` on `db` as `name` (its connections' application_name, so the
     /// database can tell its writes apart), with test settings and `env` on top.
-    async fn start(db: &TestDb, data: &TempDir, name: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    async fn start(
+        db: &TestDb,
+        data: &TempDir,
+        name: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let server = db.server();
         let host = server.get_host();
         let host: String = url::form_urlencoded::byte_serialize(host.as_bytes()).collect();
@@ -102,7 +107,13 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, host: &Host, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+    async fn call(
+        &self,
+        host: &Host,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let url = format!("{}{path}", host.base);
         let mut request = match method {
             "GET" => self.client.get(url),
@@ -115,32 +126,60 @@ impl Api {
         let response = request.send().await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
         Ok((status, value))
     }
 
     /// Save the counting site's schema and a job crawling it; returns the job id.
-    async fn job(&self, host: &Host, site: &CountingSite, concurrency: u32) -> anyhow::Result<String> {
-        let (status, schema) = self.call(host, "POST", "/v1/schemas", Some(CountingSite::schema())).await?;
+    async fn job(
+        &self,
+        host: &Host,
+        site: &CountingSite,
+        concurrency: u32,
+    ) -> anyhow::Result<String> {
+        let (status, schema) = self
+            .call(host, "POST", "/v1/schemas", Some(CountingSite::schema()))
+            .await?;
         anyhow::ensure!(status == 201, "schema: {status} {schema}");
-        let (status, job) = self.call(host, "POST", "/v1/jobs", Some(site.job(&schema["id"], concurrency))).await?;
+        let (status, job) = self
+            .call(
+                host,
+                "POST",
+                "/v1/jobs",
+                Some(site.job(&schema["id"], concurrency)),
+            )
+            .await?;
         anyhow::ensure!(status == 201, "job: {status} {job}");
         Ok(job["id"].as_str().context("job id")?.to_owned())
     }
 
     async fn start_run(&self, host: &Host, job: &str) -> anyhow::Result<String> {
-        let (status, run) = self.call(host, "POST", &format!("/v1/jobs/{job}/runs"), None).await?;
+        let (status, run) = self
+            .call(host, "POST", &format!("/v1/jobs/{job}/runs"), None)
+            .await?;
         anyhow::ensure!(status == 201, "run: {status} {run}");
         Ok(run["id"].as_str().context("run id")?.to_owned())
     }
 
     async fn run(&self, host: &Host, run: &str) -> anyhow::Result<Value> {
-        let (status, run) = self.call(host, "GET", &format!("/v1/runs/{run}"), None).await?;
+        let (status, run) = self
+            .call(host, "GET", &format!("/v1/runs/{run}"), None)
+            .await?;
         anyhow::ensure!(status == 200, "GET run: {status} {run}");
         Ok(run)
     }
 
-    async fn wait(&self, host: &Host, run: &str, until: impl Fn(&Value) -> bool, timeout: Duration) -> anyhow::Result<Value> {
+    async fn wait(
+        &self,
+        host: &Host,
+        run: &str,
+        until: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let r = self.run(host, run).await?;
@@ -155,8 +194,13 @@ impl Api {
     }
 
     async fn wait_end(&self, host: &Host, run: &str, timeout: Duration) -> anyhow::Result<Value> {
-        self.wait(host, run, |r| !matches!(r["status"].as_str(), Some("queued" | "running")), timeout)
-            .await
+        self.wait(
+            host,
+            run,
+            |r| !matches!(r["status"].as_str(), Some("queued" | "running")),
+            timeout,
+        )
+        .await
     }
 
     /// The item data of a run, sorted.
@@ -188,20 +232,30 @@ async fn setup() -> anyhow::Result<(TestDb, TempDir, Api)> {
     let (_, key) = trawl_host::keys::bootstrap_admin(&db.pool, None)
         .await?
         .context("a fresh database has no admin")?;
-    Ok((db, TempDir::new(), Api { client: reqwest::Client::new(), key }))
+    Ok((
+        db,
+        TempDir::new(),
+        Api {
+            client: reqwest::Client::new(),
+            key,
+        },
+    ))
 }
 
 /// What a run's pages and results say, from the database: pages done, and the `n` of
 /// every stored item.
 async fn stored(db: &TestDb, run: &str) -> anyhow::Result<(i64, Vec<i64>)> {
-    let done: i64 = sqlx::query_scalar("SELECT count(*) FROM run_pages WHERE run_id = $1::uuid AND state = 'done'")
-        .bind(run)
-        .fetch_one(&db.pool)
-        .await?;
-    let mut ns: Vec<i64> = sqlx::query_scalar("SELECT (data->>'n')::bigint FROM results WHERE run_id = $1::uuid")
-        .bind(run)
-        .fetch_all(&db.pool)
-        .await?;
+    let done: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM run_pages WHERE run_id = $1::uuid AND state = 'done'",
+    )
+    .bind(run)
+    .fetch_one(&db.pool)
+    .await?;
+    let mut ns: Vec<i64> =
+        sqlx::query_scalar("SELECT (data->>'n')::bigint FROM results WHERE run_id = $1::uuid")
+            .bind(run)
+            .fetch_all(&db.pool)
+            .await?;
     ns.sort_unstable();
     Ok((done, ns))
 }
@@ -224,8 +278,13 @@ async fn a_killed_hosts_run_is_finished_by_another() -> anyhow::Result<()> {
     let mut a = Host::start(&db, &data, "host-a", &env).await?;
     let job = api.job(&a, &site, 2).await?;
     let run = api.start_run(&a, &job).await?;
-    api.wait(&a, &run, |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 60, Duration::from_secs(60))
-        .await?;
+    api.wait(
+        &a,
+        &run,
+        |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 60,
+        Duration::from_secs(60),
+    )
+    .await?;
     a.child.start_kill()?;
     a.child.wait().await?;
     // What was done when the host died (its last transactions have ended by now).
@@ -235,7 +294,11 @@ async fn a_killed_hosts_run_is_finished_by_another() -> anyhow::Result<()> {
             .bind(&run)
             .fetch_all(&db.pool)
             .await?;
-    assert!(done_before.len() >= 60 && done_before.len() < PAGES, "{}", done_before.len());
+    assert!(
+        done_before.len() >= 60 && done_before.len() < PAGES,
+        "{}",
+        done_before.len()
+    );
 
     let b = Host::start(&db, &data, "host-b", &env).await?;
     let ended = api.wait_end(&b, &run, Duration::from_secs(90)).await?;
@@ -254,7 +317,11 @@ async fn a_killed_hosts_run_is_finished_by_another() -> anyhow::Result<()> {
     let hits = site.hits();
     for url in &done_before {
         let path = url.trim_start_matches(&site.base());
-        assert_eq!(hits.get(path).copied(), Some(1), "{path} was done before the kill and fetched again");
+        assert_eq!(
+            hits.get(path).copied(),
+            Some(1),
+            "{path} was done before the kill and fetched again"
+        );
     }
 
     // An uninterrupted run of the same job gives the same items.
@@ -283,11 +350,19 @@ async fn a_stopping_host_hands_its_run_over_at_once() -> anyhow::Result<()> {
     let run = api.start_run(&a, &job).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while site.hits().get("/busy").copied().unwrap_or(0) == 0 {
-        anyhow::ensure!(Instant::now() < deadline, "the busy page was never asked for");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the busy page was never asked for"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    api.wait(&a, &run, |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 30, Duration::from_secs(60))
-        .await?;
+    api.wait(
+        &a,
+        &run,
+        |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 30,
+        Duration::from_secs(60),
+    )
+    .await?;
     let b = Host::start(&db, &data, "host-b", &env).await?;
     let asked = Instant::now();
     a.signal("TERM")?;
@@ -296,12 +371,24 @@ async fn a_stopping_host_hands_its_run_over_at_once() -> anyhow::Result<()> {
         .context("the host did not stop within 10 s of SIGTERM")??;
     assert!(exit.success(), "{exit:?}");
     let stopped_in = asked.elapsed();
-    assert!(stopped_in < Duration::from_secs(5), "stopping took {stopped_in:?}");
+    assert!(
+        stopped_in < Duration::from_secs(5),
+        "stopping took {stopped_in:?}"
+    );
     // Handed back, not abandoned: B holds it well before A's lease would have lapsed.
     let held = api
-        .wait(&b, &run, |r| r["status"] != "queued", Duration::from_secs(10))
+        .wait(
+            &b,
+            &run,
+            |r| r["status"] != "queued",
+            Duration::from_secs(10),
+        )
         .await?;
-    assert!(asked.elapsed() < Duration::from_secs(15), "continued only after {:?}: {held}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "continued only after {:?}: {held}",
+        asked.elapsed()
+    );
     let ended = api.wait_end(&b, &run, Duration::from_secs(180)).await?;
     assert_eq!(ended["status"], "succeeded", "{ended}");
     let (done, ns) = stored(&db, &run).await?;
@@ -337,8 +424,13 @@ async fn a_paused_worker_writes_nothing_after_it_resumes() -> anyhow::Result<()>
     let a = Host::start(&db, &data, "host-a", &env).await?;
     let job = api.job(&a, &site, 2).await?;
     let run = api.start_run(&a, &job).await?;
-    api.wait(&a, &run, |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 40, Duration::from_secs(60))
-        .await?;
+    api.wait(
+        &a,
+        &run,
+        |r| r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 40,
+        Duration::from_secs(60),
+    )
+    .await?;
     let token = |db: &TestDb| {
         let pool = db.pool.clone();
         let run = run.clone();
@@ -354,7 +446,10 @@ async fn a_paused_worker_writes_nothing_after_it_resumes() -> anyhow::Result<()>
     let b = Host::start(&db, &data, "host-b", &env).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while token(&db).await? == before {
-        anyhow::ensure!(Instant::now() < deadline, "no host took the paused host's run over");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no host took the paused host's run over"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // B holds the run and is writing it; now A wakes up, believing it holds it too.
@@ -365,15 +460,21 @@ async fn a_paused_worker_writes_nothing_after_it_resumes() -> anyhow::Result<()>
     let ended = api.wait_end(&b, &run, Duration::from_secs(90)).await?;
     assert_eq!(ended["status"], "succeeded", "{ended}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let late: Vec<(String, chrono::DateTime<chrono::Utc>)> =
-        sqlx::query_as("SELECT tab, at FROM write_audit WHERE app = 'host-a' AND at > $1 ORDER BY at")
-            .bind(resumed_at)
-            .fetch_all(&db.pool)
-            .await?;
-    assert!(late.is_empty(), "the paused host wrote after it resumed: {late:?}");
-    let by_b: i64 = sqlx::query_scalar("SELECT count(*) FROM write_audit WHERE app = 'host-b' AND tab = 'results'")
-        .fetch_one(&db.pool)
-        .await?;
+    let late: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT tab, at FROM write_audit WHERE app = 'host-a' AND at > $1 ORDER BY at",
+    )
+    .bind(resumed_at)
+    .fetch_all(&db.pool)
+    .await?;
+    assert!(
+        late.is_empty(),
+        "the paused host wrote after it resumed: {late:?}"
+    );
+    let by_b: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM write_audit WHERE app = 'host-b' AND tab = 'results'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
     assert!(by_b > 0, "the audit sees the other host's writes");
     let (done, ns) = stored(&db, &run).await?;
     assert_eq!(ns, every_item());
@@ -381,5 +482,73 @@ async fn a_paused_worker_writes_nothing_after_it_resumes() -> anyhow::Result<()>
     let seen: HashSet<i64> = ns.iter().copied().collect();
     assert_eq!(seen.len(), PAGES);
     drop(a);
+    Ok(())
+}
+
+/// Three hosts, one every-second schedule, for over a minute: every occurrence in that
+/// minute became exactly one run (the occurrence is the run's key, whichever host fired it).
+#[tokio::test]
+async fn every_occurrence_fires_once_on_three_hosts() -> anyhow::Result<()> {
+    let (db, data, api) = setup().await?;
+    let site = CountingSite::start(1, Duration::ZERO, false).await?;
+    let env = [("TRAWL_SCHEDULER_INTERVAL", "100ms")];
+    let a = Host::start(&db, &data, "host-a", &env).await?;
+    let b = Host::start(&db, &data, "host-b", &env).await?;
+    let c = Host::start(&db, &data, "host-c", &env).await?;
+    let (status, schema) = api
+        .call(&a, "POST", "/v1/schemas", Some(CountingSite::schema()))
+        .await?;
+    anyhow::ensure!(status == 201, "{schema}");
+    let mut job = site.job(&schema["id"], 1);
+    job["start_urls"] = serde_json::json!([format!("{}/p/1", site.base())]);
+    job["pagination"] = serde_json::json!({"type": "none"});
+    job["max_pages"] = serde_json::json!(1);
+    job["cron"] = serde_json::json!("* * * * * *");
+    job["overlap"] = serde_json::json!("queue");
+    let (status, made) = api.call(&b, "POST", "/v1/jobs", Some(job)).await?;
+    anyhow::ensure!(status == 201, "{made}");
+    let started: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&db.pool)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(66)).await;
+    let ended: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&db.pool)
+        .await?;
+    // The minute in the middle, when all three hosts had long been up.
+    let from = started + chrono::Duration::seconds(3);
+    let to = ended - chrono::Duration::seconds(3);
+    let fired: Vec<(chrono::DateTime<chrono::Utc>, i64)> = sqlx::query_as(
+        "SELECT scheduled_for, count(*) FROM runs
+         WHERE scheduled_for >= $1 AND scheduled_for < $2 GROUP BY 1 ORDER BY 1",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?;
+    assert!(
+        fired.iter().all(|(_, n)| *n == 1),
+        "an occurrence fired twice: {fired:?}"
+    );
+    assert!(
+        fired
+            .windows(2)
+            .all(|w| w[1].0 - w[0].0 == chrono::Duration::seconds(1)),
+        "an occurrence was missed: {fired:?}"
+    );
+    let seconds = (to - from).num_seconds();
+    assert!(seconds >= 59, "{seconds}");
+    assert!(
+        fired.len() as i64 >= seconds - 1,
+        "every second of {seconds} fires: {} did",
+        fired.len()
+    );
+    let apps: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT application_name) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name LIKE 'host-%'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(apps, 3, "three hosts were up throughout");
+    drop((a, b, c));
     Ok(())
 }

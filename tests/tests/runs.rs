@@ -36,12 +36,23 @@ async fn assert_counters_agree(host: &TestHost, key: &str, run: &Value) -> anyho
     let results = host.all_results(key, id).await?;
     let count = |state: &str| pages.iter().filter(|p| p["outcome"] == state).count() as i64;
     let c = &run["counters"];
-    assert_eq!(c["pages_fetched"], count("done"), "pages fetched vs pages done: {run}");
+    assert_eq!(
+        c["pages_fetched"],
+        count("done"),
+        "pages fetched vs pages done: {run}"
+    );
     assert_eq!(c["pages_failed"], count("failed"), "pages failed: {run}");
-    assert_eq!(c["items_new"], results.len() as i64, "items new vs results: {run}");
+    assert_eq!(
+        c["items_new"],
+        results.len() as i64,
+        "items new vs results: {run}"
+    );
     let items: i64 = pages.iter().filter_map(|p| p["items"].as_i64()).sum();
     let empty: i64 = pages.iter().filter_map(|p| p["items_empty"].as_i64()).sum();
-    let invalid: i64 = pages.iter().filter_map(|p| p["items_invalid"].as_i64()).sum();
+    let invalid: i64 = pages
+        .iter()
+        .filter_map(|p| p["items_invalid"].as_i64())
+        .sum();
     assert_eq!(c["items_empty"], empty, "{run}");
     assert_eq!(c["items_invalid"], invalid, "{run}");
     assert_eq!(
@@ -72,11 +83,16 @@ async fn a_cancelled_crawl_stops_and_its_counters_agree() -> anyhow::Result<()> 
     let run = host.start_job(&key, site.job(&schema, 2)).await?;
     let started = Instant::now();
     loop {
-        let (_, r) = host.call("GET", &format!("/v1/runs/{run}"), &key, None).await?;
+        let (_, r) = host
+            .call("GET", &format!("/v1/runs/{run}"), &key, None)
+            .await?;
         if r["counters"]["pages_fetched"].as_i64().unwrap_or(0) >= 20 {
             break;
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the run did not get going: {r}");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run did not get going: {r}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (status, asked) = host
@@ -94,7 +110,10 @@ async fn a_cancelled_crawl_stops_and_its_counters_agree() -> anyhow::Result<()> 
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(site.total(), at_end, "requests went on after the run ended");
     let pages_done = ended["counters"]["pages_fetched"].as_i64().unwrap_or(0);
-    assert!(pages_done < 150, "the crawl went on long after the cancel: {ended}");
+    assert!(
+        pages_done < 150,
+        "the crawl went on long after the cancel: {ended}"
+    );
     assert_counters_agree(&host, &key, &ended).await?;
     // Cancelling again is refused: the run is over.
     let (status, again) = host
@@ -112,7 +131,9 @@ async fn a_queued_run_is_cancelled_at_once() -> anyhow::Result<()> {
     let site = CountingSite::start(50, Duration::from_millis(100), false).await?;
     let (key, schema) = schema_and_key(&host, "queued@example.com").await?;
     let first = host.start_job(&key, site.job(&schema, 1)).await?;
-    let (_, job) = host.call("GET", &format!("/v1/runs/{first}"), &key, None).await?;
+    let (_, job) = host
+        .call("GET", &format!("/v1/runs/{first}"), &key, None)
+        .await?;
     let job_id = job["job_id"].as_str().context("job id")?;
     let (_, second) = host
         .call("POST", &format!("/v1/jobs/{job_id}/runs"), &key, None)
@@ -155,7 +176,10 @@ async fn a_run_past_its_maximum_duration_times_out() -> anyhow::Result<()> {
     bad["max_duration_secs"] = json!(0);
     let (status, body) = host.call("POST", "/v1/jobs", &key, Some(bad)).await?;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["details"][0]["path"], "/max_duration_secs", "{body}");
+    assert_eq!(
+        body["error"]["details"][0]["path"], "/max_duration_secs",
+        "{body}"
+    );
     host.stop().await
 }
 
@@ -166,9 +190,15 @@ async fn idempotent_creation_under_fifty_concurrent_requests() -> anyhow::Result
     let host = TestHost::start_with(|c| c.max_concurrent_runs = 1).await?;
     let site = CountingSite::start(3, Duration::ZERO, false).await?;
     let (key, schema) = schema_and_key(&host, "idem@example.com").await?;
-    let (status, job) = host.call("POST", "/v1/jobs", &key, Some(site.job(&schema, 1))).await?;
+    let (status, job) = host
+        .call("POST", "/v1/jobs", &key, Some(site.job(&schema, 1)))
+        .await?;
     anyhow::ensure!(status == 201, "{job}");
-    let path = format!("{}/v1/jobs/{}/runs", host.base, job["id"].as_str().context("id")?);
+    let path = format!(
+        "{}/v1/jobs/{}/runs",
+        host.base,
+        job["id"].as_str().context("id")?
+    );
     let client = reqwest::Client::new();
     let body = json!({"max_pages": 3});
     let requests = (0..50).map(|_| {
@@ -186,7 +216,10 @@ async fn idempotent_creation_under_fifty_concurrent_requests() -> anyhow::Result
     for answer in answers {
         let answer = answer?;
         let status = answer.status().as_u16();
-        let replay = answer.headers().get("idempotent-replayed").map(|v| v.as_bytes().to_vec());
+        let replay = answer
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes().to_vec());
         let run: Value = answer.json().await?;
         ids.insert(run["id"].as_str().context("id")?.to_owned());
         match status {
@@ -221,9 +254,14 @@ async fn idempotent_creation_under_fifty_concurrent_requests() -> anyhow::Result
     let other: Value = other.json().await?;
     assert_eq!(other["error"]["code"], "idempotency_key_reused", "{other}");
     // The run the key made ran with its override.
-    let ended = host.wait_run(&key, &run_id, Duration::from_secs(30)).await?;
+    let ended = host
+        .wait_run(&key, &run_id, Duration::from_secs(30))
+        .await?;
     assert_eq!(ended["status"], "succeeded", "{ended}");
-    assert!(ended["counters"]["pages_fetched"].as_i64().unwrap_or(99) <= 3, "{ended}");
+    assert!(
+        ended["counters"]["pages_fetched"].as_i64().unwrap_or(99) <= 3,
+        "{ended}"
+    );
     // A day later the key is free again.
     sqlx::query("UPDATE runs SET created_at = now() - interval '25 hours' WHERE id = $1::uuid")
         .bind(&run_id)
@@ -239,8 +277,12 @@ async fn idempotent_creation_under_fifty_concurrent_requests() -> anyhow::Result
     assert_eq!(later.status().as_u16(), 201);
     let later: Value = later.json().await?;
     assert_ne!(later["id"].as_str(), Some(run_id.as_str()));
-    host.wait_run(&key, later["id"].as_str().context("id")?, Duration::from_secs(30))
-        .await?;
+    host.wait_run(
+        &key,
+        later["id"].as_str().context("id")?,
+        Duration::from_secs(30),
+    )
+    .await?;
     host.stop().await
 }
 
@@ -324,7 +366,10 @@ async fn an_event_stream_follows_a_run_across_a_reconnection() -> anyhow::Result
     assert!(matches!(before[0].kind.as_str(), "status"), "{before:?}");
     let last_id = before.last().context("an event")?.id.clone();
     let versions: Vec<i64> = before.iter().map(|e| e.id.parse().unwrap_or(-1)).collect();
-    assert!(versions.windows(2).all(|w| w[0] < w[1]), "ids increase: {versions:?}");
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]),
+        "ids increase: {versions:?}"
+    );
 
     let again = client
         .get(format!("{url}?access_token={key}"))
@@ -342,10 +387,16 @@ async fn an_event_stream_follows_a_run_across_a_reconnection() -> anyhow::Result
     assert_eq!(end.kind, "end", "{after:?}");
     assert_eq!(end.data["status"], "succeeded", "{end:?}");
     assert_eq!(end.data["counters"]["items_new"], 60, "{end:?}");
-    let kinds: HashSet<&str> = before.iter().chain(&after).map(|e| e.kind.as_str()).collect();
+    let kinds: HashSet<&str> = before
+        .iter()
+        .chain(&after)
+        .map(|e| e.kind.as_str())
+        .collect();
     assert!(kinds.contains("progress"), "{kinds:?}");
     // The final state is the run's.
-    let (_, final_run) = host.call("GET", &format!("/v1/runs/{run}"), &key, None).await?;
+    let (_, final_run) = host
+        .call("GET", &format!("/v1/runs/{run}"), &key, None)
+        .await?;
     assert_eq!(end.data["version"], final_run["version"]);
     assert_counters_agree(&host, &key, &final_run).await?;
     // An ended run's stream gives its state and ends at once.

@@ -282,7 +282,6 @@ pub async fn set_webhook_secret(
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
-
 }
 
 /// A job whose schedule is due, locked for the transaction that fires it.

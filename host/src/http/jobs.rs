@@ -15,8 +15,8 @@ use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
 use crate::model::Overlap;
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
-use crate::model::webhook::{Webhook, WebhookIn};
 use crate::model::schedule::{Cron, Schedule, parse_timezone};
+use crate::model::webhook::{Webhook, WebhookIn};
 use crate::state::AppState;
 use crate::validate::Problem;
 
@@ -228,7 +228,10 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
         .max_duration_secs
         .is_some_and(|s| !(1..=2_592_000).contains(&s))
     {
-        problem("/max_duration_secs", "must be 1 to 2592000 (30 days)".into());
+        problem(
+            "/max_duration_secs",
+            "must be 1 to 2592000 (30 days)".into(),
+        );
     }
     if let Err(found) = crate::model::webhook::check(&body.webhooks) {
         for (path, message) in found {

@@ -138,10 +138,8 @@ async fn start_run(
     // The request, as the key remembers it: the overrides in a fixed form, so spacing or
     // key order in the body do not make the same request a different one.
     let canonical = serde_json::to_vec(&overrides).expect("overrides always serialise");
-    let hash: [u8; 32] = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
-        &canonical,
-    ))
-    .into();
+    let hash: [u8; 32] =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&canonical)).into();
     let overrides_json = serde_json::to_value(&overrides).expect("overrides always serialise");
     let new = db::runs::NewRun {
         trigger: Trigger::Api,
@@ -199,12 +197,18 @@ fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiEr
     let mut problems = Vec::new();
     if let Some(urls) = &overrides.start_urls {
         if urls.is_empty() || urls.len() > 10_000 {
-            problems.push(crate::validate::Problem { path: "/start_urls".into(), message: "give 1 to 10000 start URLs".into() });
+            problems.push(crate::validate::Problem {
+                path: "/start_urls".into(),
+                message: "give 1 to 10000 start URLs".into(),
+            });
         }
         for (i, url) in urls.iter().enumerate() {
             let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok || url.len() > 8_192 {
-                problems.push(crate::validate::Problem { path: format!("/start_urls/{i}").into(), message: format!("{url:?} is not an http(s) URL").into() });
+                problems.push(crate::validate::Problem {
+                    path: format!("/start_urls/{i}").into(),
+                    message: format!("{url:?} is not an http(s) URL").into(),
+                });
             }
         }
     }
@@ -212,13 +216,17 @@ fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiEr
         .max_pages
         .is_some_and(|n| !(1..=100_000).contains(&n))
     {
-        problems.push(crate::validate::Problem { path: "/max_pages".into(), message: "must be 1 to 100000".into() });
+        problems.push(crate::validate::Problem {
+            path: "/max_pages".into(),
+            message: "must be 1 to 100000".into(),
+        });
     }
     if !problems.is_empty() {
-        return Err(
-            ApiError::new(ErrorCode::InvalidRequest, "the run's overrides are not valid")
-                .with_details(problems),
-        );
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the run's overrides are not valid",
+        )
+        .with_details(problems));
     }
     Ok(overrides)
 }
@@ -303,7 +311,11 @@ async fn run_events(
     State(state): State<AppState>,
     caller: StreamCaller,
     ApiPath(id): ApiPath<RunId>,
-) -> ApiResult<axum::response::Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>> {
+) -> ApiResult<
+    axum::response::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
     let owner = caller.0.id;
     let first = db::runs::get(&state.pool, owner, id)
         .await?

@@ -34,7 +34,10 @@ async fn carry_out(state: &AppState, claimed: Claimed, stop: watch::Receiver<boo
     let lease = claimed.lease;
     let pool = &state.pool;
     if claimed.resumed {
-        tracing::info!("took over a run whose worker's lease lapsed; resuming it from its frontier");
+        crate::telemetry::lease_takeover();
+        tracing::info!(
+            "took over a run whose worker's lease lapsed; resuming it from its frontier"
+        );
     }
     // Asked to stop, or past its time, while no worker held it: end it now.
     if claimed.cancel_requested {
@@ -110,7 +113,10 @@ const TIMED_OUT: (&str, &str) = (
 
 async fn record_end(state: &AppState, lease: Lease, end: RunEnd, error: Option<(&str, &str)>) {
     match db::runs::finish(&state.pool, lease, end, error).await {
-        Ok(true) => tracing::info!(status = %end, "run ended"),
+        Ok(true) => {
+            crate::telemetry::run_ended(end.into());
+            tracing::info!(status = %end, "run ended");
+        }
         Ok(false) => tracing::warn!("the run's lease was lost before its end was recorded"),
         Err(e) => tracing::error!("recording the end of a run failed: {e}"),
     }

@@ -93,7 +93,8 @@ impl Writer {
                     Err(WriteError::Db(e)) if is_data_error(&e) => {
                         if batch.len() == 1 {
                             let done = batch.pop().expect("a batch of one page");
-                            let reply = settle(&pool, lease, &done.page, Err(WriteError::Db(e))).await;
+                            let reply =
+                                settle(&pool, lease, &done.page, Err(WriteError::Db(e))).await;
                             let _ = done.reply.send(reply);
                             continue;
                         }

@@ -12,6 +12,22 @@ pub(super) struct PageReport {
     pub(super) ok: bool,
     pub(super) error: Option<String>,
     pub(super) counters: Counters,
+    /// How the page was recorded, and its code when it failed or was skipped.
+    pub(super) outcome: (PageState, Option<&'static str>),
+}
+
+impl PageReport {
+    /// Count the page and its items in the host's metrics.
+    pub(super) fn record_metrics(&self) {
+        crate::telemetry::page(self.outcome.0, self.outcome.1);
+        let c = &self.counters;
+        crate::telemetry::items(
+            c.items_new as u64,
+            c.items_duplicate as u64,
+            c.items_invalid as u64,
+            c.items_empty as u64,
+        );
+    }
 }
 
 /// The first few item issues of a page, kept on its record; the rest are counted only.
@@ -76,6 +92,7 @@ pub(super) async fn process_page(
     Ok(PageReport {
         ok: false,
         error: Some(message),
+        outcome: (state, Some(code)),
         counters: Counters {
             pages_failed: i64::from(state == PageState::Failed),
             ..Counters::default()
@@ -138,6 +155,7 @@ async fn extract_page(
                 return Ok(PageReport {
                     ok: false,
                     error: Some(message),
+                    outcome: (PageState::Failed, Some(e.code())),
                     counters,
                 });
             }
@@ -225,6 +243,7 @@ async fn extract_page(
             return Ok(PageReport {
                 ok: false,
                 error: Some(message),
+                outcome: (PageState::Failed, Some("store_failed")),
                 counters: Counters {
                     pages_failed: 1,
                     bytes_fetched: fetched.bytes as i64,
@@ -249,6 +268,7 @@ async fn extract_page(
     Ok(PageReport {
         ok: true,
         error: None,
+        outcome: (PageState::Done, None),
         counters,
     })
 }

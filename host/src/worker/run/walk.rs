@@ -129,9 +129,8 @@ async fn walk(
                 took += 1;
                 taken += 1;
                 let ctx = ctx.clone();
-                inflight.spawn(
-                    async move { process_page(&ctx, url, depth).await }.in_current_span(),
-                );
+                inflight
+                    .spawn(async move { process_page(&ctx, url, depth).await }.in_current_span());
             }
         }
         if inflight.is_empty() {
@@ -158,6 +157,7 @@ async fn walk(
         tokio::select! {
             done = inflight.join_next() => match done {
                 Some(Ok(Ok(report))) => {
+                    report.record_metrics();
                     pending += report.counters;
                     any_page_ok |= report.ok;
                     if first_error.is_none() {
@@ -224,7 +224,11 @@ async fn heartbeat(state: AppState, lease: Lease, signal: watch::Sender<Signal>)
 const COUNTERS_EVERY: Duration = Duration::from_millis(250);
 
 /// Write the counters gathered since the last flush. False when the lease is lost.
-async fn flush(state: &AppState, lease: Lease, pending: &mut Counters) -> Result<bool, sqlx::Error> {
+async fn flush(
+    state: &AppState,
+    lease: Lease,
+    pending: &mut Counters,
+) -> Result<bool, sqlx::Error> {
     let counters = std::mem::take(pending);
     if counters.pages_fetched == 0 && counters.pages_failed == 0 && counters.bytes_fetched == 0 {
         return Ok(true);
