@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use trawl_host::ids::RunId;
 use trawl_host::retention::{Policy, Pruned, prune};
 use trawl_tests::catalogue::{catalogue, schema};
 use trawl_tests::{TestHost, serve_site};
@@ -82,12 +81,12 @@ async fn run(host: &TestHost, key: &str, job: &str) -> anyhow::Result<Value> {
     let id = run["id"].as_str().unwrap_or_default().to_owned();
     let run = host.wait_run(key, &id, Duration::from_secs(60)).await?;
     anyhow::ensure!(run["status"] == "succeeded", "{run}");
-    trawl_host::db::logs::insert(
-        &host.state.pool,
-        RunId(id.parse()?),
-        None,
-        &[("info", "a line the plugin said")],
+    // A plugin's line, as a worker would have stored it while it held the run.
+    sqlx::query(
+        "INSERT INTO run_logs (id, run_id, level, message) VALUES (gen_random_uuid(), $1::uuid, 'info', 'a line the plugin said')",
     )
+    .bind(&id)
+    .execute(&host.state.pool)
     .await?;
     Ok(run)
 }
@@ -169,8 +168,12 @@ async fn keeping_the_last_run_prunes_the_older_ones() -> anyhow::Result<()> {
         .bind(going)
         .execute(&host.state.pool)
         .await?;
-    trawl_host::db::logs::insert(&host.state.pool, RunId(going), None, &[("info", "going")])
-        .await?;
+    sqlx::query(
+        "INSERT INTO run_logs (id, run_id, level, message) VALUES (gen_random_uuid(), $1, 'info', 'going')",
+    )
+    .bind(going)
+    .execute(&host.state.pool)
+    .await?;
 
     // While another host prunes, this one leaves it alone.
     let mut other = host.state.pool.acquire().await?.detach();

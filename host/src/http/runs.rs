@@ -306,7 +306,7 @@ pub struct EventsQuery {
 /// whichever runs the run. A client that reconnects (with `Last-Event-ID` or not) gets the
 /// current state first, so it misses nothing but intermediate counter values.
 #[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", params(("id" = RunId, Path), EventsQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "text/event-stream", body = RunEvent), (status = 404, body = ErrorBody)))]
 async fn run_events(
     State(state): State<AppState>,
     caller: StreamCaller,
@@ -335,6 +335,19 @@ async fn run_events(
         Some((Ok(event), w))
     });
     Ok(axum::response::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+}
+
+/// One event of a run's stream, as its Server-Sent Events fields.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunEvent {
+    /// `status`, `progress` or `end`.
+    #[schema(pattern = "^(status|progress|end)$")]
+    pub event: String,
+    /// The run's `version` when it was sent.
+    pub id: String,
+    /// The run as `GET /v1/runs/{id}` gives it, as JSON text.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
 }
 
 /// One client's view of a run's events.

@@ -324,7 +324,7 @@ async fn get_schema(
 
 /// Replace a schema (its version goes up by one; runs already going keep the old one).
 #[utoipa::path(put, path = "/v1/schemas/{id}", tag = "schemas", params(("id" = SchemaId, Path)), request_body = SchemaIn,
-    responses((status = 200, body = SchemaOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SchemaOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replace_schema(
     State(state): State<AppState>,
     caller: Caller,
