@@ -206,8 +206,8 @@ fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiEr
             let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok || url.len() > 8_192 {
                 problems.push(crate::validate::Problem {
-                    path: format!("/start_urls/{i}").into(),
-                    message: format!("{url:?} is not an http(s) URL").into(),
+                    path: format!("/start_urls/{i}"),
+                    message: format!("{url:?} is not an http(s) URL"),
                 });
             }
         }
