@@ -175,13 +175,7 @@ fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiEr
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(RunOverrides::default());
     }
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
-    if !is_json {
+    if !super::extract::is_json(headers) {
         return Err(axum::extract::rejection::JsonRejection::from(
             axum::extract::rejection::MissingJsonContentType::default(),
         )
