@@ -106,7 +106,22 @@ impl Scheduler {
         Ok(tick)
     }
 
-    /// Tick every interval until `stop` turns true.
+    /// How long to wait before the next look: until the earliest due occurrence (by the
+    /// database's clock, which the tick compares with), at most the interval.
+    async fn until_next_due(&self) -> Duration {
+        match db::jobs::until_next_due(&self.pool).await {
+            // A few milliseconds late rather than early: an early look finds nothing.
+            Ok(Some(wait)) => (wait + Duration::from_millis(5)).min(self.interval),
+            Ok(None) => self.interval,
+            Err(e) => {
+                tracing::warn!("looking for the next due schedule failed: {e}");
+                self.interval
+            }
+        }
+    }
+
+    /// Tick until `stop` turns true: at the next due occurrence, and at least every
+    /// interval (a job created meanwhile may be due sooner than any the last look saw).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let ticked = self.tick().await;
@@ -129,7 +144,7 @@ impl Scheduler {
                 Err(e) => tracing::warn!("the scheduler's tick failed: {e}"),
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.interval) => {}
+                _ = tokio::time::sleep(self.until_next_due().await) => {}
                 _ = stop.wait_for(|s| *s) => {}
             }
         }

@@ -315,6 +315,20 @@ pub async fn lock_due(ex: impl PgExecutor<'_>, limit: i64) -> Result<Vec<DueJob>
     .await
 }
 
+/// How long until the earliest due occurrence of an enabled job (zero when one is due),
+/// by the database's clock; `None` when no job has a schedule.
+pub async fn until_next_due(
+    ex: impl PgExecutor<'_>,
+) -> Result<Option<std::time::Duration>, sqlx::Error> {
+    let micros = sqlx::query_scalar!(
+        r#"SELECT (extract(epoch FROM greatest(min(next_run_at) - now(), interval '0')) * 1000000)::bigint
+           FROM scraping_jobs WHERE enabled AND next_run_at IS NOT NULL"#
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(micros.map(|m| std::time::Duration::from_micros(m.max(0) as u64)))
+}
+
 /// The schedule fired (a run was queued, or the occurrence skipped): note when, and
 /// move on to the next occurrence.
 pub async fn schedule_fired(
