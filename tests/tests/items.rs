@@ -297,7 +297,11 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
     let ended = host
         .wait_run(&key, &run_id, std::time::Duration::from_secs(30))
         .await?;
-    assert_eq!(ended["status"], "cancelled");
+    // Cancelled, or failed already (its one start URL is unreachable): over either way.
+    assert!(
+        matches!(ended["status"].as_str(), Some("cancelled" | "failed")),
+        "{ended}"
+    );
     let run: trawl_host::ids::RunId = run_id.parse()?;
     let job: trawl_host::ids::JobId = job_id.parse()?;
     // This test is the run's worker now: it takes the run's lease, as a claim would, so
