@@ -136,6 +136,11 @@ impl CreditsConfig {
         }
     }
 
+    /// The balance a charged run needs to start: enough for one page (at least 1 credit).
+    pub fn least_to_start(&self) -> i64 {
+        self.price_page.max(1)
+    }
+
     /// Whether work owned by a user of `role` is taken from their balance.
     pub fn charges(&self, role: crate::model::Role) -> bool {
         self.charging && (role != crate::model::Role::Admin || self.charge_admins)

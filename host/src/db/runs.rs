@@ -170,7 +170,7 @@ pub enum Created {
 /// Queue a run of `owner`'s job. With an idempotency key used for this job within the last
 /// [`IDEMPOTENCY_HOURS`], the earlier run comes back instead when the request is the same.
 /// `None` when the job is not `owner`'s. Whether the run is charged is fixed now, by
-/// `credits` and the owner's role; a charged run is not queued for an owner with no credits.
+/// `credits` and the owner's role; a charged run is not queued for an owner whose balance cannot pay for one page.
 pub async fn create(
     pool: &sqlx::PgPool,
     owner: UserId,
@@ -198,7 +198,7 @@ pub async fn create(
                   coalesce(($7::jsonb ->> 'max_credits')::bigint, j.max_credits)
            FROM scraping_jobs j JOIN users u ON u.id = j.owner_id,
                 LATERAL (SELECT $8::boolean AND (u.role <> 'admin' OR $9::boolean) AS charged) c
-           WHERE j.id = $2 AND j.owner_id = $3 AND (NOT c.charged OR u.credits > 0)
+           WHERE j.id = $2 AND j.owner_id = $3 AND (NOT c.charged OR u.credits >= $10)
            ON CONFLICT (job_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id AS "id: RunId""#,
         RunId::new() as RunId,
@@ -209,7 +209,8 @@ pub async fn create(
         new.request_hash,
         new.overrides,
         credits.charging,
-        credits.charge_admins
+        credits.charge_admins,
+        credits.least_to_start()
     )
     .fetch_optional(pool)
     .await?;

@@ -148,7 +148,7 @@ impl From<RunRow> for RunOut {
     params(("id" = JobId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe run creation")),
     request_body(content = Option<RunOverrides>, description = "What this run changes of its job (optional)"),
     responses((status = 201, body = RunOut), (status = 200, body = RunOut, headers(("Idempotent-Replayed" = String))),
-              (status = 402, body = ErrorBody, description = "The run would be charged and the owner has no credits (`insufficient_credits`)"),
+              (status = 402, body = ErrorBody, description = "The run would be charged and the balance cannot pay for one page (`insufficient_credits`)"),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_run(
     State(state): State<AppState>,
@@ -208,7 +208,7 @@ async fn start_run(
         )),
         db::runs::Created::NoCredits => Err(ApiError::new(
             ErrorCode::InsufficientCredits,
-            "you have no credits left to run a job; ask an admin for more (GET /v1/me shows your balance)",
+            "your balance cannot pay for a page (GET /v1/pricing); ask an admin for more credits (GET /v1/me shows your balance)",
         )),
     }
 }

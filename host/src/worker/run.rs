@@ -61,7 +61,7 @@ async fn carry_out(state: &AppState, claimed: Claimed, stop: watch::Receiver<boo
     // others spent the balance): end it before fetching what could not be paid for.
     if run.charged {
         match db::ledger::balance(pool, run.owner_id).await {
-            Ok(Some(balance)) if balance > 0 => {}
+            Ok(Some(balance)) if balance >= state.config.credits.least_to_start() => {}
             Ok(_) => {
                 let why = Unpaid::Exhausted;
                 record_end(
