@@ -425,10 +425,17 @@ async fn twenty_runs_on_a_small_balance_never_overspend() -> anyhow::Result<()> 
         }
         consumed += run["credits_consumed"].as_i64().context("consumed")?;
         let id = run["id"].as_str().context("id")?;
-        stored += host.all_results(&key, id).await?.len() as i64;
+        let results = host.all_results(&key, id).await?.len() as i64;
+        stored += results;
         let pages = pages_of(&host, &key, id).await?;
         let done = pages.values().filter(|p| p["outcome"] == "done").count() as i64;
         assert_eq!(run["credits_consumed"], done * 10, "{run}");
+        // Every item page paid for stored its item; the index has none.
+        let items_paid = pages
+            .iter()
+            .filter(|(url, p)| p["outcome"] == "done" && url.contains("/p/"))
+            .count() as i64;
+        assert_eq!(results, items_paid, "{run}");
     }
     watching.store(false, Ordering::Relaxed);
     let looks = watcher.await?;
@@ -441,7 +448,7 @@ async fn twenty_runs_on_a_small_balance_never_overspend() -> anyhow::Result<()> 
     assert_eq!(balance(&host, &user).await?, 0);
     assert_eq!(consumed, 550);
     assert!(
-        stored <= 55 && stored >= 55 - 20,
+        (55 - 20..=55).contains(&stored),
         "{stored} items for 55 pages"
     );
     ledger_matches(&host).await?;

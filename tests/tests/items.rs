@@ -316,7 +316,18 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
     let lease = trawl_host::db::runs::Lease { run, token };
     let urls: Vec<String> = (1..=3).map(|n| format!("http://192.0.2.1/{n}")).collect();
     trawl_host::db::pages::enqueue(&pool, run, &urls, 0).await?;
-    let (writer, _task) = Writer::spawn(pool.clone(), lease, job, run.0);
+    let owner: trawl_host::ids::UserId =
+        sqlx::query_scalar("SELECT owner_id FROM runs WHERE id = $1")
+            .bind(run.0)
+            .fetch_one(&pool)
+            .await?;
+    let billing = trawl_host::worker::writer::Billing {
+        owner,
+        charged: false,
+        max_credits: None,
+        pricing: host.state.config.credits.pricing(),
+    };
+    let (writer, _task) = Writer::spawn(pool.clone(), lease, job, run.0, billing);
     let page = |n: usize, name: &str| {
         let data = format!(r#"{{"name":"{name}"}}"#);
         DonePage {
@@ -347,9 +358,9 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
         writer.write(page(2, "poison")),
         writer.write(page(3, "three"))
     );
-    assert_eq!(a?, 1);
+    assert_eq!(a?.new, 1);
     assert!(matches!(b, Err(StoreError::Refused(_))), "{b:?}");
-    assert_eq!(c?, 1);
+    assert_eq!(c?.new, 1);
     let stored: Vec<String> =
         sqlx::query_scalar("SELECT data->>'name' FROM results WHERE run_id = $1 ORDER BY 1")
             .bind(run.0)

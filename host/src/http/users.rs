@@ -75,7 +75,7 @@ async fn create_user(
         })?;
     if credits > 0 {
         match db::ledger::adjust(
-            &mut *tx,
+            &mut tx,
             user.id,
             crate::model::pricing::LedgerKind::Grant,
             credits,
