@@ -69,7 +69,10 @@ impl Modify for CommonResponses {
                 "Requests the key may still make at once, now.",
             ),
             ("X-RateLimit-Limit", "The same as `RateLimit-Limit`."),
-            ("X-RateLimit-Remaining", "The same as `RateLimit-Remaining`."),
+            (
+                "X-RateLimit-Remaining",
+                "The same as `RateLimit-Remaining`.",
+            ),
         ];
         let error = |description: &str| {
             ResponseBuilder::new()
@@ -152,9 +155,7 @@ impl Modify for CommonResponses {
                         continue;
                     };
                     for (name, description) in rate_headers {
-                        response
-                            .headers
-                            .insert(name.to_owned(), count(description));
+                        response.headers.insert(name.to_owned(), count(description));
                     }
                     if status == "429" {
                         response.headers.insert(

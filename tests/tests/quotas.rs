@@ -60,7 +60,9 @@ async fn schemas_and_jobs_past_the_quota_are_refused_exactly() -> anyhow::Result
     assert_eq!(first.0, 201, "{}", first.1);
     let schema_id = first.1["id"].clone();
     for n in 0..2 {
-        let (status, body) = host.call("POST", "/v1/jobs", &key, Some(job(&schema_id))).await?;
+        let (status, body) = host
+            .call("POST", "/v1/jobs", &key, Some(job(&schema_id)))
+            .await?;
         assert_eq!(status, 201, "job {n}: {body}");
     }
 
@@ -78,9 +80,8 @@ async fn schemas_and_jobs_past_the_quota_are_refused_exactly() -> anyhow::Result
     );
     let schemas: Vec<(u16, Value)> = schemas.into_iter().collect::<Result<_, _>>()?;
     let jobs: Vec<(u16, Value)> = jobs.into_iter().collect::<Result<_, _>>()?;
-    let count = |answers: &[(u16, Value)], status: u16| {
-        answers.iter().filter(|a| a.0 == status).count()
-    };
+    let count =
+        |answers: &[(u16, Value)], status: u16| answers.iter().filter(|a| a.0 == status).count();
     assert_eq!(count(&schemas, 201), 1, "{schemas:?}");
     assert_eq!(count(&jobs, 201), 1, "{jobs:?}");
     for answer in schemas.iter().filter(|a| a.0 != 201) {
@@ -102,9 +103,13 @@ async fn schemas_and_jobs_past_the_quota_are_refused_exactly() -> anyhow::Result
     assert_eq!(raised["overrides"]["jobs"], 4, "{raised}");
     assert_eq!(raised["overrides"]["schemas"], Value::Null, "{raised}");
     assert_eq!(raised["usage"]["jobs"], 3, "{raised}");
-    let answer = host.call("POST", "/v1/jobs", &key, Some(job(&schema_id))).await?;
+    let answer = host
+        .call("POST", "/v1/jobs", &key, Some(job(&schema_id)))
+        .await?;
     assert_eq!(answer.0, 201, "{}", answer.1);
-    let answer = host.call("POST", "/v1/jobs", &key, Some(job(&schema_id))).await?;
+    let answer = host
+        .call("POST", "/v1/jobs", &key, Some(job(&schema_id)))
+        .await?;
     assert_eq!(refused(&answer), (403, "quota_jobs"));
     let back = set_quotas(&host, &ada, json!({"jobs": null})).await?;
     assert_eq!(back["quotas"]["jobs"], 3, "{back}");
@@ -127,13 +132,20 @@ async fn pages_per_run_past_the_quota_are_refused() -> anyhow::Result<()> {
         .await?;
     let mut body = job(&s["id"]);
     body["max_pages"] = json!(51);
-    let answer = host.call("POST", "/v1/jobs", &key, Some(body.clone())).await?;
+    let answer = host
+        .call("POST", "/v1/jobs", &key, Some(body.clone()))
+        .await?;
     assert_eq!(refused(&answer), (403, "quota_max_pages"), "{}", answer.1);
     let message = answer.1["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("50") && message.contains("admin"), "{message}");
+    assert!(
+        message.contains("50") && message.contains("admin"),
+        "{message}"
+    );
 
     body["max_pages"] = json!(50);
-    let (status, created) = host.call("POST", "/v1/jobs", &key, Some(body.clone())).await?;
+    let (status, created) = host
+        .call("POST", "/v1/jobs", &key, Some(body.clone()))
+        .await?;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().context("id")?;
     body["max_pages"] = json!(1000);
@@ -176,7 +188,12 @@ async fn schedules_busier_than_the_quota_are_refused() -> anyhow::Result<()> {
         body["cron"] = json!(cron);
         body
     };
-    for busy in ["* * * * * *", "*/30 * * * * *", "0,30 0 3 * * *", "* * * * *"] {
+    for busy in [
+        "* * * * * *",
+        "*/30 * * * * *",
+        "0,30 0 3 * * *",
+        "* * * * *",
+    ] {
         let answer = host
             .call("POST", "/v1/jobs", &key, Some(with_cron(busy)))
             .await?;
@@ -313,8 +330,12 @@ async fn runs_past_the_quota_wait_queued_and_others_do_not() -> anyhow::Result<(
     wait_for(&host, &other, &others, |r| r["status"] != "queued").await?;
     // Well past the workers' polls: the first still runs, the second still waits.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let (_, a) = host.call("GET", &format!("/v1/runs/{first}"), &key, None).await?;
-    let (_, b) = host.call("GET", &format!("/v1/runs/{second}"), &key, None).await?;
+    let (_, a) = host
+        .call("GET", &format!("/v1/runs/{first}"), &key, None)
+        .await?;
+    let (_, b) = host
+        .call("GET", &format!("/v1/runs/{second}"), &key, None)
+        .await?;
     assert_eq!(a["status"], "running", "{a}");
     assert_eq!(b["status"], "queued", "{b}");
     let (_, me) = host.call("GET", "/v1/me", &key, None).await?;
@@ -325,11 +346,16 @@ async fn runs_past_the_quota_wait_queued_and_others_do_not() -> anyhow::Result<(
     // Once the first ends, the second runs, and ends too.
     let a = host.wait_run(&key, &first, Duration::from_secs(60)).await?;
     assert_eq!(a["status"], "succeeded", "{a}");
-    let b = host.wait_run(&key, &second, Duration::from_secs(60)).await?;
+    let b = host
+        .wait_run(&key, &second, Duration::from_secs(60))
+        .await?;
     assert_eq!(b["status"], "succeeded", "{b}");
     let ended = chrono::DateTime::parse_from_rfc3339(a["finished_at"].as_str().context("end")?)?;
     let began = chrono::DateTime::parse_from_rfc3339(b["started_at"].as_str().context("start")?)?;
-    assert!(began >= ended, "the second began {began}, before the first ended {ended}");
+    assert!(
+        began >= ended,
+        "the second began {began}, before the first ended {ended}"
+    );
     host.stop().await
 }
 
@@ -389,7 +415,9 @@ async fn quotas_are_the_admins_to_set_and_the_users_to_read() -> anyhow::Result<
     let (_, s) = host
         .call("POST", "/v1/schemas", &ann, Some(schema("s")))
         .await?;
-    let (status, _) = host.call("POST", "/v1/jobs", &ann, Some(job(&s["id"]))).await?;
+    let (status, _) = host
+        .call("POST", "/v1/jobs", &ann, Some(job(&s["id"])))
+        .await?;
     assert_eq!(status, 201);
     let (status, me) = host.call("GET", "/v1/me", &ann, None).await?;
     assert_eq!(status, 200, "{me}");
@@ -583,7 +611,10 @@ async fn the_document_has_the_quota_codes_and_429() -> anyhow::Result<()> {
     assert!(create["403"].is_object(), "{create}");
     let limited = &create["429"];
     assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
-    assert!(create["201"]["headers"]["RateLimit-Remaining"].is_object(), "{create}");
+    assert!(
+        create["201"]["headers"]["RateLimit-Remaining"].is_object(),
+        "{create}"
+    );
     assert!(
         doc["paths"]["/healthz"]["get"]["responses"]["429"].is_null(),
         "keyless operations are not limited"
@@ -591,7 +622,10 @@ async fn the_document_has_the_quota_codes_and_429() -> anyhow::Result<()> {
     let start = doc["paths"]["/v1/jobs/{id}/runs"]["post"]["description"]
         .as_str()
         .unwrap_or("");
-    assert!(start.contains("concurrent_runs") && start.contains("queued"), "{start}");
+    assert!(
+        start.contains("concurrent_runs") && start.contains("queued"),
+        "{start}"
+    );
     assert!(doc["paths"]["/v1/users/{id}/quotas"]["put"].is_object());
     host.stop().await
 }

@@ -197,46 +197,44 @@ async fn upload_plugin(
         db::plugins::insert_uploaded(&state.pool, owner, most_owned, manifest, &digest, &bytes)
             .await?;
     let (id, status) = match uploaded {
-            Upload::Inserted(id) => (id, StatusCode::CREATED),
-            Upload::OverQuota(have) => {
-                return Err(crate::quotas::Exceeded::Count {
-                    what: crate::model::quota::Counted::Plugins,
-                    have,
-                    most: most_owned.unwrap_or_default(),
+        Upload::Inserted(id) => (id, StatusCode::CREATED),
+        Upload::OverQuota(have) => {
+            return Err(crate::quotas::Exceeded::Count {
+                what: crate::model::quota::Counted::Plugins,
+                have,
+                most: most_owned.unwrap_or_default(),
+            }
+            .into());
+        }
+        Upload::Reserved => {
+            return Err(ApiError::new(
+                ErrorCode::PluginNameReserved,
+                format!(
+                    "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
+                    manifest.name
+                ),
+            ));
+        }
+        Upload::Taken => {
+            return Err(ApiError::new(
+                ErrorCode::PluginNameTaken,
+                format!(
+                    "plugins named {:?} belong to someone else: name yours otherwise",
+                    manifest.name
+                ),
+            ));
+        }
+        Upload::Exists => {
+            match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
+                .await?
+            {
+                Some((id, stored, stored_owner)) if stored == digest && stored_owner == owner => {
+                    (id, StatusCode::OK)
                 }
-                .into());
+                _ => return Err(existing()),
             }
-            Upload::Reserved => {
-                return Err(ApiError::new(
-                    ErrorCode::PluginNameReserved,
-                    format!(
-                        "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
-                        manifest.name
-                    ),
-                ));
-            }
-            Upload::Taken => {
-                return Err(ApiError::new(
-                    ErrorCode::PluginNameTaken,
-                    format!(
-                        "plugins named {:?} belong to someone else: name yours otherwise",
-                        manifest.name
-                    ),
-                ));
-            }
-            Upload::Exists => {
-                match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
-                    .await?
-                {
-                    Some((id, stored, stored_owner))
-                        if stored == digest && stored_owner == owner =>
-                    {
-                        (id, StatusCode::OK)
-                    }
-                    _ => return Err(existing()),
-                }
-            }
-        };
+        }
+    };
     let found = db::plugins::get_visible(&state.pool, user.id, id)
         .await?
         .ok_or_else(existing)?;

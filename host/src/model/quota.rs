@@ -171,9 +171,7 @@ mod tests {
         assert_eq!(quotas.jobs, 50);
         assert_eq!(quotas.schemas, 6);
         assert_eq!(QuotaOverrides::default().over(&defaults()), defaults());
-        assert!(
-            serde_json::from_value::<QuotaOverrides>(serde_json::json!({"jobz": 1})).is_err()
-        );
+        assert!(serde_json::from_value::<QuotaOverrides>(serde_json::json!({"jobz": 1})).is_err());
     }
 
     /// Values below each range are named.
