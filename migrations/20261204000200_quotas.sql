@@ -19,7 +19,7 @@ COMMENT ON COLUMN users.quota_min_schedule_interval_secs IS 'Shortest time betwe
 COMMENT ON COLUMN users.quota_rate_limit IS 'API requests per second per key of the user (0: no limit); NULL: the host''s default.';
 COMMENT ON COLUMN users.quota_rate_burst IS 'API requests a key of the user may make at once before the rate applies; NULL: the host''s default.';
 
--- The claim counts an owner's running runs for every queued candidate.
+-- The claim, /v1/me and the quotas count an owner's running runs.
 CREATE INDEX runs_owner_running_idx ON runs (owner_id) WHERE status = 'running';
 -- Plugin uploads count the owner's plugins.
 CREATE INDEX plugins_owner_idx ON plugins (owner_id) WHERE owner_id IS NOT NULL;

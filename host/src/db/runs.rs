@@ -339,12 +339,14 @@ pub async fn claim_next(
     for _ in 0..CLAIM_TRIES {
         let mut tx = pool.begin().await?;
         let picked = sqlx::query!(
-            r#"SELECT r.id AS "id: RunId", r.owner_id AS "owner_id: UserId", r.status = 'running' AS "takeover!"
-               FROM runs r JOIN users u ON u.id = r.owner_id
+            // The running runs are counted once per pick, not once per queued candidate:
+            // they are few (the hosts' slots), the queue may be long.
+            r#"WITH busy AS (SELECT owner_id, count(*) AS running FROM runs WHERE status = 'running' GROUP BY owner_id)
+               SELECT r.id AS "id: RunId", r.owner_id AS "owner_id: UserId", r.status = 'running' AS "takeover!"
+               FROM runs r JOIN users u ON u.id = r.owner_id LEFT JOIN busy b ON b.owner_id = r.owner_id
                WHERE (r.status = 'running' AND r.lease_expires_at < now())
                   OR (r.status = 'queued' AND r.owner_id <> ALL($1)
-                      AND (SELECT count(*) FROM runs x WHERE x.owner_id = r.owner_id AND x.status = 'running')
-                          < coalesce(u.quota_concurrent_runs, $2))
+                      AND coalesce(b.running, 0) < coalesce(u.quota_concurrent_runs, $2))
                ORDER BY r.created_at FOR UPDATE OF r SKIP LOCKED LIMIT 1"#,
             &full,
             default_concurrent_runs
