@@ -495,12 +495,14 @@ pub struct QuotaConfig {
     )]
     pub rate_limit: u32,
 
-    /// Requests a key may make at once before the rate applies (the bucket's size).
+    /// Requests a key may make at once before the rate applies (the bucket's size): large
+    /// enough for a script that sets up hundreds of jobs at once, while a client that keeps
+    /// going faster than the rate is held to it.
     #[arg(
         id = "rate-limit-burst",
         long = "rate-limit-burst",
         env = "TRAWL_RATE_LIMIT_BURST",
-        default_value_t = 200,
+        default_value_t = 1_000,
         value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64)
     )]
     pub rate_burst: u32,
@@ -624,7 +626,7 @@ mod tests {
         assert_eq!(quotas.concurrent_runs, 100);
         assert_eq!(quotas.max_pages, 100_000);
         assert_eq!(quotas.min_schedule_interval, Duration::from_secs(1));
-        assert_eq!((quotas.rate_limit, quotas.rate_burst), (100, 200));
+        assert_eq!((quotas.rate_limit, quotas.rate_burst), (100, 1_000));
         assert_eq!(parse_rate("off"), Ok(0));
         assert_eq!(parse_rate(" 7 "), Ok(7));
         assert!(parse_rate("fast").is_err());

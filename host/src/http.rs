@@ -256,4 +256,39 @@ mod tests {
             "#/components/schemas/ErrorCode"
         );
     }
+
+    /// Every operation that takes a key documents the rate limit's 429 with `Retry-After`,
+    /// and the `RateLimit-*` headers on its answers; those that take none do not.
+    #[test]
+    fn keyed_operations_document_the_rate_limit() {
+        let (_, doc) = super::api();
+        let doc = serde_json::to_value(doc).expect("json");
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut keyed = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("an item") {
+                let keyless = operation["security"].as_array().is_some_and(|s| {
+                    s.iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+                let responses = &operation["responses"];
+                if keyless {
+                    assert!(responses["429"].is_null(), "{method} {path}");
+                    continue;
+                }
+                keyed += 1;
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                for (status, response) in responses.as_object().expect("responses") {
+                    assert!(
+                        response["headers"]["RateLimit-Remaining"].is_object(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        assert!(keyed > 20, "{keyed}");
+    }
 }
