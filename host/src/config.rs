@@ -78,7 +78,78 @@ pub struct Config {
     pub webhooks: WebhookConfig,
 
     #[command(flatten)]
+    pub credits: CreditsConfig,
+
+    #[command(flatten)]
     pub quotas: QuotaConfig,
+}
+
+/// Credits: what work costs (published at `GET /v1/pricing`) and whose runs pay.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CreditsConfig {
+    /// Take the price of runs and exports from their owners' balances. Off, everything is
+    /// priced (runs show what they would cost, `max_credits` still caps them) and nothing
+    /// is charged: a self-hosted team is never stopped by credits.
+    #[arg(id = "charging", long = "charging", env = "TRAWL_CHARGING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub charging: bool,
+
+    /// Charge admins' own runs and exports too (by default they are priced, not charged).
+    #[arg(
+        id = "charge-admins",
+        long = "charge-admins",
+        env = "TRAWL_CHARGE_ADMINS"
+    )]
+    pub charge_admins: bool,
+
+    /// Credits a new user starts with (one `grant` line in their ledger).
+    #[arg(id = "signup-credits", long = "signup-credits", env = "TRAWL_SIGNUP_CREDITS", default_value_t = 0,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub signup_credits: i64,
+
+    /// Credits per page fetched and extracted successfully.
+    #[arg(id = "price-page", long = "price-page", env = "TRAWL_PRICE_PAGE", default_value_t = 1,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub price_page: i64,
+
+    /// Credits per million units of plugin fuel (a books.toscrape.com page burns about
+    /// 250,000 with the bundled css-extractor).
+    #[arg(id = "price-fuel", long = "price-fuel", env = "TRAWL_PRICE_FUEL", default_value_t = 1,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub price_fuel_per_million: i64,
+
+    /// Credits per thousand new items stored.
+    #[arg(id = "price-items", long = "price-items", env = "TRAWL_PRICE_ITEMS", default_value_t = 1,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub price_items_per_thousand: i64,
+
+    /// Credits per megabyte (10^6 bytes) of export file.
+    #[arg(id = "price-export", long = "price-export", env = "TRAWL_PRICE_EXPORT", default_value_t = 1,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub price_export_per_megabyte: i64,
+}
+
+impl CreditsConfig {
+    /// The price list.
+    pub fn pricing(&self) -> crate::model::pricing::Pricing {
+        crate::model::pricing::Pricing {
+            page: self.price_page,
+            fuel_per_million: self.price_fuel_per_million,
+            items_per_thousand: self.price_items_per_thousand,
+            export_per_megabyte: self.price_export_per_megabyte,
+        }
+    }
+
+    /// Whether work owned by a user of `role` is taken from their balance.
+    pub fn charges(&self, role: crate::model::Role) -> bool {
+        self.charging && (role != crate::model::Role::Admin || self.charge_admins)
+    }
+}
+
+impl Default for CreditsConfig {
+    /// The defaults the flags declare.
+    fn default() -> Self {
+        declared_defaults()
+    }
 }
 
 /// Limits on every plugin call. A limit that trips fails the call with its own error code.

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod embedded;
 pub mod exports;
 pub mod jobs;
+pub mod ledger;
 pub mod logs;
 pub mod pages;
 pub mod plugins;

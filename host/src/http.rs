@@ -2,6 +2,7 @@
 //! codes, the OpenAPI document generated from the handlers, and health endpoints.
 
 pub mod auth;
+pub mod credits;
 pub mod error;
 pub mod exports;
 pub mod extract;
@@ -190,6 +191,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(exports::router())
         .merge(plugins::router())
         .merge(users::router())
+        .merge(credits::router())
         .merge(webhooks::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))

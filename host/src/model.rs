@@ -251,6 +251,9 @@ text_enum! {
     }
 }
 
+// After `text_enum!`, which it uses.
+pub mod pricing;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,8 @@ pub struct Scheduler {
     pool: PgPool,
     wake: Arc<Notify>,
     interval: Duration,
+    /// Whose runs are charged: fixed on each run as it is queued.
+    credits: crate::config::CreditsConfig,
 }
 
 impl Scheduler {
@@ -49,16 +51,20 @@ impl Scheduler {
             pool,
             wake,
             interval,
+            credits: crate::config::CreditsConfig::default(),
         }
     }
 
     /// The scheduler of the host whose state this is.
     pub fn of(state: &AppState) -> Self {
-        Self::new(
-            state.pool.clone(),
-            state.wake.clone(),
-            state.config.scheduler_interval,
-        )
+        Self {
+            credits: state.config.credits.clone(),
+            ..Self::new(
+                state.pool.clone(),
+                state.wake.clone(),
+                state.config.scheduler_interval,
+            )
+        }
     }
 
     /// Fire what is due, in one transaction: each due job's occurrence (its
@@ -91,7 +97,9 @@ impl Scheduler {
                 }
             };
             let skip = job.overlap == Overlap::Skip;
-            match db::runs::create_scheduled(&mut *tx, job.id, job.occurrence, skip).await? {
+            match db::runs::create_scheduled(&mut *tx, job.id, job.occurrence, skip, &self.credits)
+                .await?
+            {
                 ScheduledRun::Queued(_) => tick.fired += 1,
                 ScheduledRun::Overlapping => tick.skipped_overlap += 1,
                 ScheduledRun::AlreadyQueued => tick.already_fired += 1,

@@ -254,18 +254,34 @@ impl TestHost {
         Ok(())
     }
 
-    /// Create a member and return their API key.
+    /// Create a member with credits enough for any test (their runs are charged, as
+    /// members' are) and return their API key.
     pub async fn member(&self, email: &str) -> anyhow::Result<String> {
+        Ok(self.member_with_credits(email, 1_000_000_000).await?.1)
+    }
+
+    /// Create a member starting with `credits`; returns their id and API key.
+    pub async fn member_with_credits(
+        &self,
+        email: &str,
+        credits: i64,
+    ) -> anyhow::Result<(String, String)> {
         let (status, user) = self
             .call(
                 "POST",
                 "/v1/users",
                 &self.admin_key,
-                Some(json!({"email": email})),
+                Some(json!({"email": email, "credits": credits})),
             )
             .await?;
         anyhow::ensure!(status == 201, "creating a member: {status} {user}");
-        let id = user["id"].as_str().context("user id")?;
+        let id = user["id"].as_str().context("user id")?.to_owned();
+        let key = self.key_for(&id).await?;
+        Ok((id, key))
+    }
+
+    /// A new API key of the user `id`.
+    pub async fn key_for(&self, id: &str) -> anyhow::Result<String> {
         let (status, key) = self
             .call(
                 "POST",

@@ -15,7 +15,7 @@ macro_rules! export_rows {
             $head + r#" id AS "id: ExportId", owner_id AS "owner_id: UserId", run_id AS "run_id: RunId",
                       plugin_id AS "plugin_id: PluginId", options, status AS "status: ExportStatus",
                       row_count, size_bytes, media_type, file_extension, storage_key, error_code,
-                      error_message, created_at, finished_at "# + $tail
+                      error_message, created_at, finished_at, charged, credits_consumed "# + $tail
             $(, $arg)*
         )
     };
@@ -39,6 +39,10 @@ pub struct ExportRow {
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Whether its price is taken from its owner's balance.
+    pub charged: bool,
+    /// What it was charged.
+    pub credits_consumed: i64,
 }
 
 /// Queue an export of `owner`'s run. `None` when the run is not `owner`'s.
@@ -48,17 +52,20 @@ pub async fn create(
     run: RunId,
     plugin: PluginId,
     options: &serde_json::Value,
+    charged: bool,
 ) -> Result<Option<ExportRow>, sqlx::Error> {
     export_rows!(
-        "INSERT INTO exports (id, owner_id, run_id, plugin_id, options)
-         SELECT $1, r.owner_id, r.id, $4, $5 FROM runs r WHERE r.id = $3 AND r.owner_id = $2
+        "INSERT INTO exports (id, owner_id, run_id, plugin_id, options, charged)
+         SELECT $1, r.owner_id, r.id, $4, $5, $6 FROM runs r
+         WHERE r.id = $3 AND r.owner_id = $2 AND r.pruned_at IS NULL
          RETURNING",
         "",
         ExportId::new() as ExportId,
         owner as UserId,
         run as RunId,
         plugin as PluginId,
-        options
+        options,
+        charged
     )
     .fetch_optional(ex)
     .await
@@ -145,10 +152,12 @@ pub async fn succeed(
     storage_key: &str,
     media_type: &str,
     extension: &str,
+    credits: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE exports SET status = 'succeeded', row_count = $3, size_bytes = $4, storage_key = $5, media_type = $6,
-                  file_extension = $7, finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                  file_extension = $7, credits_consumed = $8, finished_at = now(), updated_at = now(),
+                  lease_owner = NULL, lease_expires_at = NULL
            WHERE id = $1 AND lease_owner = $2 AND status = 'running'"#,
         id as ExportId,
         worker,
@@ -156,7 +165,8 @@ pub async fn succeed(
         bytes,
         storage_key,
         media_type,
-        extension
+        extension,
+        credits
     )
     .execute(ex)
     .await?;

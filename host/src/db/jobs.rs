@@ -14,7 +14,7 @@ macro_rules! select_jobs {
         sqlx::query_as!(
             JobRow,
             r#"SELECT id AS "id: JobId", owner_id AS "owner_id: UserId", schema_id AS "schema_id: SchemaId", name,
-                      webhooks, max_duration_secs,
+                      webhooks, max_duration_secs, max_credits,
                       start_urls, pagination, max_pages, concurrency, dedup_scope AS "dedup_scope: DedupScope",
                       cron, timezone, overlap AS "overlap: Overlap", next_run_at, last_run_at,
                       enabled, max_depth, fetch_settings, drop_query_params, created_at, updated_at
@@ -44,6 +44,8 @@ pub struct JobRow {
     pub webhooks: serde_json::Value,
     /// Runs still going this long after they started end `timed_out`.
     pub max_duration_secs: Option<i32>,
+    /// Runs end `succeeded` (credit_cap_reached) once they cost this many credits.
+    pub max_credits: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The schedule: a crontab expression (none: runs start only through the API).
@@ -247,19 +249,21 @@ pub async fn set_schedule(
     Ok(done.rows_affected() == 1)
 }
 
-/// Set a job's maximum run duration (`None`: no limit), beside [`create`] and [`update`]
-/// in their transaction. Runs already started keep the deadline they got.
-pub async fn set_max_duration(
+/// Set a job's maximum run duration and cost (`None`: no limit), beside [`create`] and
+/// [`update`] in their transaction. Runs already queued keep the limits they got.
+pub async fn set_run_limits(
     ex: impl PgExecutor<'_>,
     owner: UserId,
     id: JobId,
     secs: Option<i32>,
+    max_credits: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        "UPDATE scraping_jobs SET max_duration_secs = $3 WHERE id = $1 AND owner_id = $2",
+        "UPDATE scraping_jobs SET max_duration_secs = $3, max_credits = $4 WHERE id = $1 AND owner_id = $2",
         id as JobId,
         owner as UserId,
-        secs
+        secs,
+        max_credits
     )
     .execute(ex)
     .await?;

@@ -369,3 +369,26 @@ pub async fn complete_batch(
     }
     Ok(counts)
 }
+
+/// Record pages that were fetched and extracted but not stored, because the run could not
+/// pay for them (`code`: `credits_exhausted` or `credit_cap_reached`), as skipped. Call it
+/// inside a transaction that holds the run's fence.
+pub async fn skip_unpaid(
+    ex: impl PgExecutor<'_>,
+    run: RunId,
+    urls: &[&str],
+    code: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE run_pages SET state = 'skipped', error_code = $3, error_message = $4, updated_at = now()
+           WHERE run_id = $1 AND url = ANY($2) AND state = 'pending'"#,
+        run as RunId,
+        urls as &[&str],
+        code,
+        message
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
+use crate::config::CreditsConfig;
 use crate::ids::{JobId, RunId, UserId};
 use crate::model::{RunEnd, RunStatus, Trigger};
 
@@ -16,9 +17,12 @@ macro_rules! run_rows {
             $head + r#" id AS "id: RunId", job_id AS "job_id: JobId", owner_id AS "owner_id: UserId",
                       trigger AS "trigger: Trigger", idempotency_key, status AS "status: RunStatus",
                       pages_fetched, pages_failed, items_new, items_duplicate, items_invalid, items_empty,
-                      bytes_fetched, fuel_consumed, credits_consumed, error_code, error_message,
+                      bytes_fetched, fuel_consumed, error_code, error_message,
+                      coalesce((SELECT c.credits_pages FROM run_charges c WHERE c.run_id = runs.id), 0) AS "credits_pages!",
+                      coalesce((SELECT c.credits_fuel FROM run_charges c WHERE c.run_id = runs.id), 0) AS "credits_fuel!",
+                      coalesce((SELECT c.credits_items FROM run_charges c WHERE c.run_id = runs.id), 0) AS "credits_items!",
                       created_at, started_at, finished_at, scheduled_for, cancel_requested_at, deadline_at,
-                      version, overrides "# + $tail
+                      version, overrides, charged, max_credits "# + $tail
             $(, $arg)*
         )
         .map(|r| RunRow {
@@ -38,7 +42,11 @@ macro_rules! run_rows {
                 bytes_fetched: r.bytes_fetched,
                 fuel_consumed: r.fuel_consumed,
             },
-            credits_consumed: r.credits_consumed,
+            credits: crate::model::pricing::Charge {
+                pages: r.credits_pages,
+                fuel: r.credits_fuel,
+                items: r.credits_items,
+            },
             error_code: r.error_code,
             error_message: r.error_message,
             created_at: r.created_at,
@@ -49,6 +57,8 @@ macro_rules! run_rows {
             deadline_at: r.deadline_at,
             version: r.version,
             overrides: r.overrides,
+            charged: r.charged,
+            max_credits: r.max_credits,
         })
     };
 }
@@ -63,7 +73,8 @@ pub struct RunRow {
     pub idempotency_key: Option<String>,
     pub status: RunStatus,
     pub counters: Counters,
-    pub credits_consumed: i64,
+    /// The price of its work so far, by kind (taken from the owner's balance when `charged`).
+    pub credits: crate::model::pricing::Charge,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -79,6 +90,10 @@ pub struct RunRow {
     pub version: i64,
     /// What its creation request changed of the job (`{}` for nothing).
     pub overrides: serde_json::Value,
+    /// Whether its work is taken from its owner's balance.
+    pub charged: bool,
+    /// The most credits it may cost.
+    pub max_credits: Option<i64>,
 }
 
 /// Live counters of a run (and the increments a page adds to them).
@@ -148,16 +163,20 @@ pub enum Created {
     Replay(RunRow),
     /// The key was used within the last day for a different request.
     KeyReused,
+    /// The run would be charged and its owner has no credits left (nothing was queued).
+    NoCredits,
 }
 
 /// Queue a run of `owner`'s job. With an idempotency key used for this job within the last
 /// [`IDEMPOTENCY_HOURS`], the earlier run comes back instead when the request is the same.
-/// `None` when the job is not `owner`'s.
+/// `None` when the job is not `owner`'s. Whether the run is charged is fixed now, by
+/// `credits` and the owner's role; a charged run is not queued for an owner with no credits.
 pub async fn create(
     pool: &sqlx::PgPool,
     owner: UserId,
     job: JobId,
     new: NewRun<'_>,
+    credits: &CreditsConfig,
 ) -> Result<Option<Created>, sqlx::Error> {
     if let Some(key) = new.idempotency_key {
         // A key older than a day is forgotten: its run keeps everything but the key.
@@ -173,8 +192,13 @@ pub async fn create(
         .await?;
     }
     let inserted = sqlx::query!(
-        r#"INSERT INTO runs (id, job_id, owner_id, trigger, idempotency_key, idempotency_hash, overrides)
-           SELECT $1, j.id, j.owner_id, $4, $5, $6, $7 FROM scraping_jobs j WHERE j.id = $2 AND j.owner_id = $3
+        r#"INSERT INTO runs (id, job_id, owner_id, trigger, idempotency_key, idempotency_hash, overrides,
+                             charged, max_credits)
+           SELECT $1, j.id, j.owner_id, $4, $5, $6, $7, c.charged,
+                  coalesce(($7::jsonb ->> 'max_credits')::bigint, j.max_credits)
+           FROM scraping_jobs j JOIN users u ON u.id = j.owner_id,
+                LATERAL (SELECT $8::boolean AND (u.role <> 'admin' OR $9::boolean) AS charged) c
+           WHERE j.id = $2 AND j.owner_id = $3 AND (NOT c.charged OR u.credits > 0)
            ON CONFLICT (job_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
            RETURNING id AS "id: RunId""#,
         RunId::new() as RunId,
@@ -183,32 +207,41 @@ pub async fn create(
         new.trigger as Trigger,
         new.idempotency_key,
         new.request_hash,
-        new.overrides
+        new.overrides,
+        credits.charging,
+        credits.charge_admins
     )
     .fetch_optional(pool)
     .await?;
     if let Some(row) = inserted {
         return Ok(get(pool, owner, row.id).await?.map(Created::New));
     }
-    let Some(key) = new.idempotency_key else {
-        return Ok(None);
-    };
-    let existing = sqlx::query!(
-        r#"SELECT id AS "id: RunId", idempotency_hash FROM runs
-           WHERE job_id = $1 AND owner_id = $2 AND idempotency_key = $3"#,
-        job as JobId,
-        owner as UserId,
-        key
-    )
-    .fetch_optional(pool)
-    .await?;
-    let Some(existing) = existing else {
-        return Ok(None);
-    };
-    if existing.idempotency_hash.as_deref() != new.request_hash {
-        return Ok(Some(Created::KeyReused));
+    if let Some(key) = new.idempotency_key {
+        let existing = sqlx::query!(
+            r#"SELECT id AS "id: RunId", idempotency_hash FROM runs
+               WHERE job_id = $1 AND owner_id = $2 AND idempotency_key = $3"#,
+            job as JobId,
+            owner as UserId,
+            key
+        )
+        .fetch_optional(pool)
+        .await?;
+        if let Some(existing) = existing {
+            if existing.idempotency_hash.as_deref() != new.request_hash {
+                return Ok(Some(Created::KeyReused));
+            }
+            return Ok(get(pool, owner, existing.id).await?.map(Created::Replay));
+        }
     }
-    Ok(get(pool, owner, existing.id).await?.map(Created::Replay))
+    // Not inserted, and no earlier run: the job is someone else's, or its owner is out.
+    let owned = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM scraping_jobs WHERE id = $1 AND owner_id = $2) AS "owned!""#,
+        job as JobId,
+        owner as UserId
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(owned.then_some(Created::NoCredits))
 }
 
 /// One of `owner`'s runs.
@@ -274,7 +307,7 @@ pub async fn cancel(
                   error_code = 'cancelled', error_message = 'cancelled by the user',
                   pages_fetched = a.done, pages_failed = a.failed, items_new = a.new,
                   items_duplicate = a.duplicate, items_invalid = a.invalid, items_empty = a.empty,
-                  bytes_fetched = a.bytes, fuel_consumed = a.fuel
+                  bytes_fetched = a.bytes, fuel_consumed = a.fuel, credits_consumed = run_credits_consumed($1)
            FROM run_page_totals($1) a
            WHERE r.id = $1 AND r.owner_id = $2
              AND (r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at < now()))"#,
@@ -557,7 +590,7 @@ pub async fn finish(
                   lease_owner = NULL, lease_expires_at = NULL,
                   pages_fetched = a.done, pages_failed = a.failed, items_new = a.new,
                   items_duplicate = a.duplicate, items_invalid = a.invalid, items_empty = a.empty,
-                  bytes_fetched = a.bytes, fuel_consumed = a.fuel
+                  bytes_fetched = a.bytes, fuel_consumed = a.fuel, credits_consumed = run_credits_consumed($1)
            FROM run_page_totals($1) a
            WHERE r.id = $1 AND r.lease_token = $2 AND r.status = 'running' AND r.lease_expires_at > now()"#,
         lease.run as RunId,
@@ -607,13 +640,16 @@ pub async fn create_scheduled(
     job: JobId,
     occurrence: DateTime<Utc>,
     skip_overlap: bool,
+    credits: &CreditsConfig,
 ) -> Result<ScheduledRun, sqlx::Error> {
     let row = sqlx::query!(
         r#"WITH active AS (
                SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = $2 AND status IN ('queued', 'running')) AS going
            ), queued AS (
-               INSERT INTO runs (id, job_id, owner_id, trigger, scheduled_for)
-               SELECT $1, j.id, j.owner_id, $3, $4 FROM scraping_jobs j, active
+               INSERT INTO runs (id, job_id, owner_id, trigger, scheduled_for, charged, max_credits)
+               SELECT $1, j.id, j.owner_id, $3, $4, $6::boolean AND (u.role <> 'admin' OR $7::boolean),
+                      j.max_credits
+               FROM scraping_jobs j JOIN users u ON u.id = j.owner_id, active
                WHERE j.id = $2 AND NOT ($5 AND active.going)
                ON CONFLICT (job_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
                RETURNING id
@@ -623,7 +659,9 @@ pub async fn create_scheduled(
         job as JobId,
         Trigger::Schedule as Trigger,
         occurrence,
-        skip_overlap
+        skip_overlap,
+        credits.charging,
+        credits.charge_admins
     )
     .fetch_one(ex)
     .await?;

@@ -97,6 +97,10 @@ error_codes! {
     IdempotencyKeyReused = ("idempotency_key_reused", UNPROCESSABLE_ENTITY),
     /// Retention removed the run's results (its row and earlier export files stay).
     RunPruned = ("run_pruned", CONFLICT),
+    /// The work would be charged and the balance cannot pay for any of it.
+    InsufficientCredits = ("insufficient_credits", PAYMENT_REQUIRED),
+    /// A credit adjustment that would take the balance below zero.
+    BalanceBelowZero = ("balance_below_zero", CONFLICT),
     /// The body is larger than the route takes.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
     /// A body that is not `application/json`.

@@ -62,6 +62,10 @@ pub struct ExportOut {
     pub created_at: DateTime<Utc>,
     /// Ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Whether its price is taken from the owner's balance.
+    pub charged: bool,
+    /// Credits it was charged (per megabyte written, see `GET /v1/pricing`).
+    pub credits_consumed: i64,
 }
 
 fn out(state: &AppState, row: ExportRow) -> ExportOut {
@@ -80,6 +84,8 @@ fn out(state: &AppState, row: ExportRow) -> ExportOut {
         (None, None)
     };
     ExportOut {
+        charged: row.charged,
+        credits_consumed: row.credits_consumed,
         id: row.id,
         run_id: row.run_id,
         status: row.status,
@@ -100,6 +106,7 @@ fn out(state: &AppState, row: ExportRow) -> ExportOut {
 /// Export a run's results.
 #[utoipa::path(post, path = "/v1/runs/{id}/exports", tag = "exports", params(("id" = RunId, Path)), request_body = ExportIn,
     responses((status = 202, body = ExportOut), (status = 404, body = ErrorBody),
+              (status = 402, description = "Exports are charged and you have no credits (`insufficient_credits`)", body = ErrorBody),
               (status = 409, description = "Retention removed the run's results (code `run_pruned`)", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn create_export(
@@ -146,7 +153,14 @@ async fn create_export(
                 format!("there is no exporter {:?} you can use", body.format),
             )
         })?;
-    let row = db::exports::create(&state.pool, user, run, plugin.id, &options)
+    let charged = state.config.credits.charges(caller.0.role);
+    if charged && caller.0.credits <= 0 && state.config.credits.price_export_per_megabyte > 0 {
+        return Err(ApiError::new(
+            ErrorCode::InsufficientCredits,
+            "you have no credits left to export; ask an admin for more (GET /v1/me shows your balance)",
+        ));
+    }
+    let row = db::exports::create(&state.pool, user, run, plugin.id, &options, charged)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
     state.wake.notify_waiters();

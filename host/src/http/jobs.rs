@@ -82,6 +82,12 @@ pub struct JobIn {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 2592000)]
     pub max_duration_secs: Option<i32>,
+    /// A run that has cost this many credits ends `succeeded` with reason
+    /// `credit_cap_reached`, keeping what it stored (default: no cap). A run's request
+    /// may set its own.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub max_credits: Option<i64>,
     /// When runs start by themselves: a crontab expression of five fields (minute hour
     /// day-of-month month day-of-week; day-of-week 0–7, 0 and 7 Sunday, or SUN–SAT;
     /// months 1–12 or JAN–DEC), or six with seconds first, or `@hourly`, `@daily`,
@@ -154,6 +160,8 @@ pub struct JobOut {
     pub webhooks: Vec<Webhook>,
     /// Runs still going this many seconds after they started end `timed_out`.
     pub max_duration_secs: Option<i32>,
+    /// Runs that have cost this many credits end `succeeded` (`credit_cap_reached`).
+    pub max_credits: Option<i64>,
     /// The webhooks' signing secret (`whsec_…`, also the HMAC key): only in the answer
     /// that creates the job; `POST /v1/jobs/{id}/webhook-secret` replaces it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,6 +201,7 @@ impl TryFrom<JobRow> for JobOut {
             enabled: row.enabled,
             webhooks: serde_json::from_value(row.webhooks).map_err(ApiError::internal)?,
             max_duration_secs: row.max_duration_secs,
+            max_credits: row.max_credits,
             webhook_secret: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -236,6 +245,9 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
             "/max_duration_secs",
             "must be 1 to 2592000 (30 days)".into(),
         );
+    }
+    if body.max_credits.is_some_and(|c| c < 1) {
+        problem("/max_credits", "must be at least 1".into());
     }
     if let Err(found) = crate::model::webhook::check(&body.webhooks) {
         for (path, message) in found {
@@ -364,7 +376,14 @@ async fn create_job(
         .await?
         .ok_or_else(unknown_schema)?;
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, Some(&secret)).await?;
-    db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
+    db::jobs::set_run_limits(
+        &mut *tx,
+        caller.0.id,
+        id,
+        body.max_duration_secs,
+        body.max_credits,
+    )
+    .await?;
     db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
@@ -436,7 +455,14 @@ async fn replace_job(
         return Err(unknown_schema());
     }
     db::jobs::set_webhooks(&mut *tx, caller.0.id, id, &webhooks, None).await?;
-    db::jobs::set_max_duration(&mut *tx, caller.0.id, id, body.max_duration_secs).await?;
+    db::jobs::set_run_limits(
+        &mut *tx,
+        caller.0.id,
+        id,
+        body.max_duration_secs,
+        body.max_credits,
+    )
+    .await?;
     db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)

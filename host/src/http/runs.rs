@@ -50,10 +50,14 @@ pub struct RunOut {
     pub status: RunStatus,
     /// Counters, current while the run goes.
     pub counters: Counters,
-    /// Credits charged.
+    /// Credits taken from the owner's balance (0 when the run is not charged).
     pub credits_consumed: i64,
-    /// Set when the run failed or was cancelled.
+    /// The price of the run's work so far, by kind, and its cap.
+    pub credits: RunCredits,
+    /// Set when the run failed, was cancelled or timed out.
     pub error: Option<RunError>,
+    /// Why a run that succeeded stopped early: `credit_cap_reached` (its `max_credits`).
+    pub reason: Option<RunError>,
     /// The Idempotency-Key it was started with.
     pub idempotency_key: Option<String>,
     /// What its creation request changed of the job.
@@ -74,19 +78,53 @@ pub struct RunOut {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// What a run's work costs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunCredits {
+    /// Whether the price is taken from the owner's balance (admins' runs, and every run
+    /// on a host with charging off, are priced but not charged).
+    pub charged: bool,
+    /// For pages fetched and extracted.
+    pub pages: i64,
+    /// For plugin fuel.
+    pub fuel: i64,
+    /// For new items stored.
+    pub items: i64,
+    /// All of it.
+    pub total: i64,
+    /// The run ends `succeeded` (`credit_cap_reached`) when its price reaches this.
+    pub max_credits: Option<i64>,
+}
+
 impl From<RunRow> for RunOut {
     fn from(r: RunRow) -> Self {
+        let total = r.credits.total();
+        let problem = r.error_code.map(|code| RunError {
+            code,
+            message: r.error_message.unwrap_or_default(),
+        });
+        let (error, reason) = if r.status == RunStatus::Succeeded {
+            (None, problem)
+        } else {
+            (problem, None)
+        };
         Self {
             id: r.id,
             job_id: r.job_id,
             trigger: r.trigger,
             status: r.status,
             counters: r.counters,
-            credits_consumed: r.credits_consumed,
-            error: r.error_code.map(|code| RunError {
-                code,
-                message: r.error_message.unwrap_or_default(),
-            }),
+            credits_consumed: if r.charged { total } else { 0 },
+            credits: RunCredits {
+                charged: r.charged,
+                pages: r.credits.pages,
+                fuel: r.credits.fuel,
+                items: r.credits.items,
+                total,
+                max_credits: r.max_credits,
+            },
+            error,
+            reason,
             idempotency_key: r.idempotency_key,
             overrides: serde_json::from_value(r.overrides).unwrap_or_default(),
             scheduled_for: r.scheduled_for,
@@ -116,6 +154,7 @@ impl From<RunRow> for RunOut {
     params(("id" = JobId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe run creation")),
     request_body(content = Option<RunOverrides>, description = "What this run changes of its job (optional)"),
     responses((status = 201, body = RunOut), (status = 200, body = RunOut, headers(("Idempotent-Replayed" = String))),
+              (status = 402, body = ErrorBody, description = "The run would be charged and the owner has no credits (`insufficient_credits`)"),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_run(
     State(state): State<AppState>,
@@ -159,7 +198,7 @@ async fn start_run(
         request_hash: key.as_ref().map(|_| hash.as_slice()),
         overrides: &overrides_json,
     };
-    let created = db::runs::create(&state.pool, caller.0.id, job, new)
+    let created = db::runs::create(&state.pool, caller.0.id, job, new, &state.config.credits)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     let mut out = HeaderMap::new();
@@ -179,11 +218,15 @@ async fn start_run(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used in the last 24 hours with a different request body",
         )),
+        db::runs::Created::NoCredits => Err(ApiError::new(
+            ErrorCode::InsufficientCredits,
+            "you have no credits left to run a job; ask an admin for more (GET /v1/me shows your balance)",
+        )),
     }
 }
 
 /// The optional body of a run's creation: empty, or JSON overrides of the job.
-fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiError> {
+pub(super) fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(RunOverrides::default());
     }
@@ -217,6 +260,12 @@ fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverrides, ApiEr
                 });
             }
         }
+    }
+    if overrides.max_credits.is_some_and(|n| n < 1) {
+        problems.push(crate::validate::Problem {
+            path: "/max_credits".into(),
+            message: "must be at least 1".into(),
+        });
     }
     if overrides
         .max_pages

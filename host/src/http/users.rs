@@ -131,9 +131,11 @@ pub struct UserIn {
     /// Default `member`.
     #[serde(default)]
     pub role: Role,
-    /// Starting credits.
+    /// Starting credits (default: the host's `signup_credits`, see `GET /v1/pricing`),
+    /// given by a `grant` line in the user's ledger.
     #[serde(default)]
-    pub credits: i64,
+    #[schema(minimum = 0)]
+    pub credits: Option<i64>,
 }
 
 /// Create a user (admins).
@@ -141,7 +143,7 @@ pub struct UserIn {
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_user(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     ApiJson(body): ApiJson<UserIn>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     if body.email.trim().is_empty() || body.email.chars().count() > 320 {
@@ -150,12 +152,36 @@ async fn create_user(
             "email must be 1 to 320 characters",
         ));
     }
+    let credits = body.credits.unwrap_or(state.config.credits.signup_credits);
+    if credits < 0 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "credits must not be negative",
+        ));
+    }
     let role = body.role;
-    let user = db::users::create(&state.pool, body.email.trim(), role, body.credits)
+    let mut tx = state.pool.begin().await?;
+    let mut user = db::users::create(&mut *tx, body.email.trim(), role, 0)
         .await
         .on_constraint("users_email_key", || {
             ApiError::new(ErrorCode::EmailTaken, "a user with that email exists")
         })?;
+    if credits > 0 {
+        match db::ledger::adjust(
+            &mut *tx,
+            user.id,
+            crate::model::pricing::LedgerKind::Grant,
+            credits,
+            "starting credits",
+            Some(admin.id),
+        )
+        .await?
+        {
+            db::ledger::Adjusted::Done(line) => user.credits = line.balance,
+            other => return Err(ApiError::internal(format!("a new user's grant: {other:?}"))),
+        }
+    }
+    tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 

@@ -18,6 +18,11 @@ pub struct RunOverrides {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 100000)]
     pub max_pages: Option<i32>,
+    /// End the run `succeeded` (reason `credit_cap_reached`) once it has cost this many
+    /// credits, instead of the job's `max_credits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_credits: Option<i64>,
 }
 
 /// What a job asks of its runs, borrowed from wherever it is held (an API request, a

@@ -4,6 +4,7 @@
 use tokio::io::AsyncWriteExt;
 
 use crate::db::{self, exports::ExportRow};
+use crate::model::pricing::ChargeItem;
 use crate::state::AppState;
 
 /// Rows per database read and per exporter `write` call.
@@ -141,6 +142,9 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         }
         file.write_all(&out).await.map_err(internal)?;
         bytes += out.len() as i64;
+        if export.charged {
+            affordable(state, export, bytes).await?;
+        }
         if !db::exports::progress(pool, export.id, worker, rows, bytes, lease)
             .await
             .map_err(internal)?
@@ -156,12 +160,13 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
     bytes += out.len() as i64;
     file.sync_all().await.map_err(internal)?;
     drop(file);
-    tokio::fs::rename(&partial.0, &path)
-        .await
-        .map_err(internal)?;
-    partial.keep();
-    db::exports::succeed(
-        pool,
+    // The charge and the success in one transaction, the file put in place before it
+    // commits: a download exists only for an export that was paid for.
+    let pricing = state.config.credits.pricing();
+    let credits = pricing.credits(ChargeItem::Export, bytes);
+    let mut tx = pool.begin().await.map_err(internal)?;
+    if !db::exports::succeed(
+        &mut *tx,
         export.id,
         worker,
         rows,
@@ -169,8 +174,58 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         &key,
         &media_type,
         &extension,
+        if export.charged { credits } else { 0 },
     )
     .await
-    .map_err(internal)?;
+    .map_err(internal)?
+    {
+        return Ok(()); // taken over by another worker after our lease lapsed
+    }
+    if export.charged {
+        let payer = db::ledger::Payer {
+            user: export.owner_id,
+            run: Some(export.run_id),
+            job: Some(run.job_id),
+            export: Some(export.id),
+        };
+        let lines = [(ChargeItem::Export, bytes, credits)];
+        if !db::ledger::charge(&mut *tx, payer, &pricing, &lines)
+            .await
+            .map_err(internal)?
+        {
+            return Err(exhausted(credits));
+        }
+    }
+    tokio::fs::rename(&partial.0, &path)
+        .await
+        .map_err(internal)?;
+    partial.keep();
+    tx.commit().await.map_err(internal)?;
+    Ok(())
+}
+
+fn exhausted(credits: i64) -> Failure {
+    (
+        "credits_exhausted",
+        format!(
+            "the export costs {credits} credits and the balance does not cover them; nothing was charged"
+        ),
+    )
+}
+
+/// Fail a charged export early once what it wrote so far costs more than its owner has.
+async fn affordable(state: &AppState, export: &ExportRow, bytes: i64) -> Result<(), Failure> {
+    let credits = state
+        .config
+        .credits
+        .pricing()
+        .credits(ChargeItem::Export, bytes);
+    let balance = db::ledger::balance(&state.pool, export.owner_id)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
+    if credits > balance {
+        return Err(exhausted(credits));
+    }
     Ok(())
 }

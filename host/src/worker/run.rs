@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 use crate::db::{self, runs::Claimed, runs::Lease};
 use crate::model::RunEnd;
 use crate::state::AppState;
+use crate::worker::writer::Unpaid;
 use context::LogBudget;
 use walk::{End, drive};
 
@@ -56,6 +57,28 @@ async fn carry_out(state: &AppState, claimed: Claimed, stop: watch::Receiver<boo
             return;
         }
     };
+    // An owner with nothing left (runs queued by the schedule, or that waited while
+    // others spent the balance): end it before fetching what could not be paid for.
+    if run.charged {
+        match db::ledger::balance(pool, run.owner_id).await {
+            Ok(Some(balance)) if balance > 0 => {}
+            Ok(_) => {
+                let why = Unpaid::Exhausted;
+                record_end(
+                    state,
+                    lease,
+                    RunEnd::Failed,
+                    Some((why.code(), why.message())),
+                )
+                .await;
+                return;
+            }
+            Err(e) => {
+                tracing::error!("reading the owner's balance failed: {e}");
+                return;
+            }
+        }
+    }
     let logs = Arc::new(LogBudget::new(state.config.run_log_lines));
     let result = drive(state, lease, &run, stop, logs.clone()).await;
     let dropped = logs.dropped.load(std::sync::atomic::Ordering::Relaxed);
@@ -93,6 +116,16 @@ async fn carry_out(state: &AppState, claimed: Claimed, stop: watch::Receiver<boo
             Ok(false) => {}
             Err(e) => tracing::error!("handing the run back failed: {e}"),
         },
+        // The run stopped where its owner asked it to: a success, with the reason.
+        Err(failure) if failure.code == Unpaid::CapReached.code() => {
+            record_end(
+                state,
+                lease,
+                RunEnd::Succeeded,
+                Some((&failure.code, &failure.message)),
+            )
+            .await
+        }
         Err(failure) => {
             record_end(
                 state,

@@ -11,7 +11,7 @@ use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::state::AppState;
 use crate::validate;
 use crate::worker::pagination::Planner;
-use crate::worker::writer::Writer;
+use crate::worker::writer::{Billing, Writer};
 
 /// A reason the whole run failed.
 #[derive(Debug)]
@@ -240,7 +240,14 @@ pub(super) async fn prepare(
     } else {
         run.id.0
     };
-    let (writer, writer_task) = Writer::spawn(state.pool.clone(), lease, job.id, dedup_key);
+    let billing = Billing {
+        owner: run.owner_id,
+        charged: run.charged,
+        max_credits: run.max_credits,
+        pricing: state.config.credits.pricing(),
+    };
+    let (writer, writer_task) =
+        Writer::spawn(state.pool.clone(), lease, job.id, dedup_key, billing);
     let limits: SchemaLimits = serde_json::from_value(schema.limits.clone())
         .map_err(|e| Failure::new("invalid_schema", format!("limits: {e}")))?;
     let mut limits = limits

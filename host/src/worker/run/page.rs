@@ -6,7 +6,7 @@ use crate::crawl::VisitResult;
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters};
 use crate::model::{PageState, ValidationMode};
 use crate::validate::{self, ItemIssue};
-use crate::worker::writer::StoreError;
+use crate::worker::writer::{StoreError, Unpaid};
 
 pub(super) struct PageReport {
     pub(super) ok: bool,
@@ -14,6 +14,8 @@ pub(super) struct PageReport {
     pub(super) counters: Counters,
     /// How the page was recorded, and its code when it failed or was skipped.
     pub(super) outcome: (PageState, Option<&'static str>),
+    /// Set when the run can pay for no page after this one.
+    pub(super) last: Option<Unpaid>,
 }
 
 impl PageReport {
@@ -97,6 +99,7 @@ pub(super) async fn process_page(
             pages_failed: i64::from(state == PageState::Failed),
             ..Counters::default()
         },
+        last: None,
     })
 }
 
@@ -157,6 +160,7 @@ async fn extract_page(
                     error: Some(message),
                     outcome: (PageState::Failed, Some(e.code())),
                     counters,
+                    last: None,
                 });
             }
             // The run fails on the plugin's fault; its counters are recomputed from its
@@ -237,8 +241,8 @@ async fn extract_page(
         next_depth: depth + 1,
     };
     let rows = write.rows.len() as i64;
-    let stored = match ctx.writer.write(write).await {
-        Ok(stored) => stored as i64,
+    let (stored, last) = match ctx.writer.write(write).await {
+        Ok(stored) => (stored.new as i64, stored.last),
         Err(StoreError::Refused(message)) => {
             return Ok(PageReport {
                 ok: false,
@@ -250,9 +254,11 @@ async fn extract_page(
                     fuel_consumed: output.fuel as i64,
                     ..Counters::default()
                 },
+                last: None,
             });
         }
         Err(StoreError::Lost) => return Err(Failure::lost()),
+        Err(StoreError::Unpaid(why)) => return Err(Failure::new(why.code(), why.message())),
         Err(e) => return Err(Failure::new("internal_error", e.to_string())),
     };
     let counters = Counters {
@@ -270,6 +276,7 @@ async fn extract_page(
         error: None,
         outcome: (PageState::Done, None),
         counters,
+        last,
     })
 }
 

@@ -15,6 +15,7 @@ use super::context::{AbortOnDrop, Failure, LogBudget, RunCtx, prepare};
 use super::page::{PageReport, process_page};
 use crate::db::{self, runs::Beat, runs::Counters, runs::Lease, runs::RunRow};
 use crate::state::AppState;
+use crate::worker::writer::Unpaid;
 
 /// Pages in progress (fetching, extracting, storing) per request the job may have in
 /// flight: enough that fetches do not wait for the plugin or the database, few enough that
@@ -93,6 +94,7 @@ async fn walk(
     let deadline = run.deadline_at.map(instant_of);
 
     let mut any_page_ok = run.counters.pages_fetched > 0;
+    let mut unpaid: Option<Unpaid> = None;
     let mut first_error = None;
     let mut pending = Counters::default();
     // The highest frontier `seq` taken: the next take starts after it (see take_pending).
@@ -116,8 +118,26 @@ async fn walk(
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             return Ok(End::TimedOut);
         }
+        if let Some(why) = unpaid
+            && inflight.is_empty()
+        {
+            // Out of credits (or at the cap) with the last page paid: the run ended
+            // there if pages were left to do, else it simply finished.
+            if db::pages::take_pending(pool, lease.run, 1, 0)
+                .await?
+                .is_empty()
+            {
+                return Ok(End::Finished {
+                    any_page_ok,
+                    first_error,
+                });
+            }
+            return Err(Failure::new(why.code(), why.message()));
+        }
         let room = (concurrency.saturating_sub(inflight.len()))
             .min(usize::try_from(max_pages - taken).unwrap_or(0));
+        // Nothing more is taken once the run can pay for no further page.
+        let room = if unpaid.is_some() { 0 } else { room };
         let mut took = 0;
         // Refill in batches: one frontier query per finished page would double the
         // queries of a run.
@@ -159,6 +179,7 @@ async fn walk(
                 Some(Ok(Ok(report))) => {
                     report.record_metrics();
                     pending += report.counters;
+                    unpaid = unpaid.or(report.last);
                     any_page_ok |= report.ok;
                     if first_error.is_none() {
                         first_error = report.error;
