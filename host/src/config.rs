@@ -79,6 +79,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub credits: CreditsConfig,
+
+    #[command(flatten)]
+    pub quotas: QuotaConfig,
 }
 
 /// Credits: what work costs (published at `GET /v1/pricing`) and whose runs pay.
@@ -491,6 +494,115 @@ pub struct WebhookConfig {
     pub concurrency: usize,
 }
 
+/// Each user's quotas by default, and the API's request rate per key. An admin overrides
+/// any of them for one user (`PUT /v1/users/{id}/quotas`). The defaults are generous: a
+/// team on its own host should never meet them by accident.
+#[derive(clap::Args, Debug, Clone)]
+pub struct QuotaConfig {
+    /// Runs of one user's that run at once, across all hosts; more are not refused but
+    /// wait `queued` for one of the user's runs to end.
+    #[arg(
+        id = "quota-concurrent-runs",
+        long = "quota-concurrent-runs",
+        env = "TRAWL_QUOTA_CONCURRENT_RUNS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub concurrent_runs: i32,
+
+    /// Most pages a job (or a run's override) may ask for per run; more is refused with
+    /// `quota_max_pages`.
+    #[arg(
+        id = "quota-max-pages",
+        long = "quota-max-pages",
+        env = "TRAWL_QUOTA_MAX_PAGES",
+        default_value_t = 100_000,
+        value_parser = clap::value_parser!(i32).range(1..)
+    )]
+    pub max_pages: i32,
+
+    /// Most jobs one user may have; one more is refused with `quota_jobs`.
+    #[arg(
+        id = "quota-jobs",
+        long = "quota-jobs",
+        env = "TRAWL_QUOTA_JOBS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub jobs: i32,
+
+    /// Most schemas one user may have; one more is refused with `quota_schemas`.
+    #[arg(
+        id = "quota-schemas",
+        long = "quota-schemas",
+        env = "TRAWL_QUOTA_SCHEMAS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub schemas: i32,
+
+    /// Most private plugin versions one member may own (with `TRAWL_MEMBER_UPLOADS`);
+    /// one more is refused with `quota_plugins`. Admins' uploads are shared, not counted.
+    #[arg(
+        id = "quota-plugins",
+        long = "quota-plugins",
+        env = "TRAWL_QUOTA_PLUGINS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(i32).range(0..)
+    )]
+    pub plugins: i32,
+
+    /// Shortest time between two occurrences of a job's schedule; a schedule that fires
+    /// more often is refused with `quota_schedule_interval`. `1s` allows any schedule
+    /// (a schedule's finest step is a second).
+    #[arg(id = "quota-min-schedule-interval", long = "quota-min-schedule-interval", env = "TRAWL_QUOTA_MIN_SCHEDULE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub min_schedule_interval: Duration,
+
+    /// API requests per second each API key may make (`0` or `off`: no limit); past it
+    /// the API answers 429 `rate_limited` with `Retry-After`. Each host counts the
+    /// requests it serves on its own: behind a balancer of N hosts a key may make up to
+    /// N times as many.
+    #[arg(
+        id = "rate-limit",
+        long = "rate-limit",
+        env = "TRAWL_RATE_LIMIT",
+        default_value = "100",
+        value_parser = parse_rate
+    )]
+    pub rate_limit: u32,
+
+    /// Requests a key may make at once before the rate applies (the bucket's size): large
+    /// enough for a script that sets up hundreds of jobs at once, while a client that keeps
+    /// going faster than the rate is held to it.
+    #[arg(
+        id = "rate-limit-burst",
+        long = "rate-limit-burst",
+        env = "TRAWL_RATE_LIMIT_BURST",
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64)
+    )]
+    pub rate_burst: u32,
+}
+
+impl Default for QuotaConfig {
+    /// The defaults the flags declare.
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
+/// Requests per second: a whole number, `0` or `off` for none.
+pub fn parse_rate(s: &str) -> Result<u32, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(0);
+    }
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| format!("{s:?} is not a number of requests per second (or `off`)"))
+}
+
 impl Default for WebhookConfig {
     /// The defaults the flags declare.
     fn default() -> Self {
@@ -586,5 +698,13 @@ mod tests {
         let retention = &config.retention;
         assert!(retention.keep_runs.is_none() && retention.max_age.is_none());
         assert_eq!(retention.interval, Duration::from_secs(3600));
+        let quotas = QuotaConfig::default();
+        assert_eq!(quotas.concurrent_runs, 100);
+        assert_eq!(quotas.max_pages, 100_000);
+        assert_eq!(quotas.min_schedule_interval, Duration::from_secs(1));
+        assert_eq!((quotas.rate_limit, quotas.rate_burst), (100, 1_000));
+        assert_eq!(parse_rate("off"), Ok(0));
+        assert_eq!(parse_rate(" 7 "), Ok(7));
+        assert!(parse_rate("fast").is_err());
     }
 }

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod plugins;
+pub mod rate_limit;
 pub mod runs;
 pub mod schemas;
 pub mod users;
@@ -38,12 +39,42 @@ struct ApiDoc;
 /// malformed query, path or header), 401 (no key, or one that is unknown or revoked:
 /// all but the operations that need none), 404 (any id in the path, malformed ones
 /// included, may name nothing you can see), and for JSON bodies 413 (over 4 MiB), 415
-/// (not `application/json`) and 422 (well-formed but unacceptable).
+/// (not `application/json`) and 422 (well-formed but unacceptable). Operations that take a
+/// key also answer 429 (the key's rate limit, with `Retry-After`), and each of their answers
+/// carries the `RateLimit-*` headers while the host limits the rate.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let count = |description: &str| {
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                )
+                .description(Some(description))
+                .build()
+        };
+        let rate_headers = [
+            (
+                "RateLimit-Limit",
+                "Requests the key may make at once (its burst); refilled at its rate per second. \
+                 Absent when the host does not limit the rate.",
+            ),
+            (
+                "RateLimit-Remaining",
+                "Requests the key may still make at once, now.",
+            ),
+            ("X-RateLimit-Limit", "The same as `RateLimit-Limit`."),
+            (
+                "X-RateLimit-Remaining",
+                "The same as `RateLimit-Remaining`.",
+            ),
+        ];
         let error = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
@@ -90,6 +121,11 @@ impl Modify for CommonResponses {
                         "401",
                         "No API key, or one that is unknown or revoked (code `unauthorized`).",
                     );
+                    add(
+                        "429",
+                        "Too many requests with this key (code `rate_limited`): wait `Retry-After` \
+                         seconds. Each host counts the requests it serves.",
+                    );
                 }
                 if takes_id {
                     add(
@@ -111,6 +147,23 @@ impl Modify for CommonResponses {
                         "422",
                         "Well-formed but unacceptable; `details` says where and why.",
                     );
+                }
+                if keyless {
+                    continue;
+                }
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    for (name, description) in rate_headers {
+                        response.headers.insert(name.to_owned(), count(description));
+                    }
+                    if status == "429" {
+                        response.headers.insert(
+                            "Retry-After".to_owned(),
+                            count("Whole seconds (at least 1) until the key may make a request again."),
+                        );
+                    }
                 }
             }
         }
@@ -158,6 +211,7 @@ pub fn app(state: AppState) -> Router {
         get(move || async move { Json(openapi.as_ref().clone()) }),
     )
     .fallback(|| async { error::ApiError::not_found("route") })
+    .layer(axum::middleware::from_fn(rate_limit::headers))
     .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
     .with_state(state)
 }
@@ -203,5 +257,40 @@ mod tests {
             schemas["ErrorDetail"]["properties"]["code"]["$ref"],
             "#/components/schemas/ErrorCode"
         );
+    }
+
+    /// Every operation that takes a key documents the rate limit's 429 with `Retry-After`,
+    /// and the `RateLimit-*` headers on its answers; those that take none do not.
+    #[test]
+    fn keyed_operations_document_the_rate_limit() {
+        let (_, doc) = super::api();
+        let doc = serde_json::to_value(doc).expect("json");
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut keyed = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("an item") {
+                let keyless = operation["security"].as_array().is_some_and(|s| {
+                    s.iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+                let responses = &operation["responses"];
+                if keyless {
+                    assert!(responses["429"].is_null(), "{method} {path}");
+                    continue;
+                }
+                keyed += 1;
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                for (status, response) in responses.as_object().expect("responses") {
+                    assert!(
+                        response["headers"]["RateLimit-Remaining"].is_object(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        assert!(keyed > 20, "{keyed}");
     }
 }

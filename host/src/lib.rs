@@ -14,10 +14,12 @@
 //!   Schema checks, canonical JSON, content hashes), [`keys`] (API keys and the first
 //!   admin). Beside them [`telemetry`] (metric names and the functions that record
 //!   them): it uses nothing of trawl's but the model's enums, so every floor may record.
+//!   And [`rate_limit`] (the API's request rate per key, counted in this host's memory).
 //! - Outbound work: [`crawl`] (one request, a run's session with politeness, robots.txt and
 //!   retries; charsets; URL normalisation), [`storage`] (export files and signed links),
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
-//! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache).
+//! - What the services share: [`state`] (pool, runtime, fetcher, storage, plugin cache),
+//!   [`quotas`] (users' quotas in effect, and the checks against them).
 //! - Services: [`worker`] (claims queued runs and exports and carries them out),
 //!   [`scheduler`] (queues the runs of due job schedules, once per occurrence),
 //!   [`retention`] (prunes the pages, logs and results of old runs).
@@ -38,6 +40,8 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod net;
+pub mod quotas;
+pub mod rate_limit;
 pub mod retention;
 pub mod runtime;
 pub mod scheduler;

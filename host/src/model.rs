@@ -3,6 +3,7 @@
 //! the workers and the queries; and the job specification ([`job`]).
 
 pub mod job;
+pub mod quota;
 pub mod schedule;
 pub mod webhook;
 

@@ -16,6 +16,7 @@ use crate::crawl::Fetcher;
 use crate::db;
 use crate::ids::{PluginId, RunId};
 use crate::model::RunStatus;
+use crate::rate_limit::{Rate, RateLimits};
 use crate::runtime::{LoadError, LoadedPlugin, Runtime};
 use crate::storage::Storage;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Turns true when the host begins to stop: services and long-lived responses (event
     /// streams) end on it.
     pub stopping: Arc<watch::Sender<bool>>,
+    /// The API's request rate per key, counted in this host.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// A run changed (its status, counters, or a cancellation was asked for), on some host.
@@ -100,6 +103,10 @@ impl AppState {
         let fresh: [u8; 32] = Sha256::digest(uuid::Uuid::new_v4().as_bytes()).into();
         let secret = db::secrets::get_or_create(&pool, "download_link_key", &fresh).await?;
         let storage = Storage::new(config.data_dir.join("exports"), secret).await?;
+        let rate = Rate::new(
+            i64::from(config.quotas.rate_limit),
+            i64::from(config.quotas.rate_burst),
+        );
         let state = Self {
             pool,
             runtime,
@@ -110,6 +117,7 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             run_changes: broadcast::channel(1024).0,
             stopping: Arc::new(watch::channel(false).0),
+            rate_limits: Arc::new(RateLimits::new(rate)),
         };
         let bundled = crate::bundled::register(&state.pool, &state.runtime)
             .await

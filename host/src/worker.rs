@@ -47,6 +47,7 @@ async fn run_loop(state: AppState, worker: String, mut stop: watch::Receiver<boo
     let slots = std::sync::Arc::new(Semaphore::new(state.config.max_concurrent_runs.max(1)));
     let mut tasks = JoinSet::new();
     let lease = state.config.lease.as_secs_f64();
+    let per_owner = state.config.quotas.concurrent_runs;
     while !*stop.borrow() {
         while tasks.try_join_next().is_some() {}
         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -56,7 +57,7 @@ async fn run_loop(state: AppState, worker: String, mut stop: watch::Receiver<boo
             }
             continue;
         };
-        match db::runs::claim_next(&state.pool, &worker, lease).await {
+        match db::runs::claim_next(&state.pool, &worker, lease, per_owner).await {
             Ok(Some(claimed)) => {
                 let state = state.clone();
                 let stop = stop.clone();

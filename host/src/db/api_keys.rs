@@ -46,21 +46,46 @@ pub async fn create(
     .await
 }
 
+/// Who a request is made by: the key's holder, the key, and the holder's own rate limit.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The key's holder.
+    pub user: User,
+    /// The key: requests are limited per key.
+    pub key: ApiKeyId,
+    /// The holder's override of the requests per second per key, if any.
+    pub rate_limit: Option<i32>,
+    /// The holder's override of the burst, if any.
+    pub rate_burst: Option<i32>,
+}
+
 /// The user holding the key with this hash, unless it was revoked.
 pub async fn authenticate(
     ex: impl PgExecutor<'_>,
     key_hash: &[u8],
-) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as!(
-        User,
+) -> Result<Option<Authenticated>, sqlx::Error> {
+    let row = sqlx::query!(
         r#"UPDATE api_keys k SET last_used_at = now()
            FROM users u
            WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.id = k.user_id
-           RETURNING u.id AS "id: UserId", u.email, u.role AS "role: Role", u.credits, u.created_at"#,
+           RETURNING u.id AS "id: UserId", u.email, u.role AS "role: Role", u.credits, u.created_at,
+                     k.id AS "key: ApiKeyId", u.quota_rate_limit, u.quota_rate_burst"#,
         key_hash
     )
     .fetch_optional(ex)
-    .await
+    .await?;
+    Ok(row.map(|r| Authenticated {
+        user: User {
+            id: r.id,
+            email: r.email,
+            role: r.role,
+            credits: r.credits,
+            created_at: r.created_at,
+        },
+        key: r.key,
+        rate_limit: r.quota_rate_limit,
+        rate_burst: r.quota_rate_burst,
+    }))
 }
 
 /// A user's keys.

@@ -177,6 +177,8 @@ pub enum Upload {
     Reserved,
     /// Another owner's plugins use the name (shared ones, or a member's private ones).
     Taken,
+    /// The owner has this many plugin versions, their quota's most: a new one is refused.
+    OverQuota(i64),
 }
 
 /// A plugin's component bytes.
@@ -193,10 +195,13 @@ pub async fn component(ex: impl PgExecutor<'_>, id: PluginId) -> Result<Vec<u8>,
 /// Register an uploaded plugin. `owner` is `None` for plugins everyone may use (admin
 /// uploads) and the member for private ones. A name belongs to whoever first used it:
 /// bundled plugins' names are reserved, and one owner cannot add versions to another's
-/// name (or the newest upload of a squatter would shadow the real plugin).
+/// name (or the newest upload of a squatter would shadow the real plugin). With `most_owned`,
+/// an owner who has that many plugin versions gets [`Upload::OverQuota`] for a new one,
+/// counted under the owner's lock so that parallel uploads cannot pass it together.
 pub async fn insert_uploaded(
     pool: &sqlx::PgPool,
     owner: Option<UserId>,
+    most_owned: Option<i32>,
     manifest: &PluginManifest,
     digest: &[u8],
     component: &[u8],
@@ -224,6 +229,22 @@ pub async fn insert_uploaded(
     }
     if holders.other {
         return Ok(Upload::Taken);
+    }
+    if let (Some(owner), Some(most)) = (owner, most_owned) {
+        let owned =
+            super::users::lock_and_count(&mut tx, owner, crate::model::quota::Counted::Plugins)
+                .await?;
+        // The same version again is no new plugin: it answers as before, at quota or not.
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM plugins WHERE name = $1 AND version = $2) AS "exists!""#,
+            manifest.name,
+            manifest.version
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if owned >= i64::from(most) && !exists {
+            return Ok(Upload::OverQuota(owned));
+        }
     }
     let row = sqlx::query!(
         r#"INSERT INTO plugins (id, owner_id, name, version, kind, description, wit_version, digest, component, size_bytes, info)

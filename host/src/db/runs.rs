@@ -347,45 +347,102 @@ pub struct Claimed {
     pub deadline: Option<DateTime<Utc>>,
 }
 
-/// Claim the oldest queued run, or a running one whose lease expired (its worker died or
-/// lost the database). The claim raises the run's lease token, which fences out whatever
-/// the previous holder still tries to write.
+/// Most candidates one claim tries before it gives up until the next poll: each one
+/// refused is a run whose owner reached their quota of runs at once since the pick.
+const CLAIM_TRIES: usize = 8;
+
+/// Claim the oldest queued run whose owner has fewer runs running than their quota of runs
+/// at once (`default_concurrent_runs` unless the owner has their own), or a running one
+/// whose lease expired (its worker died or lost the database): a takeover, which changes
+/// no owner's count. The claim raises the run's lease token, which fences out whatever the
+/// previous holder still tries to write.
+///
+/// The count is exact across hosts: a queued run is claimed under a transaction-level
+/// advisory lock of its owner, taken after the pick, and the owner's running runs are
+/// counted again under it, so two claims for one owner take turns and the second sees the
+/// first's commit. The pick skips owners at their quota, so their queued runs never hold
+/// up other owners' runs behind them.
 pub async fn claim_next(
-    ex: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     worker: &str,
     lease_secs: f64,
+    default_concurrent_runs: i32,
 ) -> Result<Option<Claimed>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"WITH picked AS (
-               SELECT r.id, r.status AS was, j.max_duration_secs FROM runs r JOIN scraping_jobs j ON j.id = r.job_id
-               WHERE r.status = 'queued' OR (r.status = 'running' AND r.lease_expires_at < now())
-               ORDER BY r.created_at FOR UPDATE OF r SKIP LOCKED LIMIT 1
-           )
-           UPDATE runs r SET status = 'running', lease_owner = $1,
-                  lease_expires_at = now() + $2 * interval '1 second', lease_token = r.lease_token + 1,
-                  started_at = coalesce(r.started_at, now()),
-                  deadline_at = coalesce(r.deadline_at, now() + picked.max_duration_secs * interval '1 second'),
-                  updated_at = now()
-           FROM picked WHERE r.id = picked.id
-           RETURNING r.id AS "id: RunId", r.lease_token, picked.was = 'running' AS "resumed!",
-                     r.cancel_requested_at IS NOT NULL AS "cancel_requested!", r.deadline_at"#,
-        worker,
-        lease_secs
-    )
-    .fetch_optional(ex)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Claimed {
-        lease: Lease {
-            run: row.id,
-            token: row.lease_token,
-        },
-        resumed: row.resumed,
-        cancel_requested: row.cancel_requested,
-        deadline: row.deadline_at,
-    }))
+    // Owners found at their quota after the pick: not picked again in this claim.
+    let mut full: Vec<uuid::Uuid> = Vec::new();
+    for _ in 0..CLAIM_TRIES {
+        let mut tx = pool.begin().await?;
+        let picked = sqlx::query!(
+            // The running runs are counted once per pick, not once per queued candidate:
+            // they are few (the hosts' slots), the queue may be long.
+            r#"WITH busy AS (SELECT owner_id, count(*) AS running FROM runs WHERE status = 'running' GROUP BY owner_id)
+               SELECT r.id AS "id: RunId", r.owner_id AS "owner_id: UserId", r.status = 'running' AS "takeover!"
+               FROM runs r JOIN users u ON u.id = r.owner_id LEFT JOIN busy b ON b.owner_id = r.owner_id
+               WHERE (r.status = 'running' AND r.lease_expires_at < now())
+                  OR (r.status = 'queued' AND r.owner_id <> ALL($1)
+                      AND coalesce(b.running, 0) < coalesce(u.quota_concurrent_runs, $2))
+               ORDER BY r.created_at FOR UPDATE OF r SKIP LOCKED LIMIT 1"#,
+            &full,
+            default_concurrent_runs
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(picked) = picked else {
+            return Ok(None);
+        };
+        if !picked.takeover {
+            sqlx::query!(
+                "SELECT pg_advisory_xact_lock(hashtextextended('runs-of:' || $1::text, 0))",
+                picked.owner_id as UserId
+            )
+            .execute(&mut *tx)
+            .await?;
+            let room = sqlx::query_scalar!(
+                r#"SELECT (SELECT count(*) FROM runs WHERE owner_id = $1 AND status = 'running')
+                          < coalesce(quota_concurrent_runs, $2) AS "room!"
+                   FROM users WHERE id = $1"#,
+                picked.owner_id as UserId,
+                default_concurrent_runs
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !room {
+                tx.rollback().await?;
+                full.push(picked.owner_id.0);
+                continue;
+            }
+        }
+        let row = sqlx::query!(
+            r#"UPDATE runs r SET status = 'running', lease_owner = $2,
+                      lease_expires_at = now() + $3 * interval '1 second', lease_token = r.lease_token + 1,
+                      started_at = coalesce(r.started_at, now()),
+                      deadline_at = coalesce(r.deadline_at, now() + j.max_duration_secs * interval '1 second'),
+                      updated_at = now()
+               FROM scraping_jobs j WHERE r.id = $1 AND j.id = r.job_id
+               RETURNING r.id AS "id: RunId", r.lease_token, r.cancel_requested_at IS NOT NULL AS "cancel_requested!",
+                         r.deadline_at"#,
+            picked.id as RunId,
+            worker,
+            lease_secs
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        // Its job went away while it was picked (the run goes with it).
+        let Some(row) = row else {
+            continue;
+        };
+        return Ok(Some(Claimed {
+            lease: Lease {
+                run: row.id,
+                token: row.lease_token,
+            },
+            resumed: picked.takeover,
+            cancel_requested: row.cancel_requested,
+            deadline: row.deadline_at,
+        }));
+    }
+    Ok(None)
 }
 
 /// The run a claim returned, read under its fence (its counters recomputed from its pages

@@ -41,19 +41,22 @@ impl FromRequestParts<AppState> for Caller {
                     "the Authorization header must be `Bearer <key>`",
                 )
             })?;
-        authenticate(state, key).await.map(Caller)
+        authenticate(parts, state, key).await.map(Caller)
     }
 }
 
-async fn authenticate(state: &AppState, key: &str) -> Result<User, ApiError> {
-    db::api_keys::authenticate(&state.pool, &hash_api_key(key))
+/// The key's holder, once the request is counted against the key's rate limit.
+async fn authenticate(parts: &Parts, state: &AppState, key: &str) -> Result<User, ApiError> {
+    let who = db::api_keys::authenticate(&state.pool, &hash_api_key(key))
         .await?
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidApiKey,
                 "the API key is unknown or revoked",
             )
-        })
+        })?;
+    super::rate_limit::charge(parts, state, &who)?;
+    Ok(who.user)
 }
 
 /// The caller of an event stream: the bearer header, or the `access_token` query
@@ -85,7 +88,9 @@ impl FromRequestParts<AppState> for StreamCaller {
                 "send an API key: Authorization: Bearer <key>, or ?access_token=<key> for an event stream",
             ));
         };
-        authenticate(state, token.trim()).await.map(StreamCaller)
+        authenticate(parts, state, token.trim())
+            .await
+            .map(StreamCaller)
     }
 }
 

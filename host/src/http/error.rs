@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::model::quota::Counted;
+use crate::quotas::{Exceeded, QuotaError};
 use crate::validate::Problem;
 
 /// Declares [`ErrorCode`]: each code with its stable text, its HTTP status and what it
@@ -131,6 +133,18 @@ error_codes! {
     UnsupportedWitVersion = ("unsupported_wit_version", UNPROCESSABLE_ENTITY),
     /// The plugin's `info` call failed.
     PluginInfoFailed = ("plugin_info_failed", UNPROCESSABLE_ENTITY),
+    /// Creating the job would pass the caller's `jobs` quota (an admin can raise it).
+    QuotaJobs = ("quota_jobs", FORBIDDEN),
+    /// Creating the schema would pass the caller's `schemas` quota (an admin can raise it).
+    QuotaSchemas = ("quota_schemas", FORBIDDEN),
+    /// The upload would pass the caller's `plugins` quota of private plugin versions (an admin can raise it).
+    QuotaPlugins = ("quota_plugins", FORBIDDEN),
+    /// A job's or a run's `max_pages` above the caller's `max_pages` quota (an admin can raise it).
+    QuotaMaxPages = ("quota_max_pages", FORBIDDEN),
+    /// A schedule firing more often than the caller's `min_schedule_interval_secs` quota allows (an admin can lower it).
+    QuotaScheduleInterval = ("quota_schedule_interval", FORBIDDEN),
+    /// Too many requests with this API key: wait the `Retry-After` seconds.
+    RateLimited = ("rate_limited", TOO_MANY_REQUESTS),
     /// Something went wrong on trawl's side (logged; the answer says nothing more).
     InternalError = ("internal_error", INTERNAL_SERVER_ERROR),
 }
@@ -263,6 +277,37 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::internal(e)
+    }
+}
+
+impl From<Exceeded> for ApiError {
+    fn from(e: Exceeded) -> Self {
+        let code = match e {
+            Exceeded::Count {
+                what: Counted::Jobs,
+                ..
+            } => ErrorCode::QuotaJobs,
+            Exceeded::Count {
+                what: Counted::Schemas,
+                ..
+            } => ErrorCode::QuotaSchemas,
+            Exceeded::Count {
+                what: Counted::Plugins,
+                ..
+            } => ErrorCode::QuotaPlugins,
+            Exceeded::MaxPages { .. } => ErrorCode::QuotaMaxPages,
+            Exceeded::ScheduleInterval { .. } => ErrorCode::QuotaScheduleInterval,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<QuotaError> for ApiError {
+    fn from(e: QuotaError) -> Self {
+        match e {
+            QuotaError::Exceeded(e) => e.into(),
+            QuotaError::Db(e) => e.into(),
+        }
     }
 }
 

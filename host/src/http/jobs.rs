@@ -15,6 +15,7 @@ use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
 use crate::model::Overlap;
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
+use crate::model::quota::{Counted, Quotas};
 use crate::model::schedule::{Cron, Schedule, parse_timezone};
 use crate::model::webhook::{Webhook, WebhookIn};
 use crate::state::AppState;
@@ -44,7 +45,8 @@ pub struct JobIn {
     /// How the next pages are found (default `{"type": "none"}`).
     #[serde(default = "no_pagination")]
     pub pagination: Pagination,
-    /// Pages fetched at most in one run (default 100).
+    /// Pages fetched at most in one run (default 100); at most the caller's `max_pages`
+    /// quota (`quota_max_pages` otherwise).
     #[serde(default = "default_max_pages")]
     #[schema(minimum = 1, maximum = 100000)]
     pub max_pages: i32,
@@ -91,7 +93,9 @@ pub struct JobIn {
     /// months 1–12 or JAN–DEC), or six with seconds first, or `@hourly`, `@daily`,
     /// `@weekly`, `@monthly`, `@yearly`. Each field is a list of `*`, `N` or `N-M`, each
     /// with an optional `/STEP`; when both day fields are restricted, a day matching
-    /// either fires. Absent or null: no schedule.
+    /// either fires. Absent or null: no schedule. Its occurrences may come no closer
+    /// together than the caller's `min_schedule_interval_secs` quota
+    /// (`quota_schedule_interval` otherwise).
     #[serde(default)]
     #[schema(max_length = 256, example = "30 2 * * *")]
     pub cron: Option<String>,
@@ -326,6 +330,17 @@ fn webhooks_json(body: &JobIn) -> ApiResult<serde_json::Value> {
     serde_json::to_value(hooks).map_err(ApiError::internal)
 }
 
+/// Whether the job stays within the caller's quotas: its pages per run, and how often its
+/// schedule fires (the body is checked already, so its schedule parses).
+fn within_quotas(body: &JobIn, quotas: &Quotas) -> ApiResult<()> {
+    crate::quotas::check_max_pages(quotas, body.max_pages)?;
+    if let Some(cron) = &body.cron {
+        let schedule = Schedule::parse(cron, &body.timezone).map_err(ApiError::internal)?;
+        crate::quotas::check_schedule(quotas, &schedule, Utc::now())?;
+    }
+    Ok(())
+}
+
 fn unknown_schema() -> ApiError {
     ApiError::new(
         ErrorCode::UnknownSchema,
@@ -334,8 +349,13 @@ fn unknown_schema() -> ApiError {
 }
 
 /// Create a job.
+///
+/// Refused with 403 past the caller's quotas: `quota_jobs` (as many jobs as the quota
+/// allows), `quota_max_pages` (`max_pages` above it), `quota_schedule_interval` (a
+/// schedule firing more often than it allows). `GET /v1/me` shows the quotas; an admin
+/// can raise them.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobIn,
-    responses((status = 201, body = JobOut), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = JobOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -349,6 +369,9 @@ async fn create_job(
     let webhooks = webhooks_json(&body)?;
     let secret = crate::webhooks::new_secret();
     let mut tx = state.pool.begin().await?;
+    let quotas =
+        crate::quotas::reserve(&mut tx, &state.config.quotas, caller.0.id, Counted::Jobs).await?;
+    within_quotas(&body, &quotas)?;
     let id = db::jobs::create(&mut *tx, caller.0.id, &new)
         .await?
         .ok_or_else(unknown_schema)?;
@@ -403,8 +426,11 @@ async fn get_job(
 }
 
 /// Replace a job.
+///
+/// Refused with 403 `quota_max_pages` or `quota_schedule_interval` past the caller's
+/// quotas, as at creation.
 #[utoipa::path(put, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = JobId, Path)), request_body = JobIn,
-    responses((status = 200, body = JobOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = JobOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replace_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -415,6 +441,10 @@ async fn replace_job(
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     check(&body, &state.config.fetch)?;
+    let (quotas, _) = crate::quotas::effective(&state.pool, &state.config.quotas, caller.0.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    within_quotas(&body, &quotas)?;
     let schedule = schedule_settings(&body)?;
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);

@@ -140,7 +140,9 @@ async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedP
 /// Upload a plugin: a WebAssembly component (raw `application/wasm` body, or a multipart
 /// form with a file). Name, version, kind and description come from its own `info()`.
 /// The same bytes again give back the existing plugin (200); the same name and version with
-/// other bytes are a conflict.
+/// other bytes are a conflict. A member's private uploads count against their `plugins`
+/// quota (each version counts; the same version again does not): one more is refused with
+/// 403 `quota_plugins`.
 #[utoipa::path(post, path = "/v1/plugins", tag = "plugins",
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The component's bytes (any content type but `multipart/form-data`, such as `application/wasm`), or a multipart form whose first file is the component"),
@@ -181,40 +183,58 @@ async fn upload_plugin(
             ),
         )
     };
-    let (id, status) =
-        match db::plugins::insert_uploaded(&state.pool, owner, manifest, &digest, &bytes).await? {
-            Upload::Inserted(id) => (id, StatusCode::CREATED),
-            Upload::Reserved => {
-                return Err(ApiError::new(
-                    ErrorCode::PluginNameReserved,
-                    format!(
-                        "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
-                        manifest.name
-                    ),
-                ));
+    let most_owned = match owner {
+        Some(member) => Some(
+            crate::quotas::effective(&state.pool, &state.config.quotas, member)
+                .await?
+                .ok_or_else(|| ApiError::not_found("user"))?
+                .0
+                .plugins,
+        ),
+        None => None,
+    };
+    let uploaded =
+        db::plugins::insert_uploaded(&state.pool, owner, most_owned, manifest, &digest, &bytes)
+            .await?;
+    let (id, status) = match uploaded {
+        Upload::Inserted(id) => (id, StatusCode::CREATED),
+        Upload::OverQuota(have) => {
+            return Err(crate::quotas::Exceeded::Count {
+                what: crate::model::quota::Counted::Plugins,
+                have,
+                most: most_owned.unwrap_or_default(),
             }
-            Upload::Taken => {
-                return Err(ApiError::new(
-                    ErrorCode::PluginNameTaken,
-                    format!(
-                        "plugins named {:?} belong to someone else: name yours otherwise",
-                        manifest.name
-                    ),
-                ));
-            }
-            Upload::Exists => {
-                match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
-                    .await?
-                {
-                    Some((id, stored, stored_owner))
-                        if stored == digest && stored_owner == owner =>
-                    {
-                        (id, StatusCode::OK)
-                    }
-                    _ => return Err(existing()),
+            .into());
+        }
+        Upload::Reserved => {
+            return Err(ApiError::new(
+                ErrorCode::PluginNameReserved,
+                format!(
+                    "{:?} is the name of a plugin bundled with trawl: name yours otherwise",
+                    manifest.name
+                ),
+            ));
+        }
+        Upload::Taken => {
+            return Err(ApiError::new(
+                ErrorCode::PluginNameTaken,
+                format!(
+                    "plugins named {:?} belong to someone else: name yours otherwise",
+                    manifest.name
+                ),
+            ));
+        }
+        Upload::Exists => {
+            match db::plugins::by_name_version(&state.pool, &manifest.name, &manifest.version)
+                .await?
+            {
+                Some((id, stored, stored_owner)) if stored == digest && stored_owner == owner => {
+                    (id, StatusCode::OK)
                 }
+                _ => return Err(existing()),
             }
-        };
+        }
+    };
     let found = db::plugins::get_visible(&state.pool, user.id, id)
         .await?
         .ok_or_else(existing)?;

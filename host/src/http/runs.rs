@@ -144,12 +144,18 @@ impl From<RunRow> for RunOut {
 /// returns the run it created (200, `Idempotent-Replayed: true`) instead of a new one
 /// (201); the same key with another body is refused (422 `idempotency_key_reused`).
 /// Concurrent requests with one key create one run.
+///
+/// Runs at once are a quota per user (`concurrent_runs`, see `GET /v1/me`): a run started
+/// while as many of the caller's runs are running is not refused but stays `queued`, and
+/// starts, oldest first, when one of them ends, on whichever host has room. Other users'
+/// runs do not wait behind it. A `max_pages` override above the caller's `max_pages`
+/// quota is refused (403 `quota_max_pages`).
 #[utoipa::path(post, path = "/v1/jobs/{id}/runs", tag = "runs",
     params(("id" = JobId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe run creation")),
     request_body(content = Option<RunOverrides>, description = "What this run changes of its job (optional)"),
     responses((status = 201, body = RunOut), (status = 200, body = RunOut, headers(("Idempotent-Replayed" = String))),
               (status = 402, body = ErrorBody, description = "The run would be charged and the balance cannot pay for one page (`insufficient_credits`)"),
-              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,6 +180,12 @@ async fn start_run(
         None => None,
     };
     let overrides = run_overrides(&headers, &body)?;
+    if let Some(asked) = overrides.max_pages {
+        let (quotas, _) = crate::quotas::effective(&state.pool, &state.config.quotas, caller.0.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        crate::quotas::check_max_pages(&quotas, asked)?;
+    }
     // The request, as the key remembers it: the overrides in a fixed form, so spacing or
     // key order in the body do not make the same request a different one.
     let canonical = serde_json::to_vec(&overrides).expect("overrides always serialise");

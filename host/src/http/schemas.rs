@@ -15,6 +15,7 @@ use super::list::{Page, PageQuery};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
 use crate::ids::{PluginId, SchemaId};
 use crate::model::ValidationMode;
+use crate::model::quota::Counted;
 use crate::runtime::SchemaLimits;
 use crate::state::AppState;
 use crate::validate;
@@ -258,9 +259,10 @@ fn pointed(message: &str) -> (&str, &str) {
     }
 }
 
-/// Create a schema.
+/// Create a schema. Refused with 403 `quota_schemas` when the caller has as many schemas
+/// as their quota allows (`GET /v1/me` shows it; an admin can raise it).
 #[utoipa::path(post, path = "/v1/schemas", tag = "schemas", request_body = SchemaIn,
-    responses((status = 201, body = SchemaOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SchemaOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_schema(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,7 +278,9 @@ async fn create_schema(
         validation_mode: body.validation_mode,
         limits: &limits,
     };
-    let id = db::schemas::create(&state.pool, caller.0.id, &new)
+    let mut tx = state.pool.begin().await?;
+    crate::quotas::reserve(&mut tx, &state.config.quotas, caller.0.id, Counted::Schemas).await?;
+    let id = db::schemas::create(&mut *tx, caller.0.id, &new)
         .await
         .on_constraint("extractor_schemas_owner_name_key", || {
             ApiError::new(
@@ -284,6 +288,7 @@ async fn create_schema(
                 format!("you already have a schema named {:?}", body.name),
             )
         })?;
+    tx.commit().await?;
     let row = db::schemas::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::internal("schema vanished"))?;

@@ -1,4 +1,4 @@
-//! Users and API keys (admins), and `/v1/me`.
+//! Users and API keys (admins), users' quotas, and `/v1/me`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,9 @@ use crate::db::{self, ResultExt, api_keys::ApiKey, users::User};
 use crate::ids::{ApiKeyId, UserId};
 use crate::keys::{hash_api_key, key_prefix, new_api_key};
 use crate::model::Role;
+use crate::model::quota::{QuotaOverrides, QuotaUsage, Quotas};
 use crate::state::AppState;
+use crate::validate::Problem;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -20,12 +22,103 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_user, list_users))
         .routes(routes!(create_key, list_keys))
         .routes(routes!(revoke_key))
+        .routes(routes!(get_quotas, set_quotas))
 }
 
-/// Who the key belongs to.
-#[utoipa::path(get, path = "/v1/me", tag = "users", responses((status = 200, body = User)))]
-async fn me(Caller(user): Caller) -> axum::Json<User> {
-    axum::Json(user)
+/// The caller, with their quotas and how much of them is in use.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MeOut {
+    /// The user (its fields at the top level, as before quotas existed).
+    #[serde(flatten)]
+    pub user: User,
+    /// The quotas in effect.
+    pub quotas: Quotas,
+    /// How much of them is in use.
+    pub usage: QuotaUsage,
+}
+
+/// Who the key belongs to, with their quotas in effect and their use of them.
+#[utoipa::path(get, path = "/v1/me", tag = "users", responses((status = 200, body = MeOut)))]
+async fn me(State(state): State<AppState>, Caller(user): Caller) -> ApiResult<axum::Json<MeOut>> {
+    let (quotas, _) = crate::quotas::effective(&state.pool, &state.config.quotas, user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let usage = db::users::quota_usage(&state.pool, user.id).await?;
+    Ok(axum::Json(MeOut {
+        user,
+        quotas,
+        usage,
+    }))
+}
+
+/// A user's quotas: in effect, as overridden, and in use.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuotasOut {
+    /// Whose.
+    pub user_id: UserId,
+    /// In effect: each override, or else the host's default.
+    pub quotas: Quotas,
+    /// What an admin set for this user; null fields follow the host's default.
+    pub overrides: QuotaOverrides,
+    /// How much of them is in use.
+    pub usage: QuotaUsage,
+}
+
+async fn quotas_of(state: &AppState, user: UserId) -> ApiResult<QuotasOut> {
+    let (quotas, overrides) = crate::quotas::effective(&state.pool, &state.config.quotas, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let usage = db::users::quota_usage(&state.pool, user).await?;
+    Ok(QuotasOut {
+        user_id: user,
+        quotas,
+        overrides,
+        usage,
+    })
+}
+
+/// A user's quotas and use: admins for anyone, members for themselves (another user's id
+/// is a 404 to them).
+#[utoipa::path(get, path = "/v1/users/{id}/quotas", tag = "users", params(("id" = UserId, Path)),
+    responses((status = 200, body = QuotasOut), (status = 404, body = ErrorBody)))]
+async fn get_quotas(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(user): ApiPath<UserId>,
+) -> ApiResult<axum::Json<QuotasOut>> {
+    if !caller.is_admin() && caller.id != user {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok(axum::Json(quotas_of(&state, user).await?))
+}
+
+/// Set a user's quota overrides (admins): the body replaces them all, and each field left
+/// out or null goes back to the host's default. Lowering a quota below what the user has
+/// removes nothing: it refuses new jobs, schemas or uploads, and keeps extra runs queued.
+#[utoipa::path(put, path = "/v1/users/{id}/quotas", tag = "users", params(("id" = UserId, Path)),
+    request_body = QuotaOverrides,
+    responses((status = 200, body = QuotasOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn set_quotas(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiPath(user): ApiPath<UserId>,
+    ApiJson(body): ApiJson<QuotaOverrides>,
+) -> ApiResult<axum::Json<QuotasOut>> {
+    let problems = body.problems();
+    if !problems.is_empty() {
+        let details = problems
+            .into_iter()
+            .map(|(path, message)| Problem { path, message })
+            .collect();
+        return Err(
+            ApiError::new(ErrorCode::InvalidRequest, "the quotas are not valid")
+                .with_details(details),
+        );
+    }
+    if !db::users::set_quota_overrides(&state.pool, user, &body).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok(axum::Json(quotas_of(&state, user).await?))
 }
 
 /// A user to create.

@@ -458,6 +458,14 @@ impl Cron {
 /// change can put in the way (every second of a day), so only a broken time zone stops it.
 const SCAN_LIMIT: usize = 200_000;
 
+/// Occurrences [`Schedule::shortest_gap`] looks at, at most: a minute's worth of a
+/// schedule every second, 16 hours of one every minute. Every field of a crontab
+/// expression repeats within its next larger unit, so a busiest stretch shows early.
+pub const GAP_OCCURRENCES: usize = 1_000;
+
+/// Days after its first occurrence [`Schedule::shortest_gap`] looks, at most.
+pub const GAP_WINDOW_DAYS: i64 = 366;
+
 /// A cron expression in a time zone: the instants a job's schedule fires at.
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -508,6 +516,36 @@ impl Schedule {
             at = next;
         }
         out
+    }
+
+    /// The shortest time between two consecutive occurrences after `after`: how often the
+    /// schedule fires at its busiest. Looked for over the next [`GAP_OCCURRENCES`]
+    /// occurrences within [`GAP_WINDOW_DAYS`] days of the first (a calendar's pattern
+    /// repeats within a year, daylight-saving changes included), and no further once a
+    /// gap shorter than `enough` is found, since the caller only asks whether the
+    /// schedule is busier than that. `None` with fewer than two occurrences.
+    pub fn shortest_gap(&self, after: DateTime<Utc>, enough: TimeDelta) -> Option<TimeDelta> {
+        let first = self.next_after(after)?;
+        let end = first + TimeDelta::days(GAP_WINDOW_DAYS);
+        let mut previous = first;
+        let mut shortest: Option<TimeDelta> = None;
+        for _ in 1..GAP_OCCURRENCES {
+            let Some(next) = self.next_after(previous) else {
+                break;
+            };
+            if next > end {
+                break;
+            }
+            let gap = next - previous;
+            if shortest.is_none_or(|s| gap < s) {
+                shortest = Some(gap);
+            }
+            if gap < enough {
+                break;
+            }
+            previous = next;
+        }
+        shortest
     }
 
     fn offset_at(&self, instant: DateTime<Utc>) -> TimeDelta {
@@ -938,6 +976,58 @@ mod tests {
                     None => rest,
                 }
             })
+    }
+
+    fn gap(cron: &str, tz: &str) -> Option<TimeDelta> {
+        schedule(cron, tz).shortest_gap(at("2026-12-02T10:00:00Z"), TimeDelta::zero())
+    }
+
+    /// The busiest stretch of a schedule, even when it is not the next one.
+    #[test]
+    fn shortest_gap_is_the_busiest_stretch() {
+        assert_eq!(gap("* * * * * *", "UTC"), Some(TimeDelta::seconds(1)));
+        assert_eq!(gap("*/5 * * * *", "UTC"), Some(TimeDelta::minutes(5)));
+        assert_eq!(gap("@hourly", "UTC"), Some(TimeDelta::hours(1)));
+        assert_eq!(gap("30 2 * * *", "UTC"), Some(TimeDelta::days(1)));
+        // Two minutes apart once a night, far from the next occurrence.
+        assert_eq!(gap("0,2 3 * * *", "UTC"), Some(TimeDelta::minutes(2)));
+        // Uneven steps: 0, 50 past the hour, then 10 minutes to the next hour.
+        assert_eq!(gap("0,50 * * * *", "UTC"), Some(TimeDelta::minutes(10)));
+        // Minutes 0 and 59 of 23:00, then 00:00 of the next day, one minute after 23:59.
+        assert_eq!(gap("0,59 0,23 * * *", "UTC"), Some(TimeDelta::minutes(1)));
+        // Either day field: the 1st and Mondays; Monday 2027-05-31 is a day before the 1st.
+        assert_eq!(gap("0 0 1 * MON", "UTC"), Some(TimeDelta::days(1)));
+        // Weekly, yearly: a week, a year (the one gap within the window).
+        assert_eq!(gap("@weekly", "UTC"), Some(TimeDelta::weeks(1)));
+        assert_eq!(gap("@yearly", "UTC"), Some(TimeDelta::days(365)));
+        // The 29th of February: no second occurrence within the window.
+        assert_eq!(gap("0 0 29 2 *", "UTC"), None);
+        assert_eq!(gap("0 0 1 1,7 *", "UTC"), Some(TimeDelta::days(181)));
+    }
+
+    /// Daylight saving: a fixed-hour schedule moved by the spring gap comes closer to the
+    /// next occurrence (02:30 fires at 03:30, an hour before 04:30); an hourly one never
+    /// fires twice within the hour.
+    #[test]
+    fn shortest_gap_sees_daylight_saving() {
+        assert_eq!(
+            gap("30 2,4 * * *", "Europe/Berlin"),
+            Some(TimeDelta::hours(1))
+        );
+        assert_eq!(gap("0 * * * *", "Europe/Berlin"), Some(TimeDelta::hours(1)));
+    }
+
+    /// The search stops as soon as a gap under `enough` shows, and stays bounded on the
+    /// busiest schedule there is.
+    #[test]
+    fn shortest_gap_is_bounded() {
+        let s = schedule("* * * * * *", "Europe/Berlin");
+        let started = std::time::Instant::now();
+        let found = s.shortest_gap(at("2026-12-02T10:00:00Z"), TimeDelta::zero());
+        assert_eq!(found, Some(TimeDelta::seconds(1)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let early = s.shortest_gap(at("2026-12-02T10:00:00Z"), TimeDelta::minutes(1));
+        assert_eq!(early, Some(TimeDelta::seconds(1)));
     }
 
     proptest! {
