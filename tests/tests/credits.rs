@@ -308,7 +308,49 @@ async fn a_known_crawl_is_charged_exactly_what_succeeded() -> anyhow::Result<()>
     let size = export["size_bytes"].as_i64().context("size")?;
     let export_credits = (size * 2 + 999_999) / 1_000_000;
     assert_eq!(export["credits_consumed"], export_credits, "{export}");
-    assert_eq!(balance(&host, &user).await?, 1_000 - total - export_credits);
+    let left = 1_000 - total - export_credits;
+    assert_eq!(balance(&host, &user).await?, left);
+
+    // With one credit left, a small export costs exactly that; with none, exports are
+    // refused before they start.
+    let (status, line) = host
+        .call(
+            "POST",
+            &format!("/v1/users/{user}/credits"),
+            &host.admin_key,
+            Some(json!({"amount": 1 - left, "reason": "down to one"})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{line}");
+    let (status, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run_id}/exports"),
+            &key,
+            Some(json!({"format": "jsonl"})),
+        )
+        .await?;
+    assert_eq!(status, 202, "{export}");
+    let export = host
+        .wait_export(
+            &key,
+            export["id"].as_str().context("id")?,
+            Duration::from_secs(30),
+        )
+        .await?;
+    assert_eq!(export["status"], "succeeded", "{export}");
+    assert_eq!(export["credits_consumed"], 1, "{export}");
+    assert_eq!(balance(&host, &user).await?, 0);
+    let (status, answer) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run_id}/exports"),
+            &key,
+            Some(json!({"format": "jsonl"})),
+        )
+        .await?;
+    assert_eq!(status, 402, "{answer}");
+    assert_eq!(answer["error"]["code"], "insufficient_credits", "{answer}");
     ledger_matches(&host).await?;
     host.stop().await
 }

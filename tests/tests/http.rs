@@ -32,6 +32,18 @@ impl Api {
         let user = db::users::create(&self.state.pool, email, role.parse().expect("a role"), 0)
             .await
             .expect("user");
+        // Credits enough for any run here: members' runs are charged.
+        let mut conn = self.state.pool.acquire().await.expect("a connection");
+        db::ledger::adjust(
+            &mut conn,
+            user.id,
+            trawl_host::model::pricing::LedgerKind::Grant,
+            1_000_000,
+            "test credits",
+            None,
+        )
+        .await
+        .expect("a grant");
         let (key, hash) = keys::new_api_key();
         db::api_keys::create(
             &self.state.pool,
