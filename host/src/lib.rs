@@ -5,7 +5,8 @@
 //! never above (`tests/tests/layering.rs` fails on any import circle).
 //!
 //! - Types: [`ids`] (typed row ids), [`model`] (the enums of states, triggers, scopes,
-//!   modes, roles and plugin kinds; the job specification), [`config`] (flags and
+//!   modes, roles and plugin kinds; the job specification; the price list and the
+//!   arithmetic of charges), [`config`] (flags and
 //!   `TRAWL_*` variables, each default said once).
 //! - The database, the sandbox, the network: [`db`] (the pool, migrations, the embedded
 //!   PostgreSQL, one query module per table), [`runtime`] (wasmtime behind a narrow

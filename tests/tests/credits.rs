@@ -154,6 +154,21 @@ async fn run_lines(host: &TestHost, key: &str, run: &str) -> anyhow::Result<(Val
     }
 }
 
+/// Export a run as JSON lines and wait for the export to end.
+async fn export_jsonl(host: &TestHost, key: &str, run: &str) -> anyhow::Result<Value> {
+    let (status, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{run}/exports"),
+            key,
+            Some(json!({"format": "jsonl"})),
+        )
+        .await?;
+    anyhow::ensure!(status == 202, "export: {status} {export}");
+    let id = export["id"].as_str().context("export id")?;
+    host.wait_export(key, id, Duration::from_secs(30)).await
+}
+
 fn charged_for(lines: &[Value], item: &str) -> (i64, i64) {
     lines
         .iter()
@@ -291,19 +306,7 @@ async fn a_known_crawl_is_charged_exactly_what_succeeded() -> anyhow::Result<()>
     assert_eq!(by_job["rows"][0]["key"], job_id.as_str());
 
     // An export is charged by its size, rounded up to a whole credit.
-    let (status, export) = host
-        .call(
-            "POST",
-            &format!("/v1/runs/{run_id}/exports"),
-            &key,
-            Some(json!({"format": "jsonl"})),
-        )
-        .await?;
-    assert_eq!(status, 202, "{export}");
-    let export_id = export["id"].as_str().context("export id")?;
-    let export = host
-        .wait_export(&key, export_id, Duration::from_secs(30))
-        .await?;
+    let export = export_jsonl(&host, &key, run_id).await?;
     assert_eq!(export["status"], "succeeded", "{export}");
     let size = export["size_bytes"].as_i64().context("size")?;
     let export_credits = (size * 2 + 999_999) / 1_000_000;
@@ -322,22 +325,7 @@ async fn a_known_crawl_is_charged_exactly_what_succeeded() -> anyhow::Result<()>
         )
         .await?;
     assert_eq!(status, 201, "{line}");
-    let (status, export) = host
-        .call(
-            "POST",
-            &format!("/v1/runs/{run_id}/exports"),
-            &key,
-            Some(json!({"format": "jsonl"})),
-        )
-        .await?;
-    assert_eq!(status, 202, "{export}");
-    let export = host
-        .wait_export(
-            &key,
-            export["id"].as_str().context("id")?,
-            Duration::from_secs(30),
-        )
-        .await?;
+    let export = export_jsonl(&host, &key, run_id).await?;
     assert_eq!(export["status"], "succeeded", "{export}");
     assert_eq!(export["credits_consumed"], 1, "{export}");
     assert_eq!(balance(&host, &user).await?, 0);

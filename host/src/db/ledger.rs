@@ -217,26 +217,10 @@ pub struct RunCharges {
 
 /// A run's charges so far (nothing yet: zeros).
 pub async fn run_charges(ex: impl PgExecutor<'_>, run: RunId) -> Result<RunCharges, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"SELECT pages, fuel, items, credits_pages, credits_fuel, credits_items
-           FROM run_charges WHERE run_id = $1"#,
-        run as RunId
-    )
-    .fetch_optional(ex)
-    .await?;
-    Ok(row
-        .map(|r| RunCharges {
-            work: Work {
-                pages: r.pages,
-                fuel: r.fuel,
-                items: r.items,
-            },
-            credits: Charge {
-                pages: r.credits_pages,
-                fuel: r.credits_fuel,
-                items: r.credits_items,
-            },
-        })
+    Ok(runs_charges(ex, &[run])
+        .await?
+        .pop()
+        .map(|(_, charges)| charges)
         .unwrap_or_default())
 }
 
