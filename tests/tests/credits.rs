@@ -667,11 +667,25 @@ async fn grants_ledgers_and_usage_are_the_owners_and_admins_only() -> anyhow::Re
     assert_eq!(status, 201, "{line}");
     assert_eq!(line["kind"], "adjustment");
     assert_eq!(balance(&host, &alice).await?, 70);
+    // No balance grows past 10^15 (nor overflows).
+    let (status, line) = host
+        .call(
+            "POST",
+            &format!("/v1/users/{alice}/credits"),
+            &host.admin_key,
+            Some(json!({"amount": 1_000_000_000_000_000i64, "reason": "a lot"})),
+        )
+        .await?;
+    assert_eq!(status, 409, "{line}");
+    assert_eq!(line["error"]["code"], "balance_above_max");
+    assert_eq!(balance(&host, &alice).await?, 70);
     for bad in [
         json!({"amount": 0, "reason": "nothing"}),
         json!({"amount": 5, "reason": " "}),
         json!({"amount": -5, "reason": "no", "kind": "grant"}),
         json!({"amount": 5, "reason": "no", "kind": "charge"}),
+        json!({"amount": i64::MAX, "reason": "overflow"}),
+        json!({"amount": 1_000_000_000_000_001i64, "reason": "too much"}),
     ] {
         let (status, answer) = host
             .call(

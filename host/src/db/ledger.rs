@@ -58,6 +58,10 @@ macro_rules! ledger_rows {
     };
 }
 
+/// The largest balance a user may hold (10^15 credits): grants past it are refused, and
+/// no sum of balance and change can overflow.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+
 /// What [`adjust`] did.
 #[derive(Debug)]
 pub enum Adjusted {
@@ -68,10 +72,15 @@ pub enum Adjusted {
     BelowZero {
         balance: i64,
     },
+    /// The change would take the balance past [`MAX_BALANCE`] (nothing was written).
+    AboveMax {
+        balance: i64,
+    },
 }
 
-/// Change a user's balance by `amount` (a grant, refund or adjustment), with the line
-/// that says so. Refused when it would take the balance below zero.
+/// Change a user's balance by `amount` (a grant, refund or adjustment, at most
+/// [`MAX_BALANCE`] either way), with the line that says so. Refused when it would take the
+/// balance below zero or past [`MAX_BALANCE`].
 pub async fn adjust(
     conn: &mut sqlx::PgConnection,
     user: UserId,
@@ -80,11 +89,12 @@ pub async fn adjust(
     reason: &str,
     actor: Option<UserId>,
 ) -> Result<Adjusted, sqlx::Error> {
+    let amount = amount.clamp(-MAX_BALANCE, MAX_BALANCE);
     let line = sqlx::query_as!(
         LedgerLine,
         r#"WITH moved AS (
                UPDATE users SET credits = credits + $2
-               WHERE id = $1 AND credits + $2 >= 0
+               WHERE id = $1 AND credits + $2 BETWEEN 0 AND $6
                RETURNING id, credits
            )
            INSERT INTO credit_ledger (user_id, kind, amount, balance, reason, actor_id)
@@ -96,14 +106,16 @@ pub async fn adjust(
         amount,
         kind as LedgerKind,
         reason,
-        actor as Option<UserId>
+        actor as Option<UserId>,
+        MAX_BALANCE
     )
     .fetch_optional(&mut *conn)
     .await?;
     match line {
         Some(line) => Ok(Adjusted::Done(line)),
         None => match balance(&mut *conn, user).await? {
-            Some(balance) => Ok(Adjusted::BelowZero { balance }),
+            Some(balance) if amount < 0 => Ok(Adjusted::BelowZero { balance }),
+            Some(balance) => Ok(Adjusted::AboveMax { balance }),
             None => Ok(Adjusted::NoUser),
         },
     }

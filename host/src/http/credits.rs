@@ -61,7 +61,8 @@ async fn pricing(State(state): State<AppState>) -> axum::Json<PricingOut> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditsIn {
-    /// Credits to add (negative: to take, for an `adjustment`).
+    /// Credits to add (negative: to take, for an `adjustment`); at most 10^15 either way.
+    #[schema(minimum = -1_000_000_000_000_000i64, maximum = 1_000_000_000_000_000i64)]
     pub amount: i64,
     /// Why, for the ledger.
     #[schema(min_length = 1, max_length = 500)]
@@ -74,7 +75,7 @@ pub struct CreditsIn {
 
 /// Grant, refund or adjust a user's credits (admins). The balance and the ledger line
 /// change together; a change that would take the balance below zero is refused (409
-/// `balance_below_zero`).
+/// `balance_below_zero`), and one past 10^15 credits too (409 `balance_above_max`).
 #[utoipa::path(post, path = "/v1/users/{id}/credits", tag = "credits", params(("id" = UserId, Path)),
     request_body = CreditsIn,
     responses((status = 201, body = LedgerLine), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -90,8 +91,11 @@ async fn adjust_credits(
     if reason.is_empty() || reason.chars().count() > 500 {
         problems.push(problem("/reason", "give a reason of 1 to 500 characters"));
     }
-    if body.amount == 0 {
-        problems.push(problem("/amount", "must not be zero"));
+    if body.amount == 0 || body.amount.unsigned_abs() > db::ledger::MAX_BALANCE as u64 {
+        problems.push(problem(
+            "/amount",
+            "must not be zero, and at most 10^15 either way",
+        ));
     }
     let kind = body.kind.unwrap_or(if body.amount > 0 {
         LedgerKind::Grant
@@ -119,6 +123,13 @@ async fn adjust_credits(
     match db::ledger::adjust(&mut conn, user, kind, body.amount, reason, Some(admin.id)).await? {
         Adjusted::Done(line) => Ok((StatusCode::CREATED, axum::Json(line))),
         Adjusted::NoUser => Err(ApiError::not_found("user")),
+        Adjusted::AboveMax { balance } => Err(ApiError::new(
+            ErrorCode::BalanceAboveMax,
+            format!(
+                "the balance is {balance}: adding {} would take it past the largest balance, 10^15",
+                body.amount
+            ),
+        )),
         Adjusted::BelowZero { balance } => Err(ApiError::new(
             ErrorCode::BalanceBelowZero,
             format!(

@@ -101,6 +101,8 @@ error_codes! {
     InsufficientCredits = ("insufficient_credits", PAYMENT_REQUIRED),
     /// A credit adjustment that would take the balance below zero.
     BalanceBelowZero = ("balance_below_zero", CONFLICT),
+    /// A credit grant that would take the balance past the largest one (10^15).
+    BalanceAboveMax = ("balance_above_max", CONFLICT),
     /// The body is larger than the route takes.
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE),
     /// A body that is not `application/json`.

@@ -134,7 +134,7 @@ pub struct UserIn {
     /// Starting credits (default: the host's `signup_credits`, see `GET /v1/pricing`),
     /// given by a `grant` line in the user's ledger.
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000i64)]
     pub credits: Option<i64>,
 }
 
@@ -153,10 +153,10 @@ async fn create_user(
         ));
     }
     let credits = body.credits.unwrap_or(state.config.credits.signup_credits);
-    if credits < 0 {
+    if !(0..=db::ledger::MAX_BALANCE).contains(&credits) {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
-            "credits must not be negative",
+            "credits must be 0 to 10^15",
         ));
     }
     let role = body.role;
