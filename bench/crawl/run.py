@@ -139,7 +139,7 @@ SCHEMA = {
 }
 
 
-def run_trawl(args, start_url, pages):
+def run_trawl(args, start_url, pages, charged=False):
     admin_url = args.database_url.rsplit("/", 1)[0] + "/postgres"
     for sql in ["DROP DATABASE IF EXISTS trawl_crawl_bench WITH (FORCE)", "CREATE DATABASE trawl_crawl_bench"]:
         subprocess.run(["psql", admin_url, "-q", "-c", sql], check=True)
@@ -156,12 +156,18 @@ def run_trawl(args, start_url, pages):
         TRAWL_ALLOW_NETWORKS="127.0.0.1/32",
         RUST_LOG="warn",
     )
+    if charged:
+        # The admin's runs are charged like a member's: a ledger line per kind per batch.
+        env["TRAWL_CHARGE_ADMINS"] = "true"
     command = [args.trawl_binary, "serve"]
     if args.perf:
         command = ["perf", "record", "-F", "999", "-g", "-o", args.perf, "--"] + command
     trawl = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: urllib.request.urlopen(base + "/readyz").status == 200, 120, "trawl to start")
+        if charged:
+            me = api(base, "GET", "/v1/me")
+            api(base, "POST", f"/v1/users/{me['id']}/credits", {"amount": 10**12, "reason": "benchmark"})
         schema = api(base, "POST", "/v1/schemas", {"name": "books", "json_schema": SCHEMA})
         job = api(
             base,
@@ -193,7 +199,10 @@ def run_trawl(args, start_url, pages):
             raise SystemExit(f"the trawl run ended {run['status']}: {run.get('error')}")
         started = datetime.fromisoformat(run["started_at"])
         finished = datetime.fromisoformat(run["finished_at"])
+        if charged and run["credits_consumed"] <= 0:
+            raise SystemExit(f"the charged run was not charged: {run}")
         return {
+            "credits": run["credits_consumed"],
             "pages": run["counters"]["pages_fetched"],
             "items": run["counters"]["items_new"],
             "seconds": (finished - started).total_seconds(),
@@ -244,6 +253,8 @@ def main():
     parser.add_argument("--trawl-binary", default=os.path.join(ROOT, "target", "release", "trawl"), help="the trawl to measure (default: the release build)")
     parser.add_argument("--only", choices=["trawl", "scrapy"])
     parser.add_argument("--perf", metavar="FILE", help="profile trawl with `perf record` into FILE")
+    parser.add_argument("--compare-charging", type=int, metavar="ROUNDS",
+                        help="instead: ROUNDS pairs of trawl runs, uncharged and charged (admins charged, a ledger line per kind per batch) in turn; medians and the ratio")
     args = parser.parse_args()
 
     if not args.no_build:
@@ -258,6 +269,9 @@ def main():
     start_url = f"http://127.0.0.1:{port}/catalogue/page-1.html"
     try:
         wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt").status == 200, 60, "the static server")
+        if args.compare_charging:
+            compare_charging(args, start_url, pages)
+            return
         results = {}
         for name in ["trawl", "scrapy"]:
             if args.only and args.only != name:
@@ -283,6 +297,29 @@ def main():
         t, s = results["trawl"], results["scrapy"]
         print(f"\ntrawl / Scrapy, pages per second: {(t['pages'] / t['seconds']) / (s['pages'] / s['seconds']):.2f}x")
         print(f"Scrapy / trawl, crawler CPU per page: {(s['cpu_seconds'] / s['pages']) / (t['cpu'] / t['pages']):.2f}x")
+
+
+def compare_charging(args, start_url, pages):
+    import statistics
+
+    rows = {"uncharged": [], "charged": []}
+    for _ in range(args.compare_charging):
+        for name in rows:
+            r = run_trawl(args, start_url, pages, charged=name == "charged")
+            rows[name].append(r)
+            print(f"{name}: {r['pages'] / r['seconds']:.0f} pages/s, {1000 * r['cpu'] / r['pages']:.2f} CPU s / 1000 pages, {r.get('credits', 0)} credits", flush=True)
+    print(f"\n{pages} pages, concurrency {args.concurrency}, {os.cpu_count()} CPUs, {args.compare_charging} rounds (medians)\n")
+    print("| run | pages/s | trawl CPU s / 1000 pages | PostgreSQL CPU s / 1000 pages | credits |")
+    print("|---|---|---|---|---|")
+    med = {}
+    for name, rs in rows.items():
+        med[name] = (
+            statistics.median(r["pages"] / r["seconds"] for r in rs),
+            statistics.median(1000 * r["cpu"] / r["pages"] for r in rs),
+            statistics.median(1000 * r["pg_cpu"] / r["pages"] for r in rs),
+        )
+        print(f"| {name} | {med[name][0]:.0f} | {med[name][1]:.2f} | {med[name][2]:.2f} | {rs[-1].get('credits', 0)} |")
+    print(f"\ncharged / uncharged, pages per second: {med['charged'][0] / med['uncharged'][0]:.2f}x")
 
 
 if __name__ == "__main__":

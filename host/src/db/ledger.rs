@@ -345,8 +345,8 @@ pub enum Group {
 /// Credits a user was charged in `[from, to)`, by day (UTC) or by job, and by item.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct UsageRow {
-    /// The day (`YYYY-MM-DD`, UTC) or the job's id (null: exports, whose job is not
-    /// recorded, and charges of deleted jobs' runs are still under their id).
+    /// The day (`YYYY-MM-DD`, UTC) or the job's id (charges of a deleted job's runs and
+    /// exports stay under its id).
     pub key: Option<String>,
     /// Credits for pages.
     pub pages: i64,
