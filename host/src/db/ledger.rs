@@ -229,46 +229,27 @@ pub struct RunCharges {
 
 /// A run's charges so far (nothing yet: zeros).
 pub async fn run_charges(ex: impl PgExecutor<'_>, run: RunId) -> Result<RunCharges, sqlx::Error> {
-    Ok(runs_charges(ex, &[run])
-        .await?
-        .pop()
-        .map(|(_, charges)| charges)
-        .unwrap_or_default())
-}
-
-/// The charges of several runs (runs with none are left out).
-pub async fn runs_charges(
-    ex: impl PgExecutor<'_>,
-    runs: &[RunId],
-) -> Result<Vec<(RunId, RunCharges)>, sqlx::Error> {
-    let ids: Vec<uuid::Uuid> = runs.iter().map(|r| r.0).collect();
-    let rows = sqlx::query!(
-        r#"SELECT run_id AS "run_id: RunId", pages, fuel, items, credits_pages, credits_fuel, credits_items
-           FROM run_charges WHERE run_id = ANY($1)"#,
-        &ids
+    let row = sqlx::query!(
+        r#"SELECT pages, fuel, items, credits_pages, credits_fuel, credits_items
+           FROM run_charges WHERE run_id = $1"#,
+        run as RunId
     )
-    .fetch_all(ex)
+    .fetch_optional(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.run_id,
-                RunCharges {
-                    work: Work {
-                        pages: r.pages,
-                        fuel: r.fuel,
-                        items: r.items,
-                    },
-                    credits: Charge {
-                        pages: r.credits_pages,
-                        fuel: r.credits_fuel,
-                        items: r.credits_items,
-                    },
-                },
-            )
+    Ok(row
+        .map(|r| RunCharges {
+            work: Work {
+                pages: r.pages,
+                fuel: r.fuel,
+                items: r.items,
+            },
+            credits: Charge {
+                pages: r.credits_pages,
+                fuel: r.credits_fuel,
+                items: r.credits_items,
+            },
         })
-        .collect())
+        .unwrap_or_default())
 }
 
 /// Add a batch's work and its credits to a run's charges.

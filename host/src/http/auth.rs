@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 
 use super::error::{ApiError, ErrorCode};
 use crate::db::{self, users::User};
+use crate::ids::UserId;
 use crate::keys::hash_api_key;
 use crate::state::AppState;
 
@@ -110,5 +111,15 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::forbidden("only admins may do this"));
         }
         Ok(Admin(user))
+    }
+}
+
+/// Whether `caller` may read the records of user `id` (quotas, ledger, usage): admins
+/// anyone's, members their own. Anyone else's is a 404, as if there were no such user.
+pub fn may_read_user(caller: &User, id: UserId) -> Result<(), ApiError> {
+    if caller.is_admin() || caller.id == id {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("user"))
     }
 }

@@ -147,12 +147,9 @@ fn problem(path: &str, message: &str) -> crate::validate::Problem {
     }
 }
 
-/// The user `caller` asks about: any for an admin, only themselves for a member (anyone
-/// else is a 404, as if there were no such user).
+/// The user `caller` asks about, if they may read that user's records.
 async fn visible_user(state: &AppState, caller: &User, id: UserId) -> ApiResult<User> {
-    if caller.id != id && !caller.is_admin() {
-        return Err(ApiError::not_found("user"));
-    }
+    super::auth::may_read_user(caller, id)?;
     db::users::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))

@@ -86,9 +86,7 @@ async fn get_quotas(
     Caller(caller): Caller,
     ApiPath(user): ApiPath<UserId>,
 ) -> ApiResult<axum::Json<QuotasOut>> {
-    if !caller.is_admin() && caller.id != user {
-        return Err(ApiError::not_found("user"));
-    }
+    super::auth::may_read_user(&caller, user)?;
     Ok(axum::Json(quotas_of(&state, user).await?))
 }
 

@@ -104,16 +104,6 @@ impl Work {
             items: self.items.saturating_add(other.items),
         }
     }
-
-    /// The quantity of one kind.
-    pub fn of(&self, item: ChargeItem) -> i64 {
-        match item {
-            ChargeItem::Pages => self.pages,
-            ChargeItem::Fuel => self.fuel,
-            ChargeItem::Items => self.items,
-            ChargeItem::Export => 0,
-        }
-    }
 }
 
 /// Credits by kind of a run's work.
@@ -133,16 +123,6 @@ impl Charge {
         self.pages
             .saturating_add(self.fuel)
             .saturating_add(self.items)
-    }
-
-    /// The credits of one kind.
-    pub fn of(&self, item: ChargeItem) -> i64 {
-        match item {
-            ChargeItem::Pages => self.pages,
-            ChargeItem::Fuel => self.fuel,
-            ChargeItem::Items => self.items,
-            ChargeItem::Export => 0,
-        }
     }
 
     /// Both together (saturating).

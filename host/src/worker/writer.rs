@@ -273,6 +273,7 @@ async fn settle(
 }
 
 /// Where a run's pages go and who pays for them.
+#[derive(Debug, Clone, Copy)]
 struct Target {
     lease: Lease,
     job: JobId,
@@ -405,9 +406,8 @@ async fn write(pool: &sqlx::PgPool, target: &Target, batch: &[Job]) -> Result<Wr
         lease,
         job,
         dedup_key,
-        billing,
-    } = target;
-    let (lease, job, dedup_key) = (*lease, *job, *dedup_key);
+        ref billing,
+    } = *target;
     let pricing = billing.pricing;
     let mut tx = pool.begin().await?;
     // The fence first: a worker whose lease was taken over, or lapsed, writes nothing.
@@ -496,13 +496,9 @@ async fn write(pool: &sqlx::PgPool, target: &Target, batch: &[Job]) -> Result<Wr
     tx.commit().await?;
     // Whether any further page can be paid for: the cheapest one is a page with no fuel
     // and no new items.
-    let spent = RunCharges {
-        work: before.work.plus(work),
-        credits: before.credits.plus(cost),
-    };
     let next = pricing
         .charge(
-            spent.work,
+            before.work.plus(work),
             Work {
                 pages: 1,
                 ..Work::default()
