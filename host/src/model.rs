@@ -208,6 +208,10 @@ text_enum! {
         Succeeded = "succeeded",
         /// It failed (its code and reason are on the export).
         Failed = "failed",
+        /// Its time was up: the janitor deleted its file, and its links say `link_expired`.
+        Expired = "expired",
+        /// Deleted through the API: its file is gone and its links say `link_revoked`.
+        Deleted = "deleted",
     }
 }
 
