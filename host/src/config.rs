@@ -52,9 +52,22 @@ pub struct Config {
     #[arg(long, env = "TRAWL_RUN_LOG_LINES", default_value_t = 1000)]
     pub run_log_lines: i64,
 
-    /// How long a signed download link stays valid.
-    #[arg(long, env = "TRAWL_EXPORT_LINK_TTL", default_value = "1h", value_parser = humantime::parse_duration)]
-    pub export_link_ttl: Duration,
+    /// How long an export's file and its signed download links last once written, unless
+    /// the export asks for another time (`expires_in`). Then the janitor deletes the file.
+    #[arg(long, env = "TRAWL_EXPORT_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub export_ttl: Duration,
+
+    /// The longest `expires_in` an export may ask for.
+    #[arg(long, env = "TRAWL_EXPORT_MAX_TTL", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub export_max_ttl: Duration,
+
+    /// Exports one host writes at once; more wait in the queue.
+    #[arg(long, env = "TRAWL_EXPORT_CONCURRENCY", default_value_t = 2)]
+    pub export_concurrency: usize,
+
+    /// How often the export janitor expires exports and deletes files no export keeps.
+    #[arg(long, env = "TRAWL_EXPORT_JANITOR_INTERVAL", default_value = "1min", value_parser = humantime::parse_duration)]
+    pub export_janitor_interval: Duration,
 
     /// Largest file one export may write; a larger one fails with `export_too_large`.
     #[arg(long, env = "TRAWL_EXPORT_MAX_SIZE", default_value = "10GiB")]

@@ -256,6 +256,7 @@ text_enum! {
 }
 
 // After `text_enum!`, which it uses.
+pub mod export;
 pub mod pricing;
 
 #[cfg(test)]

@@ -67,11 +67,45 @@ impl Storage {
     /// Sign a download of `id` valid for `ttl`; returns (expires unix seconds, signature).
     pub fn sign(&self, id: ExportId, ttl: Duration) -> (u64, String) {
         let expires = now_secs() + ttl.as_secs();
+        (expires, self.sign_until(id, expires))
+    }
+
+    /// Sign a download of `id` valid until `expires` (unix seconds).
+    pub fn sign_until(&self, id: ExportId, expires: u64) -> String {
         let sig = self.mac(id, expires).finalize().into_bytes();
-        (
-            expires,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig),
-        )
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
+    }
+
+    /// `len` bytes of a stored file from `start`, as a response body.
+    pub async fn read(&self, key: &str, start: u64, len: u64) -> std::io::Result<axum::body::Body> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path(key)).await?;
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+        Ok(axum::body::Body::from_stream(
+            tokio_util::io::ReaderStream::new(file.take(len)),
+        ))
+    }
+
+    /// Remove a stored file; one already gone is not an error.
+    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Keys of stored files last changed longer than `age` ago.
+    pub async fn list_older_than(&self, age: Duration) -> std::io::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut dir = tokio::fs::read_dir(&self.root).await?;
+        let cutoff = SystemTime::now() - age;
+        while let Some(entry) = dir.next_entry().await? {
+            let meta = entry.metadata().await?;
+            if meta.is_file() && meta.modified().is_ok_and(|m| m < cutoff) {
+                keys.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(keys)
     }
 
     /// Check a link's signature and expiry.

@@ -208,7 +208,7 @@ async fn the_latest_version_is_the_highest() -> anyhow::Result<()> {
 
     let first = export(&host, &key, &run, json!({"format": "fmt-x"})).await?;
     let (_, disposition) = download(&host, &key, &first).await?;
-    assert!(disposition.ends_with(".ten\""), "{disposition}");
+    assert!(disposition.contains(".ten\";"), "{disposition}");
 
     let (status, body) = host
         .call(
@@ -221,7 +221,7 @@ async fn the_latest_version_is_the_highest() -> anyhow::Result<()> {
     assert_eq!(status, 200, "{body}");
     let second = export(&host, &key, &run, json!({"format": "fmt-x"})).await?;
     let (_, disposition) = download(&host, &key, &second).await?;
-    assert!(disposition.ends_with(".nine\""), "{disposition}");
+    assert!(disposition.contains(".nine\";"), "{disposition}");
     host.stop().await
 }
 
@@ -277,22 +277,34 @@ async fn exports_are_capped_and_their_headers_safe() -> anyhow::Result<()> {
     let (content_type, disposition) = download(&host, &key, &small).await?;
     assert_eq!(content_type, "text/plain");
     let id = small["id"].as_str().expect("id");
+    // Named after the job and the run, in the exporter's extension.
+    let (_, written) = host
+        .call("GET", &format!("/v1/exports/{id}"), &key, None)
+        .await?;
+    let name = written["file_name"].as_str().expect("a file name");
+    assert!(
+        name.starts_with("c-run-") && name.ends_with(".txt"),
+        "{name}"
+    );
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"export-{id}.txt\"")
+        format!("attachment; filename=\"{name}\"; filename*=UTF-8''{name}")
     );
     // A row written before uploads were checked: its values never reach the headers.
-    sqlx::query("UPDATE exports SET media_type = $1, file_extension = $2 WHERE id = $3::uuid")
-        .bind("text/html\"; filename=evil.html")
-        .bind("html\"; filename=evil.html; x=\"")
-        .bind(id)
+    sqlx::query(
+        "UPDATE exports SET media_type = $1, file_extension = $2, file_name = $3 WHERE id = $4::uuid",
+    )
+    .bind("text/html\"; filename=evil.html")
+    .bind("html\"; filename=evil.html; x=\"")
+    .bind("a\"; filename=evil.html")
+    .bind(id)
         .execute(&host.state.pool)
         .await?;
     let (content_type, disposition) = download(&host, &key, &small).await?;
     assert_eq!(content_type, "application/octet-stream");
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"export-{id}.out\"")
+        "attachment; filename=\"a___filename_evil.html\"; filename*=UTF-8''a%22%3B%20filename%3Devil.html"
     );
     host.stop().await
 }

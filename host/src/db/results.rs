@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
-use crate::ids::{ResultId, RunId};
+use crate::ids::{JobId, ResultId, RunId};
+use crate::model::export::ExportFilters;
 
 /// A stored item.
 #[derive(Debug, Clone)]
@@ -50,22 +51,93 @@ pub async fn list(
     .await
 }
 
-/// A batch of a run's items as JSON text, for exports: keyset pagination keeps memory flat
-/// and holds no long transaction.
-pub async fn data_batch(
+/// One result as an export reads it: its JSON text and what the extra columns need.
+#[derive(Debug)]
+pub struct ExportItem {
+    pub id: ResultId,
+    pub data: String,
+    pub source_url: String,
+    pub confidence: Option<f32>,
+    pub validation_errors: Option<String>,
+}
+
+/// What an export reads: one run, or every run of a job with each item once.
+#[derive(Debug, Clone, Copy)]
+pub enum ExportScope {
+    Run(RunId),
+    Job(JobId),
+}
+
+/// A batch of an export's results in id order after `after`: keyset pagination keeps
+/// memory flat and holds no long transaction. A job export keeps the first of each item
+/// (by content hash) among the results its filters take, so an item stored by several
+/// runs is exported once.
+pub async fn export_batch(
     ex: impl PgExecutor<'_>,
-    run: RunId,
+    scope: ExportScope,
+    filters: &ExportFilters,
     after: Option<ResultId>,
     limit: i64,
-) -> Result<Vec<(ResultId, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT id AS "id: ResultId", data::text AS "data!" FROM results
-           WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"#,
-        run as RunId,
-        after as Option<ResultId>,
-        limit
-    )
-    .fetch_all(ex)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.data)).collect())
+) -> Result<Vec<ExportItem>, sqlx::Error> {
+    let like = filters.source_url_like();
+    match scope {
+        ExportScope::Run(run) => {
+            sqlx::query_as!(
+                ExportItem,
+                r#"SELECT id AS "id: ResultId", data::text AS "data!", source_url, confidence,
+                          validation_errors::text AS validation_errors
+                   FROM results r
+                   WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2)
+                     AND ($3::float8 IS NULL OR coalesce(r.confidence, 1) >= $3)
+                     AND ($4::bool IS NULL OR (r.validation_errors IS NULL) = $4)
+                     AND ($5::text IS NULL OR r.source_url LIKE $5)
+                     AND ($6::timestamptz IS NULL OR r.created_at >= $6)
+                     AND ($7::timestamptz IS NULL OR r.created_at < $7)
+                   ORDER BY id LIMIT $8"#,
+                run as RunId,
+                after as Option<ResultId>,
+                filters.min_confidence,
+                filters.valid,
+                like,
+                filters.since,
+                filters.until,
+                limit
+            )
+            .fetch_all(ex)
+            .await
+        }
+        ExportScope::Job(job) => {
+            sqlx::query_as!(
+                ExportItem,
+                r#"SELECT id AS "id: ResultId", data::text AS "data!", source_url, confidence,
+                          validation_errors::text AS validation_errors
+                   FROM results r
+                   WHERE job_id = $1 AND ($2::uuid IS NULL OR id > $2)
+                     AND ($3::float8 IS NULL OR coalesce(r.confidence, 1) >= $3)
+                     AND ($4::bool IS NULL OR (r.validation_errors IS NULL) = $4)
+                     AND ($5::text IS NULL OR r.source_url LIKE $5)
+                     AND ($6::timestamptz IS NULL OR r.created_at >= $6)
+                     AND ($7::timestamptz IS NULL OR r.created_at < $7)
+                     AND NOT EXISTS (
+                         SELECT 1 FROM results o
+                         WHERE o.job_id = r.job_id AND o.content_hash = r.content_hash AND o.id < r.id
+                           AND ($3::float8 IS NULL OR coalesce(o.confidence, 1) >= $3)
+                           AND ($4::bool IS NULL OR (o.validation_errors IS NULL) = $4)
+                           AND ($5::text IS NULL OR o.source_url LIKE $5)
+                           AND ($6::timestamptz IS NULL OR o.created_at >= $6)
+                           AND ($7::timestamptz IS NULL OR o.created_at < $7))
+                   ORDER BY id LIMIT $8"#,
+                job as JobId,
+                after as Option<ResultId>,
+                filters.min_confidence,
+                filters.valid,
+                like,
+                filters.since,
+                filters.until,
+                limit
+            )
+            .fetch_all(ex)
+            .await
+        }
+    }
 }

@@ -71,8 +71,12 @@ error_codes! {
     Forbidden = ("forbidden", FORBIDDEN),
     /// A download link whose signature does not match.
     InvalidSignature = ("invalid_signature", FORBIDDEN),
-    /// A download link past its expiry.
+    /// A download link past its expiry, or of an export that expired.
     LinkExpired = ("link_expired", FORBIDDEN),
+    /// A download link of an export that was deleted.
+    LinkRevoked = ("link_revoked", FORBIDDEN),
+    /// A `Range` outside the file.
+    RangeNotSatisfiable = ("range_not_satisfiable", RANGE_NOT_SATISFIABLE),
     /// Missing, or someone else's.
     NotFound = ("not_found", NOT_FOUND),
     /// A user with that email exists.
@@ -115,6 +119,10 @@ error_codes! {
     LimitAboveCeiling = ("limit_above_ceiling", UNPROCESSABLE_ENTITY),
     /// No plugin of that name the caller can use.
     UnknownPlugin = ("unknown_plugin", UNPROCESSABLE_ENTITY),
+    /// An export's options or filters are wrong, or its exporter refused its options.
+    InvalidExportOptions = ("invalid_export_options", UNPROCESSABLE_ENTITY),
+    /// The exporter could not be started (it traps or breaks its contract).
+    ExporterFailed = ("exporter_failed", UNPROCESSABLE_ENTITY),
     /// No schema with that id among the caller's.
     UnknownSchema = ("unknown_schema", UNPROCESSABLE_ENTITY),
     /// An exporter where an extractor is needed, or the other way round.

@@ -1,26 +1,228 @@
-//! Carrying out one export: stream a run's results from the database in batches through
-//! the exporter plugin into a file. Memory stays flat however many rows there are.
+//! Carrying out one export: results stream from the database in keyset batches, through
+//! the exporter plugin, into a file in storage. A reader task fetches and shapes the next
+//! batch while the plugin writes this one; a bounded channel between them is the
+//! back-pressure, so memory stays flat however many rows there are.
+//!
+//! [`plan`] is also what the API calls when an export is created: the options, the
+//! projection and the exporter's own `open` are checked there, before anything is queued.
 
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
 
-use crate::db::{self, exports::ExportRow};
+use crate::db::{
+    self,
+    exports::ExportRow,
+    results::{ExportItem, ExportScope},
+};
+use crate::ids::UserId;
+use crate::model::export::{ExportFilters, ExtraColumn, HostOptions, Projection};
 use crate::model::pricing::ChargeItem;
+use crate::runtime::{CallError, CallErrorKind, ExportSession, LoadedPlugin};
 use crate::state::AppState;
+use crate::validate::PropertyOrder;
 
 /// Rows per database read and per exporter `write` call.
-const BATCH: i64 = 500;
+const BATCH: i64 = 1000;
+
+/// Batches read ahead of the exporter.
+const READ_AHEAD: usize = 2;
+
+/// How often a running export records its progress (and renews its lease).
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// A failed export: its stable code and what to tell its owner.
+pub type Failure = (&'static str, String);
+
+/// Why an export cannot be made as asked, found before it is queued.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The host's options (`fields`, `omit`, `include`, `gzip`) or the filters are wrong.
+    #[error("{0}")]
+    Options(String),
+    /// The exporter refused its options (its own message).
+    #[error("{0}")]
+    PluginOptions(String),
+    /// The exporter could not be started at all.
+    #[error(transparent)]
+    Plugin(CallError),
+}
+
+/// What one export writes and how: worked out once, from the export's schema and options.
+pub struct Plan {
+    pub plugin: Arc<LoadedPlugin>,
+    host: HostOptions,
+    projection: Projection,
+    /// The options the exporter sees (the host's taken out), as JSON text.
+    plugin_options: String,
+    /// The schema's key order, for rows exported whole.
+    order: PropertyOrder,
+    /// The file's media type and extension (`.gz` added when gzipped).
+    pub media_type: String,
+    pub extension: String,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("extension", &self.extension)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a media type is text, which gzip shrinks and the formats that compress
+/// themselves (XLSX, Parquet) are not.
+fn is_text(media_type: &str) -> bool {
+    let m = media_type.to_ascii_lowercase();
+    m.starts_with("text/")
+        || m == "application/json"
+        || m == "application/x-ndjson"
+        || m == "application/jsonl"
+        || m == "application/xml"
+        || m.ends_with("+json")
+        || m.ends_with("+xml")
+}
+
+/// Work out an export of `schema` (the item JSON Schema) with `options` through `plugin`,
+/// and open the exporter once with what it would be given, so that options it refuses are
+/// refused now. Returns the plan and the opened session.
+pub async fn plan(
+    state: &AppState,
+    owner: UserId,
+    plugin: Arc<LoadedPlugin>,
+    schema: &str,
+    options: &Value,
+) -> Result<(Plan, ExportSession), PlanError> {
+    let Value::Object(options) = options else {
+        return Err(PlanError::Options("options must be a JSON object".into()));
+    };
+    let mut plugin_options = options.clone();
+    let host = HostOptions::take(&mut plugin_options).map_err(PlanError::Options)?;
+    let schema: Value = serde_json::from_str(schema)
+        .map_err(|e| PlanError::Options(format!("the job's schema is not JSON: {e}")))?;
+    let projection = host.project(&schema).map_err(PlanError::Options)?;
+    let media_type = plugin
+        .manifest
+        .media_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let mut extension = plugin
+        .manifest
+        .extension
+        .clone()
+        .unwrap_or_else(|| "out".into());
+    if host.gzip {
+        if !is_text(&media_type) {
+            return Err(PlanError::Options(format!(
+                "option `gzip` is for text formats; {} ({media_type}) is not one",
+                plugin.manifest.name
+            )));
+        }
+        extension.push_str(".gz");
+    }
+    let plugin_options = Value::Object(plugin_options).to_string();
+    let session = state
+        .runtime
+        .open_exporter(
+            &plugin,
+            projection.schema.to_string(),
+            plugin_options.clone(),
+            Some(owner),
+        )
+        .await
+        .map_err(|e| match &e.kind {
+            CallErrorKind::Plugin(p) => {
+                PlanError::PluginOptions(format!("{}: {}", e.plugin, p.message))
+            }
+            _ => PlanError::Plugin(e),
+        })?;
+    let media_type = if host.gzip {
+        "application/gzip".to_owned()
+    } else {
+        media_type
+    };
+    Ok((
+        Plan {
+            plugin,
+            order: PropertyOrder::of(&schema),
+            host,
+            projection,
+            plugin_options,
+            media_type,
+            extension,
+        },
+        session,
+    ))
+}
+
+impl Plan {
+    /// One result as the row the exporter gets.
+    fn row(&self, mut item: ExportItem) -> String {
+        let Ok(mut value) = serde_json::from_str::<Value>(&item.data) else {
+            return item.data; // jsonb text is always JSON; nothing better to do otherwise
+        };
+        if self.projection.is_identity() {
+            // jsonb keeps keys in an order of its own: give rows the schema's.
+            self.order.apply(&mut value);
+            return value.to_string();
+        }
+        let Value::Object(mut object) = value else {
+            return item.data;
+        };
+        let mut row = match &self.projection.columns {
+            Some(columns) => {
+                let mut row = Map::with_capacity(columns.len() + self.projection.include.len());
+                for column in columns {
+                    if let Some(v) = object.shift_remove(column) {
+                        row.insert(column.clone(), v);
+                    }
+                }
+                row
+            }
+            None => {
+                let mut whole = Value::Object(std::mem::take(&mut object));
+                self.order.apply(&mut whole);
+                match whole {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                }
+            }
+        };
+        for extra in &self.projection.include {
+            let value = match extra {
+                ExtraColumn::SourceUrl => Value::String(std::mem::take(&mut item.source_url)),
+                // Through its shortest text, as the API shows it: 0.6666667, not the
+                // 0.6666666865348816 its f64 widening would print.
+                ExtraColumn::Confidence => item
+                    .confidence
+                    .and_then(|c| c.to_string().parse::<f64>().ok())
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number),
+                ExtraColumn::ValidationErrors => item
+                    .validation_errors
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str(e).ok())
+                    .unwrap_or(Value::Null),
+            };
+            row.insert(extra.column().to_owned(), value);
+        }
+        Value::Object(row).to_string()
+    }
+}
 
 /// Write a claimed export and record how it ended.
-pub async fn execute(state: &AppState, worker: &str, export: ExportRow) {
+pub async fn execute(state: &AppState, export: ExportRow) {
     let id = export.id;
-    if let Err((code, message)) = write(state, worker, &export).await
-        && let Err(e) = db::exports::fail(&state.pool, id, worker, code, &message).await
+    if let Err((code, message)) = write(state, &export).await
+        && let Err(e) = db::exports::fail(&state.pool, id, export.lease_token, code, &message).await
     {
         tracing::error!(export = %id, "recording a failed export: {e}");
     }
 }
-
-type Failure = (&'static str, String);
 
 /// The file an export is being written to, removed unless it was renamed into place.
 struct Part(std::path::PathBuf);
@@ -51,13 +253,89 @@ fn internal(e: impl std::fmt::Display) -> Failure {
     ("internal_error", "the export could not be written".into())
 }
 
-async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(), Failure> {
+fn plugin_failure(e: CallError) -> Failure {
+    (e.code(), e.to_string())
+}
+
+/// The file's name: the job's name, the run (or `all-runs`), the date; safe in any file
+/// system and header, the job's own letters kept.
+pub fn file_name(job: &str, run: Option<crate::ids::RunId>, extension: &str) -> String {
+    let mut stem = String::new();
+    for c in job.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            stem.push(c);
+        } else if !stem.ends_with('-') {
+            stem.push('-');
+        }
+        if stem.chars().count() >= 80 {
+            break;
+        }
+    }
+    let stem = stem.trim_matches(['-', '.']);
+    let stem = if stem.is_empty() { "export" } else { stem };
+    let which = match run {
+        Some(run) => format!("run-{}", &run.to_string()[..8]),
+        None => "all-runs".to_owned(),
+    };
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    format!("{stem}-{which}-{date}.{extension}")
+}
+
+/// Reads an export's results batch after batch and shapes them into rows, ahead of the
+/// exporter; stops when the receiver goes.
+async fn read_ahead(
+    pool: sqlx::PgPool,
+    scope: ExportScope,
+    filters: ExportFilters,
+    plan: Arc<Plan>,
+    rows: mpsc::Sender<Result<Vec<String>, sqlx::Error>>,
+) {
+    let mut after = None;
+    loop {
+        let batch = match db::results::export_batch(&pool, scope, &filters, after, BATCH).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                let _ = rows.send(Err(e)).await;
+                return;
+            }
+        };
+        let Some(last) = batch.last() else { return };
+        after = Some(last.id);
+        let shaped = batch.into_iter().map(|item| plan.row(item)).collect();
+        if rows.send(Ok(shaped)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// gzip as the bytes go, or not.
+enum Encoder {
+    Plain,
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+}
+
+impl Encoder {
+    fn encode(&mut self, bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Plain => Ok(bytes),
+            Self::Gzip(gz) => {
+                gz.write_all(&bytes)?;
+                Ok(std::mem::take(gz.get_mut()))
+            }
+        }
+    }
+
+    fn finish(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Plain => Ok(Vec::new()),
+            Self::Gzip(gz) => gz.finish(),
+        }
+    }
+}
+
+async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
     let pool = &state.pool;
-    let run = db::runs::get(pool, export.owner_id, export.run_id)
-        .await
-        .map_err(internal)?
-        .ok_or(("run_missing", "the run was deleted".to_owned()))?;
-    let job = db::jobs::get_any(pool, run.job_id)
+    let job = db::jobs::get_any(pool, export.job_id)
         .await
         .map_err(internal)?
         .ok_or(("job_missing", "the job was deleted".to_owned()))?;
@@ -65,22 +343,29 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
         .await
         .map_err(internal)?
         .ok_or(("schema_missing", "the schema was deleted".to_owned()))?;
+    let filters: ExportFilters = serde_json::from_value(export.filters.clone())
+        .map_err(|e| ("invalid_filters", format!("the export's filters: {e}")))?;
     let plugin = state
         .plugin(export.plugin_id)
         .await
         .map_err(|e| ("plugin_unavailable", e.to_string()))?;
-    let extension = plugin
-        .manifest
-        .extension
-        .clone()
-        .unwrap_or_else(|| "out".into());
-    let media_type = plugin
-        .manifest
-        .media_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".into());
+    let (plan, mut session) = plan(
+        state,
+        export.owner_id,
+        plugin,
+        &schema.json_schema,
+        &export.options,
+    )
+    .await
+    .map_err(|e| match e {
+        PlanError::Options(m) | PlanError::PluginOptions(m) => ("invalid_export_options", m),
+        PlanError::Plugin(e) => plugin_failure(e),
+    })?;
+    let plan = Arc::new(plan);
+    let name = file_name(&job.name, export.run_id, &plan.extension);
+    tracing::debug!(export = %export.id, options = %plan.plugin_options, "export planned");
 
-    let key = state.storage.key_for(export.id, &extension);
+    let key = state.storage.key_for(export.id, &plan.extension);
     let path = state.storage.path(&key);
     // A name of this attempt's own: a worker that lost its lease and the one that took
     // over never write one file, and whatever fails removes only its own.
@@ -98,61 +383,53 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
             ),
         )
     };
-    let fail = |e: crate::runtime::CallError| (e.code(), e.to_string());
+    let mut encoder = if plan.host.gzip {
+        Encoder::Gzip(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ))
+    } else {
+        Encoder::Plain
+    };
 
-    let mut session = state
-        .runtime
-        .open_exporter(
-            &plugin,
-            schema.json_schema.clone(),
-            export.options.to_string(),
-            Some(export.owner_id),
-        )
-        .await
-        .map_err(fail)?;
-    let order = serde_json::from_str(&schema.json_schema)
-        .map(|schema| crate::validate::PropertyOrder::of(&schema))
-        .unwrap_or_default();
+    let scope = match export.run_id {
+        Some(run) => ExportScope::Run(run),
+        None => ExportScope::Job(export.job_id),
+    };
+    let (tx, mut batches) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::spawn(read_ahead(pool.clone(), scope, filters, plan.clone(), tx));
+    let _stop_reader = AbortOnDrop(reader);
+
     let lease = state.config.lease.as_secs_f64();
+    let token = export.lease_token;
     let (mut rows, mut bytes) = (0i64, 0i64);
-    let mut after = None;
-    loop {
-        let batch = db::results::data_batch(pool, export.run_id, after, BATCH)
-            .await
-            .map_err(internal)?;
-        let Some((last, _)) = batch.last() else { break };
-        after = Some(*last);
+    let mut last_progress = Instant::now();
+    while let Some(batch) = batches.recv().await {
+        let batch = batch.map_err(internal)?;
         rows += batch.len() as i64;
-        // Rows in the schema's property order (jsonb keeps its own).
-        let rows_text = batch
-            .into_iter()
-            .map(
-                |(_, data)| match serde_json::from_str::<serde_json::Value>(&data) {
-                    Ok(mut value) => {
-                        order.apply(&mut value);
-                        value.to_string()
-                    }
-                    Err(_) => data,
-                },
-            )
-            .collect();
-        let out = session.write(rows_text).await.map_err(fail)?;
+        let out = session.write(batch).await.map_err(plugin_failure)?;
+        let out = encoder.encode(out).map_err(internal)?;
         if (bytes as u64).saturating_add(out.len() as u64) > max_size {
             return Err(too_large());
         }
         file.write_all(&out).await.map_err(internal)?;
         bytes += out.len() as i64;
-        if export.charged {
-            affordable(state, export, bytes).await?;
-        }
-        if !db::exports::progress(pool, export.id, worker, rows, bytes, lease)
-            .await
-            .map_err(internal)?
-        {
-            return Ok(()); // taken over by another worker after our lease lapsed
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            if export.charged {
+                affordable(state, export, bytes).await?;
+            }
+            if !db::exports::progress(pool, export.id, token, rows, bytes, lease)
+                .await
+                .map_err(internal)?
+            {
+                return Ok(()); // taken over after our lease lapsed, or deleted
+            }
         }
     }
-    let out = session.finish().await.map_err(fail)?;
+    let mut out = session.finish().await.map_err(plugin_failure)?;
+    out = encoder.encode(out).map_err(internal)?;
+    out.extend(encoder.finish().map_err(internal)?);
     if (bytes as u64).saturating_add(out.len() as u64) > max_size {
         return Err(too_large());
     }
@@ -165,27 +442,27 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
     let pricing = state.config.credits.pricing();
     let credits = pricing.credits(ChargeItem::Export, bytes);
     let mut tx = pool.begin().await.map_err(internal)?;
-    if !db::exports::succeed(
-        &mut *tx,
-        export.id,
-        worker,
+    let written = db::exports::Written {
         rows,
         bytes,
-        &key,
-        &media_type,
-        &extension,
-        if export.charged { credits } else { 0 },
-    )
-    .await
-    .map_err(internal)?
+        storage_key: &key,
+        storage_backend: "local",
+        media_type: &plan.media_type,
+        extension: &plan.extension,
+        file_name: &name,
+        credits: if export.charged { credits } else { 0 },
+    };
+    if !db::exports::succeed(&mut *tx, export.id, token, written)
+        .await
+        .map_err(internal)?
     {
-        return Ok(()); // taken over by another worker after our lease lapsed
+        return Ok(()); // taken over after our lease lapsed, or deleted
     }
     if export.charged {
         let payer = db::ledger::Payer {
             user: export.owner_id,
-            run: Some(export.run_id),
-            job: Some(run.job_id),
+            run: export.run_id,
+            job: Some(export.job_id),
             export: Some(export.id),
         };
         let lines = [(ChargeItem::Export, bytes, credits)];
@@ -202,6 +479,15 @@ async fn write(state: &AppState, worker: &str, export: &ExportRow) -> Result<(),
     partial.keep();
     tx.commit().await.map_err(internal)?;
     Ok(())
+}
+
+/// Stops a task when the export ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn exhausted(credits: i64) -> Failure {
@@ -228,4 +514,32 @@ async fn affordable(state: &AppState, export: &ExportRow, bytes: i64) -> Result<
         return Err(exhausted(credits));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_and_say_what_they_hold() {
+        let run: crate::ids::RunId = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().expect("id");
+        let name = file_name("Books / «Ficção» \"2026\"", Some(run), "csv");
+        let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        assert_eq!(name, format!("Books-Ficção-2026-run-0193a1b2-{date}.csv"));
+        assert_eq!(
+            file_name("../..", None, "csv.gz"),
+            format!("export-all-runs-{date}.csv.gz")
+        );
+    }
+
+    #[test]
+    fn text_formats_are_told_apart() {
+        assert!(is_text("text/csv"));
+        assert!(is_text("application/x-ndjson"));
+        assert!(is_text("application/ld+json"));
+        assert!(!is_text("application/vnd.apache.parquet"));
+        assert!(!is_text(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ));
+    }
 }

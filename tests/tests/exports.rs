@@ -1,0 +1,585 @@
+//! Exports as their users meet them, through a real host on a real database: a job's
+//! runs exported as one deduplicated file, filters, the host's column options, options
+//! refused when the export is created, and the download link's life — ranges, `HEAD`,
+//! tampering, expiry, revocation and the janitor that deletes what is left.
+
+use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use trawl_tests::catalogue::{catalogue, schema};
+use trawl_tests::{TestHost, serve_site};
+
+/// A member's catalogue schema and job (validation lenient, so items missing a price are
+/// stored with their errors); returns (schema id, job id, job body).
+async fn catalogue_job(
+    host: &TestHost,
+    key: &str,
+    base: &str,
+    start_page: usize,
+) -> anyhow::Result<(Value, String, Value)> {
+    let (status, schema) = host
+        .call(
+            "POST",
+            "/v1/schemas",
+            key,
+            Some(
+                json!({"name": "catalogue", "json_schema": schema(), "validation_mode": "lenient"}),
+            ),
+        )
+        .await?;
+    assert_eq!(status, 201, "{schema}");
+    let job = job_body(&schema["id"], base, start_page);
+    let (status, created) = host
+        .call("POST", "/v1/jobs", key, Some(job.clone()))
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    Ok((
+        schema["id"].clone(),
+        created["id"].as_str().expect("id").to_owned(),
+        job,
+    ))
+}
+
+fn job_body(schema_id: &Value, base: &str, start_page: usize) -> Value {
+    json!({
+        "name": "Livros / «catálogo»",
+        "schema_id": schema_id,
+        "start_urls": [format!("{base}/catalogue/page-{start_page}.html")],
+        "pagination": {"type": "next-link", "selector": "li.next a"},
+        "max_pages": 2,
+        "dedup_scope": "run"
+    })
+}
+
+async fn run_now(host: &TestHost, key: &str, job: &str) -> anyhow::Result<Value> {
+    let (status, run) = host
+        .call("POST", &format!("/v1/jobs/{job}/runs"), key, None)
+        .await?;
+    assert_eq!(status, 201, "{run}");
+    let run = host
+        .wait_run(
+            key,
+            run["id"].as_str().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await?;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    Ok(run)
+}
+
+/// Create an export at `path` and wait for it to succeed.
+async fn export(host: &TestHost, key: &str, path: &str, body: Value) -> anyhow::Result<Value> {
+    let (status, export) = host.call("POST", path, key, Some(body)).await?;
+    assert_eq!(status, 202, "{export}");
+    let export = host
+        .wait_export(
+            key,
+            export["id"].as_str().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await?;
+    assert_eq!(export["status"], "succeeded", "{export}");
+    Ok(export)
+}
+
+async fn download(export: &Value) -> anyhow::Result<Vec<u8>> {
+    let url = export["download_url"].as_str().expect("a link");
+    let response = reqwest::get(url).await?;
+    assert_eq!(response.status(), 200);
+    Ok(response.bytes().await?.to_vec())
+}
+
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(bytes)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    v.to_string()
+}
+
+#[tokio::test]
+async fn a_job_export_takes_each_item_once_across_its_runs_and_filters_them() -> anyhow::Result<()>
+{
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    let host = TestHost::start().await?;
+    let key = host.member("ines@example.com").await?;
+    let (schema_id, job, _) = catalogue_job(&host, &key, &base, 1).await?;
+
+    // Three runs over pages 1–2, 2–3 and 3–4: each pair shares a page.
+    let mut runs = Vec::new();
+    for start in [1, 2, 3] {
+        let (status, replaced) = host
+            .call(
+                "PUT",
+                &format!("/v1/jobs/{job}"),
+                &key,
+                Some(job_body(&schema_id, &base, start)),
+            )
+            .await?;
+        assert_eq!(status, 200, "{replaced}");
+        runs.push(run_now(&host, &key, &job).await?);
+    }
+    let mut stored = Vec::new();
+    for run in &runs {
+        stored.push(
+            host.all_results(&key, run["id"].as_str().expect("id"))
+                .await?,
+        );
+    }
+    let all: Vec<&Value> = stored.iter().flatten().collect();
+    let distinct: BTreeSet<String> = all.iter().map(|r| text(&r["data"])).collect();
+    assert!(
+        all.len() > distinct.len(),
+        "the runs overlap: {} stored, {} distinct",
+        all.len(),
+        distinct.len()
+    );
+
+    let path = format!("/v1/jobs/{job}/exports");
+    let whole = export(&host, &key, &path, json!({"format": "jsonl"})).await?;
+    assert!(whole["run_id"].is_null(), "{whole}");
+    assert_eq!(whole["job_id"], job.as_str());
+    let rows = json_lines(&download(&whole).await?);
+    let exported: Vec<String> = rows.iter().map(text).collect();
+    let exported_set: BTreeSet<String> = exported.iter().cloned().collect();
+    assert_eq!(exported.len(), exported_set.len(), "each item once");
+    assert_eq!(exported_set, distinct);
+    assert_eq!(whole["row_count"], distinct.len());
+
+    // Filters: validity, the page an item came from, and when it was stored.
+    let valid = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "jsonl", "filters": {"valid": true}}),
+    )
+    .await?;
+    let expect: BTreeSet<String> = all
+        .iter()
+        .filter(|r| r["validation_errors"].is_null())
+        .map(|r| text(&r["data"]))
+        .collect();
+    assert!(expect.len() < distinct.len(), "some items are invalid");
+    let got: Vec<String> = json_lines(&download(&valid).await?)
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(got.len(), expect.len());
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), expect);
+
+    let page_2 = format!("{base}/catalogue/page-2*");
+    let from_page = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "jsonl", "filters": {"source_url": page_2, "valid": false}}),
+    )
+    .await?;
+    let expect: BTreeSet<String> = all
+        .iter()
+        .filter(|r| {
+            r["source_url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&format!("{base}/catalogue/page-2")))
+                && !r["validation_errors"].is_null()
+        })
+        .map(|r| text(&r["data"]))
+        .collect();
+    assert!(!expect.is_empty());
+    let got: Vec<String> = json_lines(&download(&from_page).await?)
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(got.len(), expect.len());
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), expect);
+
+    // Only what the first run stored: everything before the second began.
+    let until = runs[1]["created_at"].clone();
+    let first_only = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "jsonl", "filters": {"until": until}}),
+    )
+    .await?;
+    let expect: BTreeSet<String> = stored[0].iter().map(|r| text(&r["data"])).collect();
+    let got: BTreeSet<String> = json_lines(&download(&first_only).await?)
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(got, expect);
+
+    // Another member's job is not there to export.
+    let other = host.member("someone@example.com").await?;
+    let (status, body) = host
+        .call("POST", &path, &other, Some(json!({"format": "jsonl"})))
+        .await?;
+    assert_eq!(status, 404, "{body}");
+    host.stop().await
+}
+
+#[tokio::test]
+async fn host_options_choose_order_and_add_columns() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    let host = TestHost::start().await?;
+    let key = host.member("ana@example.com").await?;
+    let (_, job, _) = catalogue_job(&host, &key, &base, 4).await?;
+    let run = run_now(&host, &key, &job).await?;
+    let run_id = run["id"].as_str().expect("id");
+    let results = host.all_results(&key, run_id).await?;
+    let path = format!("/v1/runs/{run_id}/exports");
+
+    let chosen = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "csv", "options": {"fields": ["url", "name", "stock"], "omit": ["stock"],
+               "include": ["source_url", "confidence", "validation_errors"]}}),
+    )
+    .await?;
+    let csv = download(&chosen).await?;
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        [
+            "url",
+            "name",
+            "_source_url",
+            "_confidence",
+            "_validation_errors"
+        ]
+    );
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let r = record?;
+        rows.push(r.iter().map(str::to_owned).collect::<Vec<_>>());
+    }
+    assert_eq!(rows.len(), results.len());
+    let expected: BTreeSet<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            vec![
+                r["data"]["url"].as_str().expect("url").to_owned(),
+                r["data"]["name"].as_str().expect("name").to_owned(),
+                r["source_url"].as_str().expect("source").to_owned(),
+                r["confidence"].to_string(),
+                if r["validation_errors"].is_null() {
+                    String::new()
+                } else {
+                    r["validation_errors"].to_string()
+                },
+            ]
+        })
+        .collect();
+    assert_eq!(rows.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        chosen["file_name"]
+            .as_str()
+            .expect("name")
+            .starts_with("Livros-catálogo-run-"),
+        "{chosen}"
+    );
+
+    // gzip: the same lines, compressed, under a name that says so.
+    let plain = download(&export(&host, &key, &path, json!({"format": "jsonl"})).await?).await?;
+    let zipped = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "jsonl", "options": {"gzip": true}}),
+    )
+    .await?;
+    assert_eq!(zipped["media_type"], "application/gzip");
+    assert!(
+        zipped["file_name"]
+            .as_str()
+            .expect("name")
+            .ends_with(".jsonl.gz")
+    );
+    let gz = download(&zipped).await?;
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut unzipped)?;
+    assert_eq!(unzipped, plain);
+    assert!(gz.len() < plain.len());
+    host.stop().await
+}
+
+#[tokio::test]
+async fn wrong_options_are_refused_when_the_export_is_made() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    let host = TestHost::start().await?;
+    let key = host.member("rui@example.com").await?;
+    let (_, job, _) = catalogue_job(&host, &key, &base, 5).await?;
+    let run = run_now(&host, &key, &job).await?;
+    let path = format!("/v1/runs/{}/exports", run["id"].as_str().expect("id"));
+    for (body, says) in [
+        (
+            json!({"format": "csv", "options": {"fields": "name"}}),
+            "fields",
+        ),
+        (
+            json!({"format": "csv", "options": {"fields": ["nome"]}}),
+            "nome",
+        ),
+        (
+            json!({"format": "csv", "options": {"omit": ["nome"]}}),
+            "nome",
+        ),
+        (
+            json!({"format": "csv", "options": {"include": ["url"]}}),
+            "include",
+        ),
+        (json!({"format": "csv", "options": {"gzip": 1}}), "gzip"),
+        (
+            json!({"format": "csv", "options": {"delimiter": ";;"}}),
+            "delimiter",
+        ),
+        (json!({"format": "csv", "options": []}), "object"),
+        (json!({"format": "csv", "expires_in": "1s"}), "expires_in"),
+        (
+            json!({"format": "csv", "expires_in": "forever"}),
+            "expires_in",
+        ),
+        (
+            json!({"format": "csv", "expires_in": "400days"}),
+            "expires_in",
+        ),
+        (
+            json!({"format": "csv", "filters": {"min_confidence": 2}}),
+            "min_confidence",
+        ),
+        (
+            json!({"format": "csv", "filters": {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}}),
+            "since",
+        ),
+    ] {
+        let (status, error) = host.call("POST", &path, &key, Some(body.clone())).await?;
+        assert_eq!(status, 422, "{body} → {error}");
+        assert_eq!(
+            error["error"]["code"], "invalid_export_options",
+            "{body} → {error}"
+        );
+        let message = error["error"]["message"].as_str().expect("message");
+        assert!(message.contains(says), "{body} → {message}");
+    }
+    // Filters the API does not know are refused too.
+    let (status, error) = host
+        .call(
+            "POST",
+            &path,
+            &key,
+            Some(json!({"format": "csv", "filters": {"confidence": 1}})),
+        )
+        .await?;
+    assert_eq!(status, 422, "{error}");
+    // Nothing was queued.
+    let (status, list) = host.call("GET", "/v1/exports", &key, None).await?;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"], json!([]), "{list}");
+    host.stop().await
+}
+
+#[tokio::test]
+async fn links_serve_ranges_and_die_when_tampered_expired_or_revoked() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    let host = TestHost::start().await?;
+    let key = host.member("teresa@example.com").await?;
+    let (_, job, _) = catalogue_job(&host, &key, &base, 1).await?;
+    let run = run_now(&host, &key, &job).await?;
+    let path = format!("/v1/runs/{}/exports", run["id"].as_str().expect("id"));
+    let made = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "csv", "expires_in": "2h"}),
+    )
+    .await?;
+    let url = made["download_url"].as_str().expect("link").to_owned();
+    let whole = download(&made).await?;
+    let size = whole.len();
+    assert!(size > 100);
+    // The link lasts as long as the export: two hours from when it was written.
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(made["expires_at"].clone())?;
+    let left = expires - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::minutes(118) && left <= chrono::Duration::minutes(120),
+        "{left}"
+    );
+    // Asking again gives the same shareable link.
+    let (_, again) = host
+        .call(
+            "GET",
+            &format!("/v1/exports/{}", made["id"].as_str().expect("id")),
+            &key,
+            None,
+        )
+        .await?;
+    assert_eq!(again["download_url"], made["download_url"]);
+
+    let client = &host.client;
+    let head = client.head(&url).send().await?;
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], size.to_string().as_str());
+    assert_eq!(head.headers()["accept-ranges"], "bytes");
+    assert_eq!(head.headers()["content-type"], "text/csv");
+    let disposition = head.headers()["content-disposition"].to_str()?.to_owned();
+    assert!(
+        disposition.contains("filename*=UTF-8''Livros-cat%C3%A1logo-run-"),
+        "{disposition}"
+    );
+    assert!(head.bytes().await?.is_empty());
+
+    for (range, start, end) in [
+        ("bytes=0-9", 0, 10),
+        ("bytes=-7", size - 7, size),
+        (&format!("bytes={}-", size - 3) as &str, size - 3, size),
+        ("bytes=5-100000000", 5, size),
+    ] {
+        let part = client.get(&url).header("range", range).send().await?;
+        assert_eq!(part.status(), 206, "{range}");
+        assert_eq!(
+            part.headers()["content-range"],
+            format!("bytes {start}-{}/{size}", end - 1).as_str()
+        );
+        assert_eq!(
+            part.bytes().await?.to_vec(),
+            whole[start..end].to_vec(),
+            "{range}"
+        );
+    }
+    let outside = client
+        .get(&url)
+        .header("range", format!("bytes={size}-"))
+        .send()
+        .await?;
+    assert_eq!(outside.status(), 416);
+    assert_eq!(
+        outside.headers()["content-range"],
+        format!("bytes */{size}").as_str()
+    );
+
+    // Tampering with the signature, the expiry or the export breaks the link.
+    let tampered_sig = format!("{}A", url);
+    let later = {
+        let at = url.find("expires=").expect("expires") + "expires=".len();
+        let end = at + url[at..].find('&').expect("&");
+        let n: u64 = url[at..end].parse()?;
+        format!("{}{}{}", &url[..at], n + 3600, &url[end..])
+    };
+    let other = url.replace(
+        made["id"].as_str().expect("id"),
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    for bad in [tampered_sig, later, other] {
+        let response = client.get(&bad).send().await?;
+        assert_eq!(response.status(), 403, "{bad}");
+        let body: Value = response.json().await?;
+        assert_eq!(body["error"]["code"], "invalid_signature", "{bad}");
+    }
+
+    // Deleting the export revokes its link at once and removes its file.
+    let id = made["id"].as_str().expect("id");
+    let key_of = |id: &str| {
+        let pool = host.state.pool.clone();
+        let id = id.to_owned();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT storage_key FROM exports WHERE id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+        }
+    };
+    let file = host.state.storage.path(&key_of(id).await?.expect("a file"));
+    assert!(file.exists());
+    let (status, _) = host
+        .call("DELETE", &format!("/v1/exports/{id}"), &key, None)
+        .await?;
+    assert_eq!(status, 204);
+    let response = client.get(&url).send().await?;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "link_revoked");
+    assert!(!file.exists(), "the file is gone");
+    let (status, _) = host
+        .call("GET", &format!("/v1/exports/{id}"), &key, None)
+        .await?;
+    assert_eq!(status, 404);
+    let (status, _) = host
+        .call("DELETE", &format!("/v1/exports/{id}"), &key, None)
+        .await?;
+    assert_eq!(status, 404);
+
+    // An export whose time is up: its link says so at once, and the janitor deletes
+    // its file; a file no export owns goes too once it is old, a young one stays.
+    let short = export(
+        &host,
+        &key,
+        &path,
+        json!({"format": "jsonl", "expires_in": "1m"}),
+    )
+    .await?;
+    let short_id = short["id"].as_str().expect("id");
+    let short_file = host
+        .state
+        .storage
+        .path(&key_of(short_id).await?.expect("a file"));
+    assert!(short_file.exists());
+    sqlx::query("UPDATE exports SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(short_id)
+        .execute(&host.state.pool)
+        .await?;
+    let response = client
+        .get(short["download_url"].as_str().expect("link"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "link_expired");
+
+    let keep = export(&host, &key, &path, json!({"format": "csv"})).await?;
+    let keep_file = host.state.storage.path(
+        &key_of(keep["id"].as_str().expect("id"))
+            .await?
+            .expect("a file"),
+    );
+    let orphan = host.state.storage.path("left-behind.csv");
+    std::fs::write(&orphan, b"a,b\r\n")?;
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)?
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))?;
+    let young = host.state.storage.path("being-written.csv");
+    std::fs::write(&young, b"a,b\r\n")?;
+
+    let round = trawl_host::worker::janitor::round(&host.state).await?;
+    assert_eq!(round.expired, 1, "{round:?}");
+    assert_eq!(round.removed, 1, "{round:?}");
+    assert_eq!(round.orphans, 1, "{round:?}");
+    assert!(!short_file.exists());
+    assert!(!orphan.exists());
+    assert!(young.exists());
+    let (_, gone) = host
+        .call("GET", &format!("/v1/exports/{short_id}"), &key, None)
+        .await?;
+    assert_eq!(gone["status"], "expired", "{gone}");
+    assert!(gone["download_url"].is_null());
+    // Another export's file is untouched, and a second round finds nothing to do.
+    assert!(keep_file.exists());
+    let round = trawl_host::worker::janitor::round(&host.state).await?;
+    assert_eq!(round, trawl_host::worker::janitor::Round::default());
+    host.stop().await
+}
