@@ -583,3 +583,59 @@ async fn links_serve_ranges_and_die_when_tampered_expired_or_revoked() -> anyhow
     assert_eq!(round, trawl_host::worker::janitor::Round::default());
     host.stop().await
 }
+
+#[tokio::test]
+async fn a_worker_that_lost_its_claim_writes_nothing() -> anyhow::Result<()> {
+    use trawl_host::db::exports;
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    // Workers wake only when told, so nothing but this test claims the export below.
+    let host = TestHost::start_with(|c| c.poll_interval = Duration::from_secs(3600)).await?;
+    let key = host.member("lia@example.com").await?;
+    let (_, job, _) = catalogue_job(&host, &key, &base, 5).await?;
+    let run = run_now(&host, &key, &job).await?;
+    let path = format!("/v1/runs/{}/exports", run["id"].as_str().expect("id"));
+    let done = export(&host, &key, &path, json!({"format": "csv"})).await?;
+    let id: trawl_host::ids::ExportId = done["id"].as_str().expect("id").parse()?;
+    let pool = &host.state.pool;
+    // Its worker vanished mid-write: the lease lapsed, and another worker claims it.
+    sqlx::query(
+        "UPDATE exports SET status = 'running', lease_owner = 'a', lease_expires_at = now() - interval '1 second'
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    let before: i64 = sqlx::query_scalar("SELECT lease_token FROM exports WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    let claimed = exports::claim_next(pool, "b", 30.0)
+        .await?
+        .expect("the lapsed export is claimed again");
+    assert_eq!(claimed.id, id);
+    assert_eq!(claimed.lease_token, before + 1);
+    // The first worker comes back: none of its writes land.
+    assert!(!exports::progress(pool, id, before, 5, 5, 30.0).await?);
+    let written = exports::Written {
+        rows: 1,
+        bytes: 1,
+        storage_key: "stale.csv",
+        storage_backend: "local",
+        media_type: "text/csv",
+        extension: "csv",
+        file_name: "stale.csv",
+        credits: 0,
+    };
+    assert!(!exports::succeed(pool, id, before, written).await?);
+    exports::fail(pool, id, before, "stale", "stale").await?;
+    let row = exports::get_any(pool, id).await?.expect("row");
+    assert_eq!(row.status, trawl_host::model::ExportStatus::Running);
+    assert_ne!(row.storage_key.as_deref(), Some("stale.csv"));
+    // The current holder's do.
+    assert!(exports::progress(pool, id, claimed.lease_token, 5, 5, 30.0).await?);
+    exports::release(pool, id, claimed.lease_token).await?;
+    let row = exports::get_any(pool, id).await?.expect("row");
+    assert_eq!(row.status, trawl_host::model::ExportStatus::Queued);
+    host.stop().await
+}
