@@ -175,7 +175,8 @@ def main():
         print(f"inserted {args.rows:,} results ({data_bytes / 1e6:.0f} MB of JSON) in {time.time() - t:.0f} s",
               file=sys.stderr)
         formats = [f for f in args.formats.split(",") if f]
-        plugins = {p["name"] for p in api(base, "GET", "/v1/plugins")["items"]}
+        listed = api(base, "GET", "/v1/plugins")
+        plugins = {p["name"] for p in (listed["items"] if isinstance(listed, dict) else listed)}
         for f in list(formats):
             if f"{f}-exporter" not in plugins and f not in plugins:
                 print(f"skipping {f}: no such exporter on this host", file=sys.stderr)
