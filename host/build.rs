@@ -8,6 +8,7 @@ fn main() {
         "css-extractor",
         "jsonl-exporter",
         "csv-exporter",
+        "json-exporter",
         "jsonld-extractor",
     ];
     build_plugins(&bundled, Give::Bytes, &["plugins"], "plugins.rs");

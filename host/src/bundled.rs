@@ -17,6 +17,7 @@ pub const BUNDLED: &[&[u8]] = &[
     components::CSS_EXTRACTOR,
     components::JSONL_EXPORTER,
     components::CSV_EXPORTER,
+    components::JSON_EXPORTER,
     components::JSONLD_EXTRACTOR,
 ];
 

@@ -69,6 +69,11 @@ pub struct Config {
     #[arg(long, env = "TRAWL_EXPORT_JANITOR_INTERVAL", default_value = "1min", value_parser = humantime::parse_duration)]
     pub export_janitor_interval: Duration,
 
+    /// A stored file no export names is deleted by the janitor once it is this old
+    /// (younger, its export may be between writing it and recording it).
+    #[arg(long, env = "TRAWL_EXPORT_ORPHAN_AGE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub export_orphan_age: Duration,
+
     /// Largest file one export may write; a larger one fails with `export_too_large`.
     #[arg(long, env = "TRAWL_EXPORT_MAX_SIZE", default_value = "10GiB")]
     pub export_max_size: ByteSize,
@@ -77,6 +82,9 @@ pub struct Config {
     /// metrics are open: they hold aggregate numbers only, no ids, URLs or names.
     #[arg(long, env = "TRAWL_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
 
     #[command(flatten)]
     pub retention: RetentionConfig,
@@ -95,6 +103,106 @@ pub struct Config {
 
     #[command(flatten)]
     pub quotas: QuotaConfig,
+}
+
+/// Where export files are kept.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// Files under the data directory (`exports/`): one host, or hosts sharing a disk.
+    Local,
+    /// An S3-compatible bucket, so that any number of hosts share exports.
+    S3,
+}
+
+/// Export storage: local disk by default, or an S3-compatible bucket. Credentials come
+/// from the environment as for any AWS client (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), or from the instance's role.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StorageConfig {
+    /// Where new exports are written: `local` or `s3`. Files already written stay where
+    /// they are and are still served and deleted there.
+    #[arg(
+        id = "export-storage",
+        long = "export-storage",
+        env = "TRAWL_EXPORT_STORAGE",
+        value_enum,
+        default_value = "local"
+    )]
+    pub kind: StorageKind,
+
+    /// The bucket (with `s3`).
+    #[arg(id = "s3-bucket", long = "s3-bucket", env = "TRAWL_S3_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix for export files in the bucket.
+    #[arg(
+        id = "s3-prefix",
+        long = "s3-prefix",
+        env = "TRAWL_S3_PREFIX",
+        default_value = "trawl/exports"
+    )]
+    pub prefix: String,
+
+    /// Endpoint of an S3-compatible service (MinIO, Ceph, R2...); unset, AWS's.
+    #[arg(id = "s3-endpoint", long = "s3-endpoint", env = "TRAWL_S3_ENDPOINT")]
+    pub endpoint: Option<String>,
+
+    /// Region; unset, `AWS_REGION` or `us-east-1`.
+    #[arg(id = "s3-region", long = "s3-region", env = "TRAWL_S3_REGION")]
+    pub region: Option<String>,
+
+    /// Allow an `http://` endpoint (a service on a private network).
+    #[arg(
+        id = "s3-allow-http",
+        long = "s3-allow-http",
+        env = "TRAWL_S3_ALLOW_HTTP"
+    )]
+    pub allow_http: bool,
+
+    /// Answer a download with a redirect to a presigned URL of the bucket, so that the
+    /// file's bytes do not pass through trawl. `HEAD` is still answered by trawl.
+    #[arg(id = "s3-redirect", long = "s3-redirect", env = "TRAWL_S3_REDIRECT")]
+    pub redirect: bool,
+
+    /// Access key; unset, the instance's role or a web identity provides one.
+    #[arg(
+        id = "s3-access-key-id",
+        long = "s3-access-key-id",
+        env = "AWS_ACCESS_KEY_ID",
+        hide_env_values = true
+    )]
+    pub access_key_id: Option<String>,
+
+    /// Secret of the access key.
+    #[arg(
+        id = "s3-secret-access-key",
+        long = "s3-secret-access-key",
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub secret_access_key: Option<String>,
+
+    /// Size of each part of a multipart upload (S3 asks for at least 5 MiB); the parts
+    /// in flight at once are two, so an export holds about twice this in memory.
+    #[arg(id = "s3-part-size", long = "s3-part-size", env = "TRAWL_S3_PART_SIZE", default_value = "8MiB",
+        value_parser = parse_part_size)]
+    pub part_size: ByteSize,
+}
+
+/// A multipart part size: 5 MiB to 5 GiB, what S3 takes.
+fn parse_part_size(s: &str) -> Result<ByteSize, String> {
+    let size: ByteSize = s.parse()?;
+    if size < ByteSize::mib(5) || size > ByteSize::gib(5) {
+        return Err(format!("{size} is not between 5 MiB and 5 GiB"));
+    }
+    Ok(size)
+}
+
+impl Default for StorageConfig {
+    /// The defaults the flags declare.
+    fn default() -> Self {
+        declared_defaults()
+    }
 }
 
 /// Credits: what work costs (published at `GET /v1/pricing`) and whose runs pay.

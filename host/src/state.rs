@@ -102,7 +102,8 @@ impl AppState {
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
         let fresh: [u8; 32] = Sha256::digest(uuid::Uuid::new_v4().as_bytes()).into();
         let secret = db::secrets::get_or_create(&pool, "download_link_key", &fresh).await?;
-        let storage = Storage::new(config.data_dir.join("exports"), secret).await?;
+        let storage =
+            Storage::new(&config.storage, config.data_dir.join("exports"), secret).await?;
         let rate = Rate::new(
             i64::from(config.quotas.rate_limit),
             i64::from(config.quotas.rate_burst),

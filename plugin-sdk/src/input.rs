@@ -164,6 +164,80 @@ impl Options {
             ))),
         }
     }
+
+    /// One true-or-false option, if it is set; an error if it is set to something else.
+    ///
+    /// ```
+    /// let options = trawl_sdk::Options::new(r#"{"bom": true, "n": 1}"#);
+    /// assert_eq!(options.get_bool("bom")?, Some(true));
+    /// assert_eq!(options.get_bool("missing")?, None);
+    /// assert!(options.get_bool("n").is_err());
+    /// # Ok::<(), trawl_sdk::PluginError>(())
+    /// ```
+    pub fn get_bool(&self, key: &str) -> Result<Option<bool>, PluginError> {
+        match self.get(key)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(PluginError::invalid_input(format!(
+                "option `{key}` must be true or false, not {other}"
+            ))),
+        }
+    }
+
+    /// One whole-number option in `range`, if it is set; an error if it is set to
+    /// anything else.
+    ///
+    /// ```
+    /// let options = trawl_sdk::Options::new(r#"{"rows": 500, "big": 9, "x": "1"}"#);
+    /// assert_eq!(options.get_u64("rows", 1..=1000)?, Some(500));
+    /// assert!(options.get_u64("big", 1..=5).is_err());
+    /// assert!(options.get_u64("x", 1..=5).is_err());
+    /// # Ok::<(), trawl_sdk::PluginError>(())
+    /// ```
+    pub fn get_u64(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, PluginError> {
+        match self.get(key)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| range.contains(&n)) => {
+                Ok(n.as_u64())
+            }
+            Some(other) => Err(PluginError::invalid_input(format!(
+                "option `{key}` must be a whole number from {} to {}, not {other}",
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+
+    /// Refuse any option not named in `known`, so that a misspelt option is an error
+    /// at creation rather than silently ignored.
+    ///
+    /// ```
+    /// let options = trawl_sdk::Options::new(r#"{"delimiter": ";", "delimeter": ","}"#);
+    /// let err = options.allow_only(&["delimiter", "bom"]).unwrap_err();
+    /// assert_eq!(
+    ///     err.message(),
+    ///     "unknown option `delimeter`; the options are `delimiter`, `bom`"
+    /// );
+    /// assert!(trawl_sdk::Options::new("{}").allow_only(&[]).is_ok());
+    /// ```
+    pub fn allow_only(&self, known: &[&str]) -> Result<(), PluginError> {
+        let Some(unknown) = self.object()?.keys().find(|k| !known.contains(&k.as_str())) else {
+            return Ok(());
+        };
+        let takes = if known.is_empty() {
+            "there are no options".to_owned()
+        } else {
+            let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            format!("the options are {}", names.join(", "))
+        };
+        Err(PluginError::invalid_input(format!(
+            "unknown option `{unknown}`; {takes}"
+        )))
+    }
 }
 
 impl AsRef<str> for Options {

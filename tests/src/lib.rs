@@ -174,8 +174,9 @@ pub struct TestHost {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: TempDir,
-    /// Last: the database goes after everything that uses it.
-    _db: TestDb,
+    /// Last: the database goes after everything that uses it (`None` for a host beside
+    /// another, which owns it).
+    _db: Option<TestDb>,
 }
 
 /// A directory removed on drop.
@@ -213,15 +214,36 @@ impl TestHost {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         let db = test_db().await?;
         let pool = db.pool.clone();
+        let (_, admin_key) = trawl_host::keys::bootstrap_admin(&pool, None)
+            .await?
+            .context("a fresh database has no admin yet")?;
+        Self::serve(pool, admin_key, Some(db), adjust).await
+    }
+
+    /// Start another host on this host's database (a data directory of its own), as a
+    /// second machine of one deployment would be. Stop it before this one.
+    pub async fn beside(&self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::serve(
+            self.state.pool.clone(),
+            self.admin_key.clone(),
+            None,
+            adjust,
+        )
+        .await
+    }
+
+    async fn serve(
+        pool: PgPool,
+        admin_key: String,
+        db: Option<TestDb>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let data_dir = TempDir::new();
         let mut config = Config::for_tests(data_dir.0.clone());
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         config.listen = addr;
-        let (_, admin_key) = trawl_host::keys::bootstrap_admin(&pool, None)
-            .await?
-            .context("a fresh database has no admin yet")?;
         let state = AppState::new(config, pool).await?;
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(trawl_host::server::serve(
@@ -738,4 +760,106 @@ pub fn chameleon(
     block.fill(0);
     block[..text.len()].copy_from_slice(text.as_bytes());
     bytes
+}
+
+/// A real S3-compatible server on loopback for the tests that store exports in a bucket:
+/// moto's standalone server (from PyPI), one per test, stopped on drop.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// A bucket made for this test.
+    pub bucket: String,
+    child: tokio::process::Child,
+}
+
+/// The `moto_server` command, or what to install.
+fn moto_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("TRAWL_MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/moto/bin/moto_server");
+    if venv.is_file() {
+        return venv;
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("moto_server"))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        panic!(
+            "moto's S3 server is not installed: run `python3 -m venv target/moto && \
+             target/moto/bin/pip install 'moto[server]==5.2.5'` in the repository (what \
+             `.ci/run` does), or set TRAWL_MOTO_SERVER to its `moto_server` command"
+        )
+    })
+}
+
+impl S3Server {
+    /// Start a server and make a bucket on it.
+    pub async fn start() -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = tokio::process::Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting moto_server")?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if client.get(&endpoint).send().await.is_ok() {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("moto_server did not answer on {endpoint} within a minute");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bucket = format!("trawl-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let made = client.put(format!("{endpoint}/{bucket}")).send().await?;
+        if !made.status().is_success() {
+            bail!("making bucket {bucket}: {}", made.status());
+        }
+        Ok(Self {
+            endpoint,
+            bucket,
+            child,
+        })
+    }
+
+    /// Point a host's export storage at this bucket.
+    pub fn configure(&self, config: &mut Config) {
+        let storage = &mut config.storage;
+        storage.kind = trawl_host::config::StorageKind::S3;
+        storage.bucket = Some(self.bucket.clone());
+        storage.endpoint = Some(self.endpoint.clone());
+        storage.allow_http = true;
+        storage.region = Some("us-east-1".into());
+        storage.access_key_id = Some("trawl-test".into());
+        storage.secret_access_key = Some("trawl-test-secret".into());
+    }
+
+    /// The keys in the bucket (whole keys, prefix included).
+    pub async fn keys(&self) -> anyhow::Result<Vec<String>> {
+        let listing = reqwest::get(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .await?
+            .text()
+            .await?;
+        Ok(listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect())
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
 }

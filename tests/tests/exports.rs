@@ -564,13 +564,21 @@ async fn links_serve_ranges_and_die_when_tampered_expired_or_revoked() -> anyhow
         .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))?;
     let young = host.state.storage.path("being-written.csv");
     std::fs::write(&young, b"a,b\r\n")?;
+    // What a host that died mid-upload leaves: a part file, not yet an object.
+    let unfinished = host.state.storage.path("died-writing.csv#1");
+    std::fs::write(&unfinished, b"a,b\r\n")?;
+    std::fs::File::options()
+        .write(true)
+        .open(&unfinished)?
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))?;
 
     let round = trawl_host::worker::janitor::round(&host.state).await?;
     assert_eq!(round.expired, 1, "{round:?}");
     assert_eq!(round.removed, 1, "{round:?}");
-    assert_eq!(round.orphans, 1, "{round:?}");
+    assert_eq!(round.orphans, 2, "{round:?}");
     assert!(!short_file.exists());
     assert!(!orphan.exists());
+    assert!(!unfinished.exists());
     assert!(young.exists());
     let (_, gone) = host
         .call("GET", &format!("/v1/exports/{short_id}"), &key, None)
@@ -638,4 +646,205 @@ async fn a_worker_that_lost_its_claim_writes_nothing() -> anyhow::Result<()> {
     let row = exports::get_any(pool, id).await?.expect("row");
     assert_eq!(row.status, trawl_host::model::ExportStatus::Queued);
     host.stop().await
+}
+
+/// A bucket on a real S3-compatible server (moto, on loopback) shared by two hosts of one
+/// deployment: an export written by one downloads through the other, ranges and `HEAD`
+/// included, and redirects to a presigned URL where a host is set to; deleting it
+/// through either removes the object; the janitor deletes expired exports' objects and
+/// objects no export owns on the bucket.
+#[tokio::test]
+async fn hosts_sharing_a_bucket_share_exports() -> anyhow::Result<()> {
+    let s3 = trawl_tests::S3Server::start().await?;
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    // Janitors run only when this test says, so that it sees what each round does.
+    let quiet = |c: &mut trawl_host::Config| {
+        s3.configure(c);
+        c.export_janitor_interval = Duration::from_secs(3600);
+    };
+    let first = TestHost::start_with(quiet).await?;
+    let second = first
+        .beside(|c| {
+            quiet(c);
+            // Orphans are old at once here, so that this test can watch one go.
+            c.export_orphan_age = Duration::ZERO;
+        })
+        .await?;
+    let redirecting = first
+        .beside(|c| {
+            quiet(c);
+            c.storage.redirect = true;
+        })
+        .await?;
+    let key = first.member("sol@example.com").await?;
+    let (_, job, _) = catalogue_job(&first, &key, &base, 1).await?;
+    let run = run_now(&first, &key, &job).await?;
+    let path = format!("/v1/runs/{}/exports", run["id"].as_str().expect("id"));
+    let made = export(&first, &key, &path, json!({"format": "csv"})).await?;
+    let id = made["id"].as_str().expect("id");
+    let (backend, stored): (String, String) =
+        sqlx::query_as("SELECT storage_backend, storage_key FROM exports WHERE id = $1::uuid")
+            .bind(id)
+            .fetch_one(&first.state.pool)
+            .await?;
+    assert_eq!(backend, "s3");
+    assert_eq!(
+        s3.keys().await?,
+        [format!("trawl/exports/{stored}")],
+        "one object under the prefix"
+    );
+    assert!(
+        !first.state.storage.path(&stored).exists(),
+        "nothing on local disk"
+    );
+
+    let here = download(&made).await?;
+    let link = made["download_url"].as_str().expect("a link");
+    let there = link.replace(&first.base, &second.base);
+    let client = reqwest::Client::new();
+    let response = client.get(&there).send().await?;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/csv");
+    assert_eq!(response.bytes().await?.to_vec(), here, "the same file");
+    let response = client
+        .get(&there)
+        .header("range", "bytes=5-24")
+        .send()
+        .await?;
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.bytes().await?.to_vec(), here[5..25].to_vec());
+    let head = client.head(&there).send().await?;
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], here.len().to_string());
+
+    // A host set to redirect sends the client to the bucket with a presigned URL.
+    let elsewhere = link.replace(&first.base, &redirecting.base);
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let response = no_follow.get(&elsewhere).send().await?;
+    assert_eq!(response.status(), 307);
+    let location = response.headers()["location"].to_str()?.to_owned();
+    assert!(location.starts_with(&s3.endpoint), "{location}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+    let followed = client.get(&elsewhere).send().await?;
+    assert_eq!(followed.status(), 200);
+    assert_eq!(followed.bytes().await?.to_vec(), here, "the bucket's copy");
+    // HEAD is answered by the host itself.
+    assert_eq!(no_follow.head(&elsewhere).send().await?.status(), 200);
+
+    // Deleted through the second host: the object goes, the link is revoked everywhere.
+    let (status, _) = second
+        .call("DELETE", &format!("/v1/exports/{id}"), &key, None)
+        .await?;
+    assert_eq!(status, 204);
+    assert_eq!(s3.keys().await?, Vec::<String>::new());
+    let response = client.get(link).send().await?;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "link_revoked");
+
+    // The janitor on the bucket: an expired export's object, and an object no export
+    // owns; a live export's object stays.
+    let expiring = export(&first, &key, &path, json!({"format": "jsonl"})).await?;
+    let live = export(&first, &key, &path, json!({"format": "json"})).await?;
+    sqlx::query("UPDATE exports SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(expiring["id"].as_str().expect("id"))
+        .execute(&first.state.pool)
+        .await?;
+    let orphan = client
+        .put(format!(
+            "{}/{}/trawl/exports/left-behind.csv",
+            s3.endpoint, s3.bucket
+        ))
+        .body("a,b\r\n")
+        .send()
+        .await?;
+    assert!(orphan.status().is_success());
+    let outside = client
+        .put(format!("{}/{}/not-trawls.txt", s3.endpoint, s3.bucket))
+        .body("x")
+        .send()
+        .await?;
+    assert!(outside.status().is_success());
+    assert_eq!(s3.keys().await?.len(), 4);
+    let round = trawl_host::worker::janitor::round(&second.state).await?;
+    assert_eq!(round.expired, 1, "{round:?}");
+    assert_eq!(round.removed, 1, "{round:?}");
+    assert_eq!(round.orphans, 1, "{round:?}");
+    let (live_key,): (String,) =
+        sqlx::query_as("SELECT storage_key FROM exports WHERE id = $1::uuid")
+            .bind(live["id"].as_str().expect("id"))
+            .fetch_one(&first.state.pool)
+            .await?;
+    let mut left = s3.keys().await?;
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "not-trawls.txt".to_owned(),
+            format!("trawl/exports/{live_key}")
+        ],
+        "only the live export's object and what is not trawl's"
+    );
+    assert_eq!(download(&live).await?.first(), Some(&b'['));
+
+    redirecting.stop().await?;
+    second.stop().await?;
+    first.stop().await
+}
+
+/// A file larger than several parts goes up as a multipart stream and reads back whole
+/// and in ranges across part boundaries; an abandoned upload leaves no object.
+#[tokio::test]
+async fn multipart_uploads_reach_the_bucket_whole() -> anyhow::Result<()> {
+    use trawl_host::storage::{Backend, FileInfo, Storage};
+    let s3 = trawl_tests::S3Server::start().await?;
+    let mut config = trawl_host::Config::for_tests(std::env::temp_dir());
+    s3.configure(&mut config);
+    config.storage.part_size = bytesize::ByteSize::mib(5);
+    let dir = trawl_tests::TempDir::new();
+    let storage = Storage::new(&config.storage, dir.0.clone(), b"k".to_vec()).await?;
+    assert_eq!(storage.backend(), Backend::S3);
+    let info = FileInfo {
+        media_type: "text/csv",
+        disposition: "attachment; filename=\"a.csv\"",
+    };
+    // 12 MiB in 1 MiB writes of a pattern that shows any misplaced byte.
+    let chunk = |i: usize| -> Vec<u8> { (0..1 << 20).map(|j| ((i * 7 + j) % 251) as u8).collect() };
+    let whole: Vec<u8> = (0..12).flat_map(chunk).collect();
+    let key = storage.key_for(trawl_host::ids::ExportId::new(), "csv");
+    let mut upload = storage.upload(&key, info).await?;
+    for i in 0..12 {
+        upload.write(chunk(i)).await?;
+    }
+    assert_eq!(
+        s3.keys().await?,
+        Vec::<String>::new(),
+        "not visible before it finishes"
+    );
+    upload.finish().await?;
+    let read = |start: u64, len: u64| {
+        let storage = &storage;
+        let key = key.clone();
+        async move {
+            let body = storage.read(Backend::S3, &key, start, len).await?;
+            anyhow::Ok(axum::body::to_bytes(body, usize::MAX).await?.to_vec())
+        }
+    };
+    assert_eq!(read(0, whole.len() as u64).await?, whole);
+    let boundary = 5 << 20;
+    assert_eq!(
+        read(boundary - 3, 6).await?,
+        whole[boundary as usize - 3..boundary as usize + 3].to_vec()
+    );
+    let abandoned = storage.key_for(trawl_host::ids::ExportId::new(), "csv");
+    let mut upload = storage.upload(&abandoned, info).await?;
+    upload.write(chunk(0)).await?;
+    upload.abort().await;
+    assert_eq!(s3.keys().await?, [format!("trawl/exports/{key}")]);
+    storage.delete(Backend::S3, &key).await?;
+    assert_eq!(s3.keys().await?, Vec::<String>::new());
+    Ok(())
 }

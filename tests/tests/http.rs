@@ -292,7 +292,13 @@ async fn plugins_list_the_bundled_ones() {
         .iter()
         .filter_map(|p| p["name"].as_str())
         .collect();
-    for name in ["css-extractor", "csv-exporter", "jsonl-exporter"] {
+    for name in [
+        "css-extractor",
+        "jsonld-extractor",
+        "csv-exporter",
+        "json-exporter",
+        "jsonl-exporter",
+    ] {
         assert!(names.contains(&name), "{names:?}");
     }
     let csv = plugins

@@ -105,6 +105,7 @@ async fn bundled_names_are_reserved_and_names_belong_to_their_owner() -> anyhow:
     for name in [
         "css-extractor",
         "csv-exporter",
+        "json-exporter",
         "jsonld-extractor",
         "jsonl-exporter",
     ] {

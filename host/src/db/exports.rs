@@ -312,13 +312,19 @@ pub struct Leftover {
     pub storage_backend: Option<String>,
 }
 
-/// Files of expired and deleted exports not removed yet.
-pub async fn leftovers(ex: impl PgExecutor<'_>, limit: i64) -> Result<Vec<Leftover>, sqlx::Error> {
+/// Files of expired and deleted exports not removed yet, on the `backends` named.
+pub async fn leftovers(
+    ex: impl PgExecutor<'_>,
+    backends: &[String],
+    limit: i64,
+) -> Result<Vec<Leftover>, sqlx::Error> {
     sqlx::query_as!(
         Leftover,
         r#"SELECT id AS "id: ExportId", storage_key AS "storage_key!", storage_backend FROM exports
            WHERE status IN ('expired', 'deleted') AND storage_key IS NOT NULL
-           ORDER BY updated_at LIMIT $1"#,
+             AND coalesce(storage_backend, 'local') = ANY($1)
+           ORDER BY updated_at LIMIT $2"#,
+        backends,
         limit
     )
     .fetch_all(ex)

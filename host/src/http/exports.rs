@@ -20,7 +20,10 @@ use crate::ids::{ExportId, JobId, RunId, UserId};
 use crate::model::ExportStatus;
 use crate::model::export::ExportFilters;
 use crate::state::AppState;
-use crate::storage::LinkError;
+use crate::storage::{Backend, FileInfo, LinkError, StorageError};
+
+/// How long a presigned URL a download redirects to lasts.
+const PRESIGNED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 use crate::worker::export::PlanError;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -365,8 +368,10 @@ async fn delete_export(
         .await?
         .ok_or_else(|| ApiError::not_found("export"))?;
     // The link is dead already; the file goes now, or at the janitor's next round.
-    if let Some(key) = row.storage_key.as_deref() {
-        match state.storage.delete(key).await {
+    if let Some(key) = row.storage_key.as_deref()
+        && let Some(backend) = Backend::of(row.storage_backend.as_deref())
+    {
+        match state.storage.delete(backend, key).await {
             Ok(()) => db::exports::forget_file(&state.pool, id).await?,
             Err(e) => tracing::warn!(export = %id, "deleting an export's file: {e}"),
         }
@@ -437,7 +442,7 @@ pub fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>, 
 }
 
 /// `filename` for `Content-Disposition`: an ASCII stand-in and the UTF-8 name (RFC 6266).
-fn disposition(name: &str) -> String {
+pub(crate) fn disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -465,6 +470,7 @@ fn disposition(name: &str) -> String {
     params(("id" = ExportId, Path), LinkQuery),
     responses((status = 200, description = "The file"), (status = 206, description = "The range asked for"),
               (status = 403, description = "A tampered link (`invalid_signature`), one past its time or of an export that expired (`link_expired`), or of a deleted export (`link_revoked`)", body = ErrorBody),
+              (status = 307, description = "With a bucket that redirects downloads (`TRAWL_S3_REDIRECT`): a presigned URL of the file, valid for five minutes"),
               (status = 404, body = ErrorBody), (status = 416, body = ErrorBody)))]
 async fn download_export(
     State(state): State<AppState>,
@@ -567,11 +573,35 @@ async fn download_export(
     if method == Method::HEAD {
         return builder.body(Body::empty()).map_err(ApiError::internal);
     }
-    let body = state
-        .storage
-        .read(key, start, len)
-        .await
-        .map_err(|_| ApiError::not_found("export file"))?;
+    let backend = Backend::of(row.storage_backend.as_deref())
+        .ok_or_else(|| ApiError::not_found("export file"))?;
+    if method == Method::GET {
+        // With a bucket that redirects, the bytes come from it: a URL presigned for a
+        // few minutes (its own expiry, whatever the link's), which the client follows at
+        // once, with its `Range` if it sent one.
+        let info = FileInfo {
+            media_type,
+            disposition: &disposition(&filename),
+        };
+        if let Some(url) = state
+            .storage
+            .presigned(backend, key, PRESIGNED_FOR, info)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            return Response::builder()
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(header::LOCATION, url.as_str())
+                .header(header::CACHE_CONTROL, "private, no-store")
+                .body(Body::empty())
+                .map_err(ApiError::internal);
+        }
+    }
+    let body = match state.storage.read(backend, key, start, len).await {
+        Ok(body) => body,
+        Err(StorageError::NotFound) => return Err(ApiError::not_found("export file")),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
     builder.body(body).map_err(ApiError::internal)
 }
 

@@ -36,7 +36,8 @@ impl ExtraColumn {
             Self::SourceUrl => serde_json::json!({"type": "string", "format": "uri"}),
             Self::Confidence => serde_json::json!({"type": ["number", "null"]}),
             Self::ValidationErrors => {
-                serde_json::json!({"type": ["array", "null"], "items": {"type": "object"}})
+                serde_json::json!({"type": ["array", "null"], "items": {"type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}})
             }
         }
     }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::db::{
@@ -24,6 +23,7 @@ use crate::model::export::{ExportFilters, ExtraColumn, HostOptions, Projection};
 use crate::model::pricing::ChargeItem;
 use crate::runtime::{CallError, CallErrorKind, ExportSession, LoadedPlugin};
 use crate::state::AppState;
+use crate::storage::{FileInfo, Upload};
 use crate::validate::PropertyOrder;
 
 /// Rows per database read and per exporter `write` call.
@@ -224,30 +224,6 @@ pub async fn execute(state: &AppState, export: ExportRow) {
     }
 }
 
-/// The file an export is being written to, removed unless it was renamed into place.
-struct Part(std::path::PathBuf);
-
-impl Part {
-    /// It was renamed: nothing to remove.
-    fn keep(mut self) {
-        self.0 = std::path::PathBuf::new();
-    }
-}
-
-impl Drop for Part {
-    fn drop(&mut self) {
-        if self.0.as_os_str().is_empty() {
-            return;
-        }
-        // Synchronous, and only ever a file of this export's: no await in a drop.
-        if let Err(e) = std::fs::remove_file(&self.0)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!("removing {}: {e}", self.0.display());
-        }
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> Failure {
     tracing::error!("export failed: {e}");
     ("internal_error", "the export could not be written".into())
@@ -343,13 +319,11 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
         .await
         .map_err(internal)?
         .ok_or(("schema_missing", "the schema was deleted".to_owned()))?;
-    let filters: ExportFilters = serde_json::from_value(export.filters.clone())
-        .map_err(|e| ("invalid_filters", format!("the export's filters: {e}")))?;
     let plugin = state
         .plugin(export.plugin_id)
         .await
         .map_err(|e| ("plugin_unavailable", e.to_string()))?;
-    let (plan, mut session) = plan(
+    let (plan, session) = plan(
         state,
         export.owner_id,
         plugin,
@@ -366,13 +340,62 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
     tracing::debug!(export = %export.id, options = %plan.plugin_options, "export planned");
 
     let key = state.storage.key_for(export.id, &plan.extension);
-    let path = state.storage.path(&key);
-    // A name of this attempt's own: a worker that lost its lease and the one that took
-    // over never write one file, and whatever fails removes only its own.
-    let partial = Part(path.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple())));
-    let mut file = tokio::fs::File::create(&partial.0)
-        .await
-        .map_err(internal)?;
+    let disposition = crate::http::exports::disposition(&name);
+    let info = FileInfo {
+        media_type: &plan.media_type,
+        disposition: &disposition,
+    };
+    let mut upload = state.storage.upload(&key, info).await.map_err(internal)?;
+    let backend = upload.backend();
+    let counts = match stream(state, export, plan.clone(), session, &mut upload).await {
+        Ok(Some(counts)) => counts,
+        Ok(None) => {
+            upload.abort().await;
+            return Ok(()); // taken over after our lease lapsed, or deleted
+        }
+        Err(failure) => {
+            upload.abort().await;
+            return Err(failure);
+        }
+    };
+    upload.finish().await.map_err(internal)?;
+    // The file is in place under a key of this attempt's own; it counts once the success
+    // is recorded, and goes if that does not happen.
+    let written = db::exports::Written {
+        rows: counts.rows,
+        bytes: counts.bytes,
+        storage_key: &key,
+        storage_backend: backend.as_str(),
+        media_type: &plan.media_type,
+        extension: &plan.extension,
+        file_name: &name,
+        credits: 0,
+    };
+    let recorded = record(state, export, written).await;
+    if !matches!(recorded, Ok(true))
+        && let Err(e) = state.storage.delete(backend, &key).await
+    {
+        tracing::warn!(export = %export.id, "removing an unrecorded file: {e}");
+    }
+    recorded.map(|_| ())
+}
+
+/// What a finished stream wrote.
+struct Counts {
+    rows: i64,
+    bytes: i64,
+}
+
+/// Stream the export's rows through the exporter into `upload`. `None` when the claim
+/// was lost on the way (another worker took over, or the export was deleted).
+async fn stream(
+    state: &AppState,
+    export: &ExportRow,
+    plan: Arc<Plan>,
+    mut session: ExportSession,
+    upload: &mut Upload,
+) -> Result<Option<Counts>, Failure> {
+    let pool = &state.pool;
     let max_size = state.config.export_max_size.as_u64();
     let too_large = || {
         (
@@ -396,8 +419,10 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
         Some(run) => ExportScope::Run(run),
         None => ExportScope::Job(export.job_id),
     };
+    let filters: ExportFilters = serde_json::from_value(export.filters.clone())
+        .map_err(|e| ("invalid_filters", format!("the export's filters: {e}")))?;
     let (tx, mut batches) = mpsc::channel(READ_AHEAD);
-    let reader = tokio::spawn(read_ahead(pool.clone(), scope, filters, plan.clone(), tx));
+    let reader = tokio::spawn(read_ahead(pool.clone(), scope, filters, plan, tx));
     let _stop_reader = AbortOnDrop(reader);
 
     let lease = state.config.lease.as_secs_f64();
@@ -412,8 +437,8 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
         if (bytes as u64).saturating_add(out.len() as u64) > max_size {
             return Err(too_large());
         }
-        file.write_all(&out).await.map_err(internal)?;
         bytes += out.len() as i64;
+        upload.write(out).await.map_err(internal)?;
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             if export.charged {
@@ -423,7 +448,7 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
                 .await
                 .map_err(internal)?
             {
-                return Ok(()); // taken over after our lease lapsed, or deleted
+                return Ok(None);
             }
         }
     }
@@ -433,30 +458,29 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
     if (bytes as u64).saturating_add(out.len() as u64) > max_size {
         return Err(too_large());
     }
-    file.write_all(&out).await.map_err(internal)?;
     bytes += out.len() as i64;
-    file.sync_all().await.map_err(internal)?;
-    drop(file);
-    // The charge and the success in one transaction, the file put in place before it
-    // commits: a download exists only for an export that was paid for.
+    upload.write(out).await.map_err(internal)?;
+    Ok(Some(Counts { rows, bytes }))
+}
+
+/// Record a written export and charge for it, in one transaction: a download exists only
+/// for an export that was paid for. `false` when the claim was lost meanwhile.
+async fn record(
+    state: &AppState,
+    export: &ExportRow,
+    mut written: db::exports::Written<'_>,
+) -> Result<bool, Failure> {
+    let pool = &state.pool;
     let pricing = state.config.credits.pricing();
-    let credits = pricing.credits(ChargeItem::Export, bytes);
+    let credits = pricing.credits(ChargeItem::Export, written.bytes);
+    let bytes = written.bytes;
+    written.credits = if export.charged { credits } else { 0 };
     let mut tx = pool.begin().await.map_err(internal)?;
-    let written = db::exports::Written {
-        rows,
-        bytes,
-        storage_key: &key,
-        storage_backend: "local",
-        media_type: &plan.media_type,
-        extension: &plan.extension,
-        file_name: &name,
-        credits: if export.charged { credits } else { 0 },
-    };
-    if !db::exports::succeed(&mut *tx, export.id, token, written)
+    if !db::exports::succeed(&mut *tx, export.id, export.lease_token, written)
         .await
         .map_err(internal)?
     {
-        return Ok(()); // taken over after our lease lapsed, or deleted
+        return Ok(false);
     }
     if export.charged {
         let payer = db::ledger::Payer {
@@ -473,12 +497,8 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
             return Err(exhausted(credits));
         }
     }
-    tokio::fs::rename(&partial.0, &path)
-        .await
-        .map_err(internal)?;
-    partial.keep();
     tx.commit().await.map_err(internal)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Stops a task when the export ends, however it ends.

@@ -3,19 +3,14 @@
 //! owns (left by a host that died between writing a file and recording it). Each step is
 //! safe to run on any number of hosts at once.
 
-use std::time::Duration;
-
 use tokio::sync::watch;
 
 use crate::db;
 use crate::state::AppState;
+use crate::storage::Backend;
 
 /// Files removed per round; the rest wait for the next.
 const PER_ROUND: i64 = 500;
-
-/// A file no export names is an orphan only once it is this old: younger, its export may
-/// be between writing it and recording it.
-const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
 /// Run rounds until `stop`.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -38,7 +33,7 @@ pub struct Round {
     pub expired: u64,
     /// Files of expired or deleted exports removed.
     pub removed: u64,
-    /// Files no export owned, removed.
+    /// Files no export owned, removed (unfinished local uploads included).
     pub orphans: u64,
 }
 
@@ -48,8 +43,12 @@ pub async fn round(state: &AppState) -> anyhow::Result<Round> {
         expired: db::exports::expire_due(&state.pool).await?,
         ..Round::default()
     };
-    for left in db::exports::leftovers(&state.pool, PER_ROUND).await? {
-        match state.storage.delete(&left.storage_key).await {
+    let backends = state.storage.backends();
+    for left in db::exports::leftovers(&state.pool, &backends, PER_ROUND).await? {
+        let Some(backend) = Backend::of(left.storage_backend.as_deref()) else {
+            continue;
+        };
+        match state.storage.delete(backend, &left.storage_key).await {
             Ok(()) => {
                 db::exports::forget_file(&state.pool, left.id).await?;
                 done.removed += 1;
@@ -57,13 +56,16 @@ pub async fn round(state: &AppState) -> anyhow::Result<Round> {
             Err(e) => tracing::warn!(export = %left.id, "deleting an export's file: {e}"),
         }
     }
-    let old = state.storage.list_older_than(ORPHAN_AGE).await?;
+    let age = state.config.export_orphan_age;
+    let old = state.storage.list_older_than(age).await?;
     for chunk in old.chunks(PER_ROUND as usize) {
-        let known = db::exports::known_keys(&state.pool, chunk).await?;
-        for key in chunk.iter().filter(|k| !known.contains(k)) {
-            state.storage.delete(key).await?;
+        let keys: Vec<String> = chunk.iter().map(|(_, k)| k.clone()).collect();
+        let known = db::exports::known_keys(&state.pool, &keys).await?;
+        for (backend, key) in chunk.iter().filter(|(_, k)| !known.contains(k)) {
+            state.storage.delete(*backend, key).await?;
             done.orphans += 1;
         }
     }
+    done.orphans += state.storage.sweep_unfinished(age).await?;
     Ok(done)
 }

@@ -5,8 +5,14 @@
 //! and booleans as their JSON text, `null` or missing as empty, objects and arrays as
 //! compact JSON. Keys a row has beyond the schema's properties are not exported.
 //!
-//! Options (all optional):
+//! Options (all optional; any other key is refused):
 //! - `delimiter`: one ASCII character instead of `,` (`";"`, `"\t"`).
+//! - `bom`: `true` to start the file with a UTF-8 byte order mark, which Excel needs to
+//!   read non-ASCII text correctly.
+//! - `flatten`: `true` to give each property of a nested object its own dotted column
+//!   (`seller.name`, `seller.address.city`), following the schema's nested `properties`
+//!   (or, without a schema, the first row's objects). Objects the schema does not
+//!   describe, and arrays, stay compact JSON in one cell.
 //! - `escape_formulas`: `true` to prefix string cells starting with `=`, `+`, `-`, `@`, tab
 //!   or carriage return with `'`, so that spreadsheets show scraped text instead of
 //!   running it as a formula.
@@ -14,13 +20,87 @@
 use serde_json::{Map, Value};
 use trawl_sdk::prelude::*;
 
+/// The option keys this exporter takes.
+const OPTIONS: &[&str] = &["delimiter", "bom", "flatten", "escape_formulas"];
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One column: its header (`seller.name`) and the keys leading to its value.
+#[derive(Debug, Clone)]
+struct Column {
+    header: String,
+    path: Vec<String>,
+}
+
+impl Column {
+    fn value<'a>(&self, row: &'a Map<String, Value>) -> Option<&'a Value> {
+        let (first, rest) = self.path.split_first()?;
+        let mut value = row.get(first)?;
+        for key in rest {
+            value = value.as_object()?.get(key)?;
+        }
+        Some(value)
+    }
+}
+
+/// The nested properties a schema gives an object, when it gives any.
+fn object_properties(schema: &Value) -> Option<&Map<String, Value>> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .filter(|p| !p.is_empty())
+}
+
+/// Columns for `name` under `prefix`: one, or with `flatten` one per nested property.
+fn schema_columns(
+    out: &mut Vec<Column>,
+    path: &[String],
+    name: &str,
+    schema: &Value,
+    flatten: bool,
+) {
+    let mut path = path.to_vec();
+    path.push(name.to_owned());
+    match object_properties(schema).filter(|_| flatten) {
+        Some(props) => {
+            for (sub, sub_schema) in props {
+                schema_columns(out, &path, sub, sub_schema, flatten);
+            }
+        }
+        None => out.push(Column {
+            header: path.join("."),
+            path,
+        }),
+    }
+}
+
+/// Columns from a row's keys: with `flatten`, nested objects become dotted columns.
+fn row_columns(out: &mut Vec<Column>, path: &[String], row: &Map<String, Value>, flatten: bool) {
+    for (key, value) in row {
+        let mut path = path.to_vec();
+        path.push(key.clone());
+        match value {
+            Value::Object(inner) if flatten && !inner.is_empty() => {
+                row_columns(out, &path, inner, flatten);
+            }
+            _ => out.push(Column {
+                header: path.join("."),
+                path,
+            }),
+        }
+    }
+}
+
 /// One CSV export in progress.
 pub struct CsvExport {
-    columns: Vec<String>,
+    columns: Vec<Column>,
     /// Whether columns come from the first row (the schema has no properties).
     columns_from_first_row: bool,
     header_written: bool,
     escape_formulas: bool,
+    bom: bool,
+    flatten: bool,
     rows_seen: u64,
     builder: csv::WriterBuilder,
 }
@@ -30,15 +110,22 @@ impl CsvExport {
         if !self.header_written {
             self.header_written = true;
             if !self.columns.is_empty() {
-                out.write_record(&self.columns).map_err(csv_error)?;
+                out.write_record(self.columns.iter().map(|c| &c.header))
+                    .map_err(csv_error)?;
             }
         }
         Ok(())
     }
 
-    /// A writer for one batch: each call returns only its own bytes.
+    /// A writer for one batch: each call returns only its own bytes. The first batch,
+    /// which writes the header, starts with the byte order mark when one is asked for.
     fn batch(&self) -> csv::Writer<Vec<u8>> {
-        self.builder.from_writer(Vec::new())
+        let start = if self.bom && !self.header_written {
+            BOM.to_vec()
+        } else {
+            Vec::new()
+        };
+        self.builder.from_writer(start)
     }
 
     fn cell(&self, value: Option<&Value>) -> String {
@@ -79,9 +166,17 @@ impl Exporter for CsvExport {
     }
 
     fn open(schema: &Schema, options: &Options) -> Result<Self, PluginError> {
-        let columns: Vec<String> = match schema.json()?.get("properties") {
+        options.allow_only(OPTIONS)?;
+        let flatten = options.get_bool("flatten")?.unwrap_or(false);
+        let columns: Vec<Column> = match schema.json()?.get("properties") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Object(props)) => props.keys().cloned().collect(),
+            Some(Value::Object(props)) => {
+                let mut columns = Vec::with_capacity(props.len());
+                for (name, sub) in props {
+                    schema_columns(&mut columns, &[], name, sub, flatten);
+                }
+                columns
+            }
             Some(_) => {
                 return Err(PluginError::invalid_input(
                     "schema `properties` must be an object",
@@ -99,15 +194,8 @@ impl Exporter for CsvExport {
                 )));
             }
         };
-        let escape_formulas = match options.get("escape_formulas")? {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(PluginError::invalid_input(format!(
-                    "option `escape_formulas` must be true or false, not {other}"
-                )));
-            }
-        };
+        let escape_formulas = options.get_bool("escape_formulas")?.unwrap_or(false);
+        let bom = options.get_bool("bom")?.unwrap_or(false);
         let mut builder = csv::WriterBuilder::new();
         builder
             .delimiter(delimiter)
@@ -120,6 +208,8 @@ impl Exporter for CsvExport {
             columns,
             header_written: false,
             escape_formulas,
+            bom,
+            flatten,
             rows_seen: 0,
             builder,
         })
@@ -134,14 +224,14 @@ impl Exporter for CsvExport {
                 PluginError::other(format!("row {} is not a JSON object: {e}", self.rows_seen))
             })?;
             if self.columns_from_first_row && !self.header_written {
-                self.columns = object.keys().cloned().collect();
+                row_columns(&mut self.columns, &[], &object, self.flatten);
             }
             self.header_if_needed(&mut out)?;
             if self.columns.is_empty() {
                 continue;
             }
             record.clear();
-            record.extend(self.columns.iter().map(|c| self.cell(object.get(c))));
+            record.extend(self.columns.iter().map(|c| self.cell(c.value(&object))));
             out.write_record(&record).map_err(csv_error)?;
         }
         self.header_if_needed(&mut out)?;
@@ -233,6 +323,9 @@ mod tests {
             r#"{"delimiter":";;"}"#,
             r#"{"delimiter":"\""}"#,
             r#"{"escape_formulas":1}"#,
+            r#"{"bom":"yes"}"#,
+            r#"{"flatten":1}"#,
+            r#"{"delimeter":";"}"#,
             "[1]",
         ] {
             assert!(
@@ -265,5 +358,67 @@ mod tests {
         );
         assert!(CsvExport::open(&Schema::new("{"), &Options::new("")).is_err());
         assert!(CsvExport::open(&Schema::new(r#"{"properties":[]}"#), &Options::new("")).is_err());
+    }
+
+    #[test]
+    fn unknown_options_are_named() {
+        let err = CsvExport::open(&Schema::new(SCHEMA), &Options::new(r#"{"delimeter":";"}"#))
+            .err()
+            .unwrap();
+        assert!(err.message().contains("`delimeter`"), "{err}");
+        assert!(err.message().contains("`delimiter`"), "{err}");
+    }
+
+    #[test]
+    fn bom_comes_first_once() {
+        let mut export = open(r#"{"properties":{"a":{}}}"#, r#"{"bom":true}"#);
+        let first = export.write(vec![r#"{"a":"é"}"#.into()]).unwrap();
+        assert_eq!(first, "\u{feff}a\r\né\r\n".as_bytes());
+        assert_eq!(export.write(vec![r#"{"a":"b"}"#.into()]).unwrap(), b"b\r\n");
+        // Zero rows: the mark and the header.
+        let export = open(r#"{"properties":{"a":{}}}"#, r#"{"bom":true}"#);
+        assert_eq!(export.finish().unwrap(), "\u{feff}a\r\n".as_bytes());
+    }
+
+    #[test]
+    fn flatten_follows_nested_properties() {
+        let schema = r#"{"properties":{"title":{},"seller":{"type":"object","properties":{
+            "name":{},"address":{"properties":{"city":{},"zip":{}}}}},"meta":{"type":"object"},"tags":{}}}"#;
+        let mut export = open(schema, r#"{"flatten":true}"#);
+        let out = export
+            .write(vec![
+                r#"{"title":"t","seller":{"name":"S","address":{"city":"Łódź","zip":"00123"}},"meta":{"k":1},"tags":[1]}"#.into(),
+                r#"{"title":"u","seller":{"name":"N"}}"#.into(),
+                r#"{"title":"v","seller":"not an object"}"#.into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            text(out),
+            "title,seller.name,seller.address.city,seller.address.zip,meta,tags\r\n\
+             t,S,Łódź,00123,\"{\"\"k\"\":1}\",[1]\r\n\
+             u,N,,,,\r\n\
+             v,,,,,\r\n"
+        );
+        // Without flatten the object is one JSON cell.
+        let mut export = open(schema, "");
+        let out = export
+            .write(vec![r#"{"title":"t","seller":{"name":"S"}}"#.into()])
+            .unwrap();
+        assert_eq!(
+            text(out),
+            "title,seller,meta,tags\r\nt,\"{\"\"name\"\":\"\"S\"\"}\",,\r\n"
+        );
+    }
+
+    #[test]
+    fn flatten_without_a_schema_uses_the_first_row() {
+        let mut export = open("{}", r#"{"flatten":true}"#);
+        let out = export
+            .write(vec![
+                r#"{"a":{"b":1,"c":{"d":2}},"e":{}}"#.into(),
+                r#"{"a":{"b":3}}"#.into(),
+            ])
+            .unwrap();
+        assert_eq!(text(out), "a.b,a.c.d,e\r\n1,2,{}\r\n3,,\r\n");
     }
 }

@@ -1,7 +1,7 @@
 //! The bundled JSON Lines exporter: each row becomes one line, its JSON text exactly as
 //! the host stored it (no parsing, no reformatting), followed by `\n`. The only change a
 //! row can see: line breaks between tokens of pretty-printed JSON become spaces, so that a
-//! row is always one line.
+//! row is always one line. It takes no options (any is refused).
 
 use trawl_sdk::prelude::*;
 
@@ -21,7 +21,8 @@ impl Exporter for JsonLines {
         Format::new("application/x-ndjson", "jsonl")
     }
 
-    fn open(_schema: &Schema, _options: &Options) -> Result<Self, PluginError> {
+    fn open(_schema: &Schema, options: &Options) -> Result<Self, PluginError> {
+        options.allow_only(&[])?;
         Ok(Self)
     }
 
@@ -70,5 +71,17 @@ mod tests {
             .write(vec!["{\r\n  \"a\": \"x\\ny\"\n}".into()])
             .unwrap();
         assert_eq!(out, b"{    \"a\": \"x\\ny\" }\n");
+    }
+
+    #[test]
+    fn options_are_refused() {
+        let err = JsonLines::open(&Schema::new("{}"), &Options::new(r#"{"pretty":true}"#))
+            .err()
+            .map(|e| e.message().to_owned());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown option `pretty`; there are no options")
+        );
+        assert!(JsonLines::open(&Schema::new("{}"), &Options::new("{}")).is_ok());
     }
 }
