@@ -243,6 +243,143 @@ impl PropertyOrder {
     }
 }
 
+impl PropertyOrder {
+    /// The order inside property `name`, if the schema lists it.
+    pub fn of_property(&self, name: &str) -> Option<&PropertyOrder> {
+        self.properties
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, order)| order)
+    }
+
+    /// Whether this order changes nothing (no properties, no items with properties).
+    pub fn is_empty(&self) -> bool {
+        self.properties.is_empty() && self.items.as_ref().is_none_or(|i| i.is_empty())
+    }
+
+    /// Write the JSON text `raw` to `out` compact and in this order, as [`apply`] would
+    /// order a parsed value, without building one: objects this order lists are split
+    /// into their members (each value kept as text), everything else is copied with the
+    /// whitespace between tokens dropped. Numbers keep their text exactly.
+    ///
+    /// [`apply`]: PropertyOrder::apply
+    pub fn write_ordered(&self, raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
+        let raw = raw.trim_start();
+        if !self.properties.is_empty() && raw.starts_with('{') {
+            let members = json_members(raw)?;
+            out.push('{');
+            let mut first = true;
+            let mut comma = |out: &mut String| {
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+            };
+            let mut taken = vec![false; members.len()];
+            for (name, inner) in &self.properties {
+                if let Some(i) = members.iter().position(|(k, _)| k == name) {
+                    taken[i] = true;
+                    comma(out);
+                    write_key(name, out);
+                    inner.write_ordered(members[i].1.get(), out)?;
+                }
+            }
+            for ((key, value), taken) in members.iter().zip(taken) {
+                if !taken {
+                    comma(out);
+                    write_key(key, out);
+                    compact_json(value.get(), out);
+                }
+            }
+            out.push('}');
+            return Ok(());
+        }
+        if let Some(items) = self.items.as_deref().filter(|i| !i.is_empty())
+            && raw.starts_with('[')
+        {
+            let elements: Vec<&serde_json::value::RawValue> = serde_json::from_str(raw)?;
+            out.push('[');
+            for (i, element) in elements.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                items.write_ordered(element.get(), out)?;
+            }
+            out.push(']');
+            return Ok(());
+        }
+        compact_json(raw, out);
+        Ok(())
+    }
+}
+
+/// A JSON object's members in the order written, each value as its JSON text (nothing
+/// below the top level is parsed into values).
+pub fn json_members(
+    raw: &str,
+) -> Result<Vec<(std::borrow::Cow<'_, str>, &serde_json::value::RawValue)>, serde_json::Error> {
+    serde_json::from_str::<Members<'_>>(raw).map(|m| m.0)
+}
+
+/// An object's members in the order written, each value as its JSON text.
+struct Members<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16).min(256));
+                while let Some(Key(key)) = map.next_key()? {
+                    members.push((key, map.next_value()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+#[derive(serde::Deserialize)]
+struct Key<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+/// Write `key` as a JSON object key, with its colon.
+pub fn write_key(key: &str, out: &mut String) {
+    // A string always serializes.
+    out.push_str(&serde_json::to_string(key).unwrap_or_default());
+    out.push(':');
+}
+
+/// Copy JSON text without the whitespace between its tokens (strings are left alone).
+pub fn compact_json(raw: &str, out: &mut String) {
+    let bytes = raw.as_bytes();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            // Whitespace is ASCII, so `from..i` ends on a character boundary.
+            out.push_str(&raw[from..i]);
+            from = i + 1;
+        }
+    }
+    out.push_str(&raw[from..]);
+}
+
 /// SHA-256 of the canonical JSON.
 pub fn content_hash(canonical: &str) -> Vec<u8> {
     Sha256::digest(canonical.as_bytes()).to_vec()
@@ -251,6 +388,38 @@ pub fn content_hash(canonical: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordered_text_matches_ordered_values() {
+        let schema = serde_json::json!({"properties": {
+            "title": {}, "price": {},
+            "seller": {"properties": {"name": {}, "city": {}}},
+            "offers": {"items": {"properties": {"b": {}, "a": {}}}}}});
+        let order = PropertyOrder::of(&schema);
+        // What PostgreSQL prints for a jsonb: shortest keys first, ", " and ": ".
+        let stored = r#"{"x": [1, {"z": 1, "y": 2}], "price": 51.77, "title": "A \"q\" \u00e9, b", "offers": [{"a": 1, "b": {"k": [true, null]}}, {"a": 2}], "seller": {"city": "Łódź", "name": "S", "extra": " sp  aces "}, "\u0001ke\"y": 1.50}"#;
+        let mut text = String::new();
+        order.write_ordered(stored, &mut text).expect("valid");
+        let mut value: Value = serde_json::from_str(stored).expect("valid");
+        order.apply(&mut value);
+        let reparsed: Value = serde_json::from_str(&text).expect("the output is JSON");
+        let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&reparsed), keys(&value));
+        assert_eq!(keys(&reparsed["seller"]), keys(&value["seller"]));
+        assert_eq!(keys(&reparsed["offers"][0]), Some(vec!["b".to_owned(), "a".to_owned()]));
+        assert_eq!(keys(&reparsed["x"][1]), Some(vec!["z".to_owned(), "y".to_owned()]), "unlisted objects keep their order");
+        for spaced in ["\": ", "}, ", "77, ", "1, "] {
+            assert!(!text.contains(spaced), "compact: {text}");
+        }
+        assert!(text.contains(r#""extra":" sp  aces ""#), "strings untouched: {text}");
+        assert!(text.contains(":1.50}"), "numbers keep their text: {text}");
+        assert!(text.starts_with(r#"{"title":"A \"q\" \u00e9, b","price":51.77,"seller":{"name":"S","city":"Łódź""#), "{text}");
+        // No order: copied compact.
+        let mut plain = String::new();
+        PropertyOrder::default().write_ordered("[1, {\"a\": \"b c\"}]", &mut plain).expect("valid");
+        assert_eq!(plain, r#"[1,{"a":"b c"}]"#);
+        assert!(order.write_ordered("{\"title\": ", &mut String::new()).is_err());
+    }
     use serde_json::json;
 
     #[test]

@@ -17,6 +17,9 @@
 //!   or carriage return with `'`, so that spreadsheets show scraped text instead of
 //!   running it as a formula.
 
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use trawl_sdk::prelude::*;
 
@@ -34,15 +37,64 @@ struct Column {
 }
 
 impl Column {
-    fn value<'a>(&self, row: &'a Map<String, Value>) -> Option<&'a Value> {
+    /// This column's value in a row: its JSON text. `hint` is where the member usually
+    /// is (rows come in the schema's order), tried before a search.
+    fn value<'a>(&self, row: &[Member<'a>], hint: usize) -> Option<&'a RawValue> {
         let (first, rest) = self.path.split_first()?;
-        let mut value = row.get(first)?;
+        let mut value = find(row, first, hint)?;
         for key in rest {
-            value = value.as_object()?.get(key)?;
+            if !value.get().starts_with('{') {
+                return None;
+            }
+            let inner = members(value.get()).ok()?;
+            value = find(&inner, key, 0)?;
         }
         Some(value)
     }
 }
+
+/// One member of a row object: its key and its value's JSON text.
+type Member<'a> = (Cow<'a, str>, &'a RawValue);
+
+fn find<'a>(row: &[Member<'a>], key: &str, hint: usize) -> Option<&'a RawValue> {
+    match row.get(hint) {
+        Some((k, v)) if k == key => Some(*v),
+        _ => row.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
+    }
+}
+
+/// A row object's members in the order written, each value left as text: a row is
+/// scanned once, and only the strings that become cells are decoded.
+fn members(row: &str) -> Result<Vec<Member<'_>>, serde_json::Error> {
+    struct Members<'a>(Vec<Member<'a>>);
+    impl<'de> serde::Deserialize<'de> for Members<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Members<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16).min(256));
+                    while let Some(Text(key)) = map.next_key()? {
+                        out.push((key, map.next_value()?));
+                    }
+                    Ok(Members(out))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Members<'_>>(row).map(|m| m.0)
+}
+
+/// A JSON string, borrowed from the text when it has no escapes.
+#[derive(serde::Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// The nested properties a schema gives an object, when it gives any.
 fn object_properties(schema: &Value) -> Option<&Map<String, Value>> {
@@ -128,18 +180,25 @@ impl CsvExport {
         self.builder.from_writer(start)
     }
 
-    fn cell(&self, value: Option<&Value>) -> String {
-        match value {
-            None | Some(Value::Null) => String::new(),
-            // Only text can smuggle a formula: a JSON number like -3 stays a number.
-            Some(Value::String(s))
-                if self.escape_formulas && s.starts_with(['=', '+', '-', '@', '\t', '\r']) =>
-            {
-                format!("'{s}")
-            }
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
+    /// A cell: strings as they are, `null` or missing as empty, anything else as its
+    /// JSON text (numbers exactly as written).
+    fn cell<'a>(&self, value: Option<&'a RawValue>) -> Result<Cow<'a, str>, PluginError> {
+        let Some(raw) = value.map(RawValue::get) else {
+            return Ok(Cow::Borrowed(""));
+        };
+        if raw == "null" {
+            return Ok(Cow::Borrowed(""));
         }
+        if !raw.starts_with('"') {
+            return Ok(Cow::Borrowed(raw));
+        }
+        let Text(text) = serde_json::from_str(raw)
+            .map_err(|e| PluginError::other(format!("row {}: {e}", self.rows_seen)))?;
+        // Only text can smuggle a formula: a JSON number like -3 stays a number.
+        if self.escape_formulas && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            return Ok(Cow::Owned(format!("'{text}")));
+        }
+        Ok(text)
     }
 }
 
@@ -217,22 +276,27 @@ impl Exporter for CsvExport {
 
     fn write(&mut self, rows: Vec<String>) -> Result<Vec<u8>, PluginError> {
         let mut out = self.batch();
-        let mut record: Vec<String> = Vec::with_capacity(self.columns.len());
         for row in rows {
             self.rows_seen += 1;
-            let object: Map<String, Value> = serde_json::from_str(&row).map_err(|e| {
+            let members = members(&row).map_err(|e| {
                 PluginError::other(format!("row {} is not a JSON object: {e}", self.rows_seen))
             })?;
             if self.columns_from_first_row && !self.header_written {
+                // Once, for the first row: its objects parsed, for flattening.
+                let object: Map<String, Value> = serde_json::from_str(&row).map_err(|e| {
+                    PluginError::other(format!("row {} is not a JSON object: {e}", self.rows_seen))
+                })?;
                 row_columns(&mut self.columns, &[], &object, self.flatten);
             }
             self.header_if_needed(&mut out)?;
             if self.columns.is_empty() {
                 continue;
             }
-            record.clear();
-            record.extend(self.columns.iter().map(|c| self.cell(c.value(&object))));
-            out.write_record(&record).map_err(csv_error)?;
+            for (i, column) in self.columns.iter().enumerate() {
+                let cell = self.cell(column.value(&members, i))?;
+                out.write_field(cell.as_bytes()).map_err(csv_error)?;
+            }
+            out.write_record(None::<&[u8]>).map_err(csv_error)?;
         }
         self.header_if_needed(&mut out)?;
         into_bytes(out)
