@@ -9,6 +9,8 @@ fn main() {
         "jsonl-exporter",
         "csv-exporter",
         "json-exporter",
+        "xlsx-exporter",
+        "parquet-exporter",
         "jsonld-extractor",
     ];
     build_plugins(&bundled, Give::Bytes, &["plugins"], "plugins.rs");

@@ -18,6 +18,8 @@ pub const BUNDLED: &[&[u8]] = &[
     components::JSONL_EXPORTER,
     components::CSV_EXPORTER,
     components::JSON_EXPORTER,
+    components::XLSX_EXPORTER,
+    components::PARQUET_EXPORTER,
     components::JSONLD_EXTRACTOR,
 ];
 

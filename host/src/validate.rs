@@ -331,7 +331,10 @@ impl<'de> serde::Deserialize<'de> for Members<'de> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16).min(256));
                 while let Some(Key(key)) = map.next_key()? {
                     members.push((key, map.next_value()?));
@@ -406,19 +409,40 @@ mod tests {
         let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
         assert_eq!(keys(&reparsed), keys(&value));
         assert_eq!(keys(&reparsed["seller"]), keys(&value["seller"]));
-        assert_eq!(keys(&reparsed["offers"][0]), Some(vec!["b".to_owned(), "a".to_owned()]));
-        assert_eq!(keys(&reparsed["x"][1]), Some(vec!["z".to_owned(), "y".to_owned()]), "unlisted objects keep their order");
+        assert_eq!(
+            keys(&reparsed["offers"][0]),
+            Some(vec!["b".to_owned(), "a".to_owned()])
+        );
+        assert_eq!(
+            keys(&reparsed["x"][1]),
+            Some(vec!["z".to_owned(), "y".to_owned()]),
+            "unlisted objects keep their order"
+        );
         for spaced in ["\": ", "}, ", "77, ", "1, "] {
             assert!(!text.contains(spaced), "compact: {text}");
         }
-        assert!(text.contains(r#""extra":" sp  aces ""#), "strings untouched: {text}");
+        assert!(
+            text.contains(r#""extra":" sp  aces ""#),
+            "strings untouched: {text}"
+        );
         assert!(text.contains(":1.50}"), "numbers keep their text: {text}");
-        assert!(text.starts_with(r#"{"title":"A \"q\" \u00e9, b","price":51.77,"seller":{"name":"S","city":"Łódź""#), "{text}");
+        assert!(
+            text.starts_with(
+                r#"{"title":"A \"q\" \u00e9, b","price":51.77,"seller":{"name":"S","city":"Łódź""#
+            ),
+            "{text}"
+        );
         // No order: copied compact.
         let mut plain = String::new();
-        PropertyOrder::default().write_ordered("[1, {\"a\": \"b c\"}]", &mut plain).expect("valid");
+        PropertyOrder::default()
+            .write_ordered("[1, {\"a\": \"b c\"}]", &mut plain)
+            .expect("valid");
         assert_eq!(plain, r#"[1,{"a":"b c"}]"#);
-        assert!(order.write_ordered("{\"title\": ", &mut String::new()).is_err());
+        assert!(
+            order
+                .write_ordered("{\"title\": ", &mut String::new())
+                .is_err()
+        );
     }
     use serde_json::json;
 

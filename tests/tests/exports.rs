@@ -848,3 +848,96 @@ async fn multipart_uploads_reach_the_bucket_whole() -> anyhow::Result<()> {
     assert_eq!(s3.keys().await?, Vec::<String>::new());
     Ok(())
 }
+
+/// While an export runs, its rows and bytes written so far show; an exporter that fails
+/// part way fails the export with an error naming the plugin and its version, and leaves
+/// no file.
+#[tokio::test]
+async fn progress_shows_while_an_export_runs_and_a_failing_plugin_is_named() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let base = format!("http://{site}");
+    let host = TestHost::start().await?;
+    let (status, body) = host
+        .upload(
+            &host.admin_key,
+            trawl_tests::test_plugin("hostile_exporter"),
+        )
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    let key = host.member("pia@example.com").await?;
+    let (_, job, _) = catalogue_job(&host, &key, &base, 1).await?;
+    let run = run_now(&host, &key, &job).await?;
+    let run_id = run["id"].as_str().expect("id");
+    sqlx::query(
+        "INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash)
+         SELECT md5(i::text)::uuid, $1::uuid, $2::uuid, $1::uuid, 'http://x.example/' || i,
+                jsonb_build_object('name', 'n' || i, 'price', i, 'url', 'http://x.example/' || i),
+                sha256(i::text::bytea)
+         FROM generate_series(1, 5000) AS i",
+    )
+    .bind(run_id)
+    .bind(&job)
+    .execute(&host.state.pool)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM results WHERE run_id = $1::uuid")
+        .bind(run_id)
+        .fetch_one(&host.state.pool)
+        .await?;
+    let path = format!("/v1/runs/{run_id}/exports");
+    // Slow: each batch of a thousand rows takes a while.
+    let (status, export) = host
+        .call(
+            "POST",
+            &path,
+            &key,
+            Some(json!({"format": "hostile-exporter", "options": {"spin": 150_000_000}})),
+        )
+        .await?;
+    assert_eq!(status, 202, "{export}");
+    let id = export["id"].as_str().expect("id").to_owned();
+    let mut seen = None;
+    let started = std::time::Instant::now();
+    let done = loop {
+        let (_, now) = host
+            .call("GET", &format!("/v1/exports/{id}"), &key, None)
+            .await?;
+        let rows = now["row_count"].as_i64().unwrap_or(0);
+        if now["status"] == "running" && rows > 0 && rows < total {
+            assert!(now["size_bytes"].as_i64().unwrap_or(0) > 0, "{now}");
+            seen.get_or_insert(rows);
+        }
+        if now["status"] != "running" && now["status"] != "queued" {
+            break now;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["row_count"], total, "{done}");
+    assert!(seen.is_some(), "progress was visible while the export ran");
+
+    let (status, export) = host
+        .call(
+            "POST",
+            &path,
+            &key,
+            Some(json!({"format": "hostile-exporter", "options": {"spin": 0, "fail_at": 3}})),
+        )
+        .await?;
+    assert_eq!(status, 202, "{export}");
+    let failed = host
+        .wait_export(
+            &key,
+            export["id"].as_str().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await?;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("hostile-exporter@0.1.0"), "{failed}");
+    assert!(message.contains("gave up at write 3"), "{failed}");
+    assert!(failed["download_url"].is_null(), "{failed}");
+    let files = std::fs::read_dir(host.state.storage.path(""))?.count();
+    assert_eq!(files, 1, "only the first export's file");
+    host.stop().await
+}

@@ -298,6 +298,8 @@ async fn plugins_list_the_bundled_ones() {
         "csv-exporter",
         "json-exporter",
         "jsonl-exporter",
+        "xlsx-exporter",
+        "parquet-exporter",
     ] {
         assert!(names.contains(&name), "{names:?}");
     }

@@ -108,6 +108,8 @@ async fn bundled_names_are_reserved_and_names_belong_to_their_owner() -> anyhow:
         "json-exporter",
         "jsonld-extractor",
         "jsonl-exporter",
+        "parquet-exporter",
+        "xlsx-exporter",
     ] {
         let (status, body) = host.upload(&admin, plain(name, "0.0.1")).await?;
         assert_eq!(status, 409, "{name}: {body}");

@@ -211,7 +211,9 @@ impl Loader {
         digest: &[u8; 32],
     ) -> Result<Component, LoadError> {
         let Some(dir) = &self.cache_dir else {
-            return Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")));
+            let component = Component::new(engine, bytes);
+            release_freed_memory();
+            return component.map_err(|e| LoadError::Invalid(format!("{e:#}")));
         };
         let path = dir.join(format!(
             "{}-{}.cwasm",
@@ -224,8 +226,9 @@ impl Loader {
                 Err(e) => tracing::warn!("ignoring the cached {}: {e:#}", path.display()),
             }
         }
-        let component =
-            Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let component = Component::new(engine, bytes);
+        release_freed_memory();
+        let component = component.map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         // A failed cache write costs the next start a compilation, nothing more.
         let stored = component
             .serialize()
@@ -302,6 +305,24 @@ fn manifest(
         }
     }
 }
+
+/// Hand back to the system the memory a compilation freed. Cranelift's working memory is
+/// freed when it is done, but glibc keeps freed memory in its arenas (one per compiling
+/// thread): measured, a host that compiled the bundled plugins at start-up sat on 224 MiB
+/// of which 56 MiB was in use.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    unsafe extern "C" {
+        // glibc's: returns free memory at the top of each arena and whole free pages
+        // inside them to the system; takes no pointers, touches nothing in use.
+        safe fn malloc_trim(pad: usize) -> std::ffi::c_int;
+    }
+    malloc_trim(0);
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 /// Load a component compiled by [`Loader::compile`].
 #[allow(unsafe_code)]

@@ -238,7 +238,6 @@ impl Plan {
     }
 }
 
-
 /// Write a claimed export and record how it ended.
 pub async fn execute(state: &AppState, export: ExportRow) {
     let id = export.id;
