@@ -71,7 +71,7 @@ pub struct Config {
 
     /// A stored file no export names is deleted by the janitor once it is this old
     /// (younger, its export may be between writing it and recording it).
-    #[arg(long, env = "TRAWL_EXPORT_ORPHAN_AGE", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TRAWL_EXPORT_ORPHAN_AGE", default_value = "1h", value_parser = parse_orphan_age)]
     pub export_orphan_age: Duration,
 
     /// Largest file one export may write; a larger one fails with `export_too_large`.
@@ -187,6 +187,16 @@ pub struct StorageConfig {
     #[arg(id = "s3-part-size", long = "s3-part-size", env = "TRAWL_S3_PART_SIZE", default_value = "8MiB",
         value_parser = parse_part_size)]
     pub part_size: ByteSize,
+}
+
+/// The age past which an unowned export file is an orphan: at least a minute, so that a
+/// file just uploaded and being recorded is never one.
+fn parse_orphan_age(s: &str) -> Result<Duration, String> {
+    let age = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if age < Duration::from_secs(60) {
+        return Err(format!("{s} is shorter than a minute"));
+    }
+    Ok(age)
 }
 
 /// A multipart part size: 5 MiB to 5 GiB, what S3 takes.

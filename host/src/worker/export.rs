@@ -311,7 +311,7 @@ async fn read_ahead(
 /// gzip as the bytes go, or not.
 enum Encoder {
     Plain,
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
 }
 
 impl Encoder {
@@ -431,10 +431,10 @@ async fn stream(
         )
     };
     let mut encoder = if plan.host.gzip {
-        Encoder::Gzip(flate2::write::GzEncoder::new(
+        Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
             Vec::new(),
             flate2::Compression::default(),
-        ))
+        )))
     } else {
         Encoder::Plain
     };

@@ -159,7 +159,7 @@ impl Kind {
                 parse_date_time(s).map_or(Value::Null, Value::from)
             }
             (Self::Date, Value::String(s)) => parse_date(s)
-                .map(|(y, m, d)| days_from_civil(y, m, d))
+                .map(days_since_epoch)
                 .and_then(|days| i32::try_from(days).ok())
                 .map_or(Value::Null, Value::from),
             (Self::Struct(fields), Value::Object(object)) => Value::Object(
@@ -197,99 +197,27 @@ fn int_of(n: &Number) -> Option<i64> {
     (f.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(&f)).then_some(f as i64)
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn digits(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0u32, |n, d| {
-        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
-}
-
 /// `YYYY-MM-DD`, checked against the calendar.
-fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    // Exactly four, two and two digits: the parser alone would take `2024-1-1`.
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (year, month, day) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
-    let year = i64::from(year);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days_in_month)
-        .contains(&day)
-        .then_some((year, month, day))
+    (b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit))
+        .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 /// An RFC 3339 date-time (`2024-05-01T12:30:00.5+02:00`) as microseconds since
 /// 1970-01-01T00:00:00Z; digits finer than microseconds are dropped. A leap second
 /// (`:60`) is not accepted.
 fn parse_date_time(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (year, month, day) = parse_date(s.get(..10)?)?;
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut at = 19;
-    let mut micros = 0i64;
-    if b[at] == b'.' {
-        let start = at + 1;
-        at = start;
-        while at < b.len() && b[at].is_ascii_digit() {
-            at += 1;
-        }
-        let fraction = &b[start..at];
-        if fraction.is_empty() {
-            return None;
-        }
-        for i in 0..6 {
-            micros = micros * 10 + fraction.get(i).map_or(0, |d| i64::from(d - b'0'));
-        }
-    }
-    let offset_minutes = match b.get(at..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = i64::from(h * 60 + m);
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
-    let seconds = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset_minutes * 60;
-    Some(seconds * 1_000_000 + micros)
+    use chrono::Timelike as _;
+    let at = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    (at.nanosecond() < 1_000_000_000).then(|| at.timestamp_micros())
+}
+
+/// Days since 1970-01-01.
+fn days_since_epoch(date: chrono::NaiveDate) -> i64 {
+    (date - chrono::NaiveDate::default()).num_days()
 }
 
 fn compression(name: Option<&str>) -> Result<Compression, PluginError> {

@@ -298,118 +298,22 @@ fn excel_text(s: &str) -> &str {
     s
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // Both are in range by construction.
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-fn digits(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0u32, |n, d| {
-        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
-}
-
 /// `YYYY-MM-DD`, checked against the calendar.
-fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    // Exactly four, two and two digits: the parser alone would take `2024-1-1`.
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (year, month, day) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
-    let year = i64::from(year);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days_in_month)
-        .contains(&day)
-        .then_some((year, month, day))
+    (b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit))
+        .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 /// An RFC 3339 date-time (`2024-05-01T12:30:00.5+02:00`) as microseconds since
-/// 1970-01-01T00:00:00Z. A leap second (`:60`) is not accepted.
+/// 1970-01-01T00:00:00Z; digits finer than microseconds are dropped. A leap second
+/// (`:60`) is not accepted.
 fn parse_date_time(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (year, month, day) = parse_date(s.get(..10)?)?;
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut at = 19;
-    let mut micros = 0i64;
-    if b[at] == b'.' {
-        let start = at + 1;
-        at = start;
-        while at < b.len() && b[at].is_ascii_digit() {
-            at += 1;
-        }
-        let fraction = &b[start..at];
-        if fraction.is_empty() {
-            return None;
-        }
-        // Microseconds: the first six digits; finer ones are dropped.
-        for i in 0..6 {
-            micros = micros * 10 + fraction.get(i).map_or(0, |d| i64::from(d - b'0'));
-        }
-    }
-    let offset_minutes = match b.get(at..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = i64::from(h * 60 + m);
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
-    let seconds = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset_minutes * 60;
-    Some(seconds * 1_000_000 + micros)
+    use chrono::Timelike as _;
+    let at = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    (at.nanosecond() < 1_000_000_000).then(|| at.timestamp_micros())
 }
 
 /// Excel's first year: its dates start on 1900-01-01.
@@ -429,11 +333,12 @@ fn excel_day(days: i64) -> i64 {
 
 /// An Excel date (its serial number) for a `YYYY-MM-DD` string, when Excel can show it.
 fn excel_date(s: &str) -> Option<f64> {
-    let (year, month, day) = parse_date(s)?;
-    if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+    use chrono::Datelike as _;
+    let date = parse_date(s)?;
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&i64::from(date.year())) {
         return None;
     }
-    Some(excel_day(days_from_civil(year, month, day)) as f64)
+    Some(excel_day((date - chrono::NaiveDate::default()).num_days()) as f64)
 }
 
 /// An Excel date and time (its serial number: UTC, to the millisecond) for an RFC 3339
@@ -442,7 +347,8 @@ fn excel_date_time(s: &str) -> Option<f64> {
     let micros = parse_date_time(s)?;
     let millis = micros.div_euclid(1000);
     let days = millis.div_euclid(86_400_000);
-    let (year, _, _) = civil_from_days(days);
+    use chrono::Datelike as _;
+    let year = i64::from(chrono::DateTime::from_timestamp_millis(millis)?.year());
     if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
         return None;
     }

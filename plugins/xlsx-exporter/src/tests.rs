@@ -251,13 +251,12 @@ fn date_parsing() {
     ] {
         assert_eq!(parse_date_time(bad), None, "{bad}");
     }
-    assert_eq!(parse_date("2000-02-29"), Some((2000, 2, 29)));
+    assert_eq!(
+        parse_date("2000-02-29"),
+        chrono::NaiveDate::from_ymd_opt(2000, 2, 29)
+    );
     assert_eq!(parse_date("1900-02-29"), None);
     assert_eq!(parse_date("2024-1-01"), None);
-    for days in [-719_468, -1, 0, 59, 11_016, 2_932_896] {
-        let (y, m, d) = civil_from_days(days);
-        assert_eq!(days_from_civil(y, m, d), days);
-    }
 }
 
 #[test]
