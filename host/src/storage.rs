@@ -130,6 +130,14 @@ impl Storage {
             }
             (None, StorageKind::Local) => None,
             (Some(bucket), _) => {
+                let prefix = config.prefix.trim_matches('/');
+                if prefix.is_empty() {
+                    // The janitor deletes what no export owns under the prefix: never the
+                    // whole bucket.
+                    anyhow::bail!(
+                        "TRAWL_S3_PREFIX must name a prefix of trawl's own, not the bucket's root"
+                    );
+                }
                 let mut builder = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .with_allow_http(config.allow_http);
@@ -151,7 +159,7 @@ impl Storage {
                 builder = builder.with_region(region);
                 Some(Bucket {
                     store: Arc::new(builder.build()?),
-                    prefix: StorePath::from(config.prefix.trim_matches('/')),
+                    prefix: StorePath::from(prefix),
                     redirect: config.redirect,
                 })
             }
@@ -299,9 +307,12 @@ impl Storage {
             stores.push((Backend::S3, bucket.store.as_ref(), Some(&bucket.prefix)));
         }
         for (backend, store, prefix) in stores {
+            let depth = prefix.map_or(0, |p| p.parts().count()) + 1;
             let mut listing = store.list(prefix);
             while let Some(meta) = listing.try_next().await.map_err(StorageError::from_store)? {
+                // Only files directly under the prefix are trawl's: keys are file names.
                 if meta.last_modified < cutoff
+                    && meta.location.parts().count() == depth
                     && let Some(name) = meta.location.filename()
                 {
                     out.push((backend, name.to_owned()));

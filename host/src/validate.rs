@@ -193,6 +193,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 pub struct PropertyOrder {
     /// The properties, in the schema's order, each with the order inside it.
     properties: Vec<(String, PropertyOrder)>,
+    /// Where each property is in `properties`.
+    positions: std::collections::BTreeMap<String, usize>,
     /// For arrays: the order inside their items.
     items: Option<Box<PropertyOrder>>,
 }
@@ -200,7 +202,7 @@ pub struct PropertyOrder {
 impl PropertyOrder {
     /// The order `schema` gives (read with its keys in the order written).
     pub fn of(schema: &Value) -> Self {
-        let properties = schema
+        let properties: Vec<(String, PropertyOrder)> = schema
             .get("properties")
             .and_then(Value::as_object)
             .map(|props| {
@@ -214,7 +216,16 @@ impl PropertyOrder {
             .get("items")
             .filter(|items| items.is_object())
             .map(|items| Box::new(Self::of(items)));
-        Self { properties, items }
+        let positions = properties
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.clone(), i))
+            .collect();
+        Self {
+            properties,
+            positions,
+            items,
+        }
     }
 
     /// Put `value`'s keys in this order: the schema's properties first, as listed, then
@@ -246,10 +257,8 @@ impl PropertyOrder {
 impl PropertyOrder {
     /// The order inside property `name`, if the schema lists it.
     pub fn of_property(&self, name: &str) -> Option<&PropertyOrder> {
-        self.properties
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, order)| order)
+        let i = *self.positions.get(name)?;
+        self.properties.get(i).map(|(_, order)| order)
     }
 
     /// Whether this order changes nothing (no properties, no items with properties).
@@ -264,8 +273,19 @@ impl PropertyOrder {
     ///
     /// [`apply`]: PropertyOrder::apply
     pub fn write_ordered(&self, raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
+        self.write_ordered_except(raw, out, &[])
+    }
+
+    /// [`write_ordered`](PropertyOrder::write_ordered), leaving out the top-level members
+    /// named in `except`.
+    pub fn write_ordered_except(
+        &self,
+        raw: &str,
+        out: &mut String,
+        except: &[String],
+    ) -> Result<(), serde_json::Error> {
         let raw = raw.trim_start();
-        if !self.properties.is_empty() && raw.starts_with('{') {
+        if (!self.properties.is_empty() || !except.is_empty()) && raw.starts_with('{') {
             let members = json_members(raw)?;
             out.push('{');
             let mut first = true;
@@ -275,8 +295,14 @@ impl PropertyOrder {
                 }
             };
             let mut taken = vec![false; members.len()];
+            let find = MemberIndex::new(&members);
+            for (i, (key, _)) in members.iter().enumerate() {
+                if except.iter().any(|e| e == key) {
+                    taken[i] = true;
+                }
+            }
             for (name, inner) in &self.properties {
-                if let Some(i) = members.iter().position(|(k, _)| k == name) {
+                if let Some(i) = find.get(&members, name).filter(|i| !taken[*i]) {
                     taken[i] = true;
                     comma(out);
                     write_key(name, out);
@@ -318,6 +344,34 @@ pub fn json_members(
     raw: &str,
 ) -> Result<Vec<(std::borrow::Cow<'_, str>, &serde_json::value::RawValue)>, serde_json::Error> {
     serde_json::from_str::<Members<'_>>(raw).map(|m| m.0)
+}
+
+/// Where each member of an object is: a scan for small objects, a hash map for larger
+/// ones, so that shaping a row is linear in its size whatever the schema lists.
+pub struct MemberIndex<'a>(Option<std::collections::HashMap<&'a str, usize>>);
+
+impl<'a> MemberIndex<'a> {
+    pub fn new(members: &'a [(std::borrow::Cow<'_, str>, &serde_json::value::RawValue)]) -> Self {
+        Self((members.len() > 8).then(|| {
+            let mut map = std::collections::HashMap::with_capacity(members.len());
+            for (i, (key, _)) in members.iter().enumerate() {
+                map.entry(key.as_ref()).or_insert(i);
+            }
+            map
+        }))
+    }
+
+    /// The position of member `name`.
+    pub fn get(
+        &self,
+        members: &[(std::borrow::Cow<'_, str>, &serde_json::value::RawValue)],
+        name: &str,
+    ) -> Option<usize> {
+        match &self.0 {
+            Some(map) => map.get(name).copied(),
+            None => members.iter().position(|(k, _)| k == name),
+        }
+    }
 }
 
 /// An object's members in the order written, each value as its JSON text.

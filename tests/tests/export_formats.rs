@@ -256,6 +256,20 @@ async fn json_and_json_lines_read_back_equal() -> anyhow::Result<()> {
     for (line, want) in text.lines().zip(f.items()) {
         assert_eq!(&serde_json::from_str::<Map<String, Value>>(line)?, want);
     }
+
+    // `omit` alone: every other key stays, in order.
+    let (_, bytes) = f
+        .export(json!({"format": "jsonl", "options": {"omit": ["raw", "seller"]}}))
+        .await?;
+    let text = String::from_utf8(bytes)?;
+    for (line, want) in text.lines().zip(f.items()) {
+        let mut want = want.clone();
+        want.shift_remove("raw");
+        want.shift_remove("seller");
+        let got: Map<String, Value> = serde_json::from_str(line)?;
+        assert_eq!(got, want);
+        assert!(got.keys().eq(want.keys()), "{line}");
+    }
     f.host.stop().await
 }
 

@@ -768,7 +768,17 @@ async fn hosts_sharing_a_bucket_share_exports() -> anyhow::Result<()> {
         .send()
         .await?;
     assert!(outside.status().is_success());
-    assert_eq!(s3.keys().await?.len(), 4);
+    // Below the prefix but not one of trawl's keys (those are file names directly under it).
+    let nested = client
+        .put(format!(
+            "{}/{}/trawl/exports/sub/kept.csv",
+            s3.endpoint, s3.bucket
+        ))
+        .body("x")
+        .send()
+        .await?;
+    assert!(nested.status().is_success());
+    assert_eq!(s3.keys().await?.len(), 5);
     let round = trawl_host::worker::janitor::round(&second.state).await?;
     assert_eq!(round.expired, 1, "{round:?}");
     assert_eq!(round.removed, 1, "{round:?}");
@@ -780,12 +790,14 @@ async fn hosts_sharing_a_bucket_share_exports() -> anyhow::Result<()> {
             .await?;
     let mut left = s3.keys().await?;
     left.sort();
+    let mut expected = vec![
+        "not-trawls.txt".to_owned(),
+        "trawl/exports/sub/kept.csv".to_owned(),
+        format!("trawl/exports/{live_key}"),
+    ];
+    expected.sort();
     assert_eq!(
-        left,
-        [
-            "not-trawls.txt".to_owned(),
-            format!("trawl/exports/{live_key}")
-        ],
+        left, expected,
         "only the live export's object and what is not trawl's"
     );
     assert_eq!(download(&live).await?.first(), Some(&b'['));

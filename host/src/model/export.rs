@@ -239,7 +239,7 @@ impl HostOptions {
                 }
             }
         }
-        let selects = self.fields.is_some() || !self.omit.is_empty();
+        let selects = self.fields.is_some();
         let mut out = match schema {
             Value::Object(map) => map.clone(),
             _ => Map::new(),
@@ -247,23 +247,32 @@ impl HostOptions {
         let item_columns: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         let mut properties: Map<String, Value> = columns.into_iter().collect();
         for extra in &self.include {
+            // Last, even where the schema has a property of that name (it gives way).
+            properties.shift_remove(extra.column());
             properties.insert(extra.column().to_owned(), extra.schema());
         }
         if !properties.is_empty() || props.is_some() {
             out.insert("properties".into(), Value::Object(properties));
         }
         // A column left out is not required of a row.
-        if selects && let Some(Value::Array(required)) = out.get_mut("required") {
+        if let Some(Value::Array(required)) = out.get_mut("required") {
             required.retain(|r| {
-                r.as_str()
-                    .is_some_and(|r| item_columns.iter().any(|c| c == r))
+                r.as_str().is_some_and(|r| {
+                    !self.omit.iter().any(|o| o == r)
+                        && (!selects || item_columns.iter().any(|c| c == r))
+                })
             });
         }
         Ok(Projection {
             schema: Value::Object(out),
-            // Without a selection every key of the item goes on: the schema may not list
-            // them all, and an exporter may take its columns from the rows.
+            // Without `fields` every key of the item goes on but those omitted: the schema
+            // may not list them all, and an exporter may take its columns from the rows.
             columns: selects.then_some(item_columns),
+            omit: if selects {
+                Vec::new()
+            } else {
+                self.omit.clone()
+            },
             include: self.include.clone(),
         })
     }
@@ -274,8 +283,11 @@ impl HostOptions {
 pub struct Projection {
     /// The projected schema.
     pub schema: Value,
-    /// The item's columns in order, when the export selects them; `None` passes every key.
+    /// The item's columns in order, when the export selects them; `None` passes every key
+    /// but those in `omit`.
     pub columns: Option<Vec<String>>,
+    /// Keys left out of every row, when `columns` is `None`.
+    pub omit: Vec<String>,
     /// Extra columns, after the item's.
     pub include: Vec<ExtraColumn>,
 }
@@ -283,7 +295,7 @@ pub struct Projection {
 impl Projection {
     /// Whether rows are exported as stored (nothing to select, reorder or add).
     pub fn is_identity(&self) -> bool {
-        self.columns.is_none() && self.include.is_empty()
+        self.columns.is_none() && self.include.is_empty() && self.omit.is_empty()
     }
 }
 
@@ -343,6 +355,25 @@ mod tests {
         assert_eq!(p.schema["required"], json!(["c"]));
         assert_eq!(p.schema["properties"]["c"]["properties"], json!({"x": {}}));
         assert_eq!(p.columns, Some(vec!["c".to_owned()]));
+        // `omit` alone keeps every other key, listed or not, and drops what it names
+        // from `required`.
+        let o = HostOptions {
+            omit: vec!["a".into()],
+            ..HostOptions::default()
+        }
+        .project(&schema)
+        .expect("projects");
+        assert_eq!(o.columns, None);
+        assert_eq!(o.omit, ["a"]);
+        assert_eq!(o.schema["required"], json!(["c"]));
+        assert!(!o.is_identity());
+        let open = HostOptions {
+            omit: vec!["price".into()],
+            ..HostOptions::default()
+        }
+        .project(&json!({"type": "object"}))
+        .expect("projects");
+        assert_eq!((open.columns, open.omit), (None, vec!["price".to_owned()]));
         assert!(
             HostOptions {
                 fields: Some(vec!["zz".into()]),

@@ -8,6 +8,7 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -164,19 +165,25 @@ impl Plan {
     /// order (jsonb keeps an order of its own), the selected columns only, the extra
     /// columns last. Worked on the stored text, never parsed into values: a million
     /// rows are split and copied, not rebuilt.
-    fn row(&self, item: ExportItem) -> String {
+    fn row(&self, item: ExportItem) -> Result<String, Failure> {
         let mut out = String::with_capacity(item.data.len() + 64);
         let shaped = match &self.projection.columns {
             None if self.projection.include.is_empty() => {
-                self.order.write_ordered(&item.data, &mut out)
+                self.order
+                    .write_ordered_except(&item.data, &mut out, &self.projection.omit)
             }
             columns => self.select(&item, columns.as_deref(), &mut out),
         };
-        if shaped.is_err() {
-            // jsonb text is always JSON; nothing better to do otherwise.
-            return item.data;
+        match shaped {
+            Ok(()) => Ok(out),
+            // jsonb text is always JSON; if it were not, the row could not be shaped, and
+            // exporting it whole would show what the export leaves out.
+            Err(e) if !self.projection.is_identity() => Err((
+                "internal_error",
+                format!("a stored result could not be shaped: {e}"),
+            )),
+            Err(_) => Ok(item.data),
         }
-        out
     }
 
     /// Write the chosen columns (or all, in order) and the extra ones, as one object.
@@ -186,9 +193,17 @@ impl Plan {
         columns: Option<&[String]>,
         out: &mut String,
     ) -> Result<(), serde_json::Error> {
+        // An item's own key that an extra column is named after gives way to it.
+        let mut except = self.projection.omit.clone();
+        except.extend(
+            self.projection
+                .include
+                .iter()
+                .map(|e| e.column().to_owned()),
+        );
         match columns {
             None => {
-                self.order.write_ordered(&item.data, out)?;
+                self.order.write_ordered_except(&item.data, out, &except)?;
                 if !out.ends_with('}') {
                     return Err(serde::de::Error::custom("not an object"));
                 }
@@ -196,9 +211,10 @@ impl Plan {
             }
             Some(columns) => {
                 let members = crate::validate::json_members(&item.data)?;
+                let find = crate::validate::MemberIndex::new(&members);
                 out.push('{');
-                for column in columns {
-                    if let Some((_, raw)) = members.iter().find(|(k, _)| k == column) {
+                for column in columns.iter().filter(|c| !except.contains(c)) {
+                    if let Some((_, raw)) = find.get(&members, column).map(|i| &members[i]) {
                         if out.len() > 1 {
                             out.push(',');
                         }
@@ -288,21 +304,23 @@ async fn read_ahead(
     scope: ExportScope,
     filters: ExportFilters,
     plan: Arc<Plan>,
-    rows: mpsc::Sender<Result<Vec<String>, sqlx::Error>>,
+    rows: mpsc::Sender<Result<Vec<String>, Failure>>,
 ) {
     let mut after = None;
     loop {
         let batch = match db::results::export_batch(&pool, scope, &filters, after, BATCH).await {
             Ok(batch) => batch,
             Err(e) => {
-                let _ = rows.send(Err(e)).await;
+                let _ = rows.send(Err(internal(e))).await;
                 return;
             }
         };
         let Some(last) = batch.last() else { return };
         after = Some(last.id);
-        let shaped = batch.into_iter().map(|item| plan.row(item)).collect();
-        if rows.send(Ok(shaped)).await.is_err() {
+        let shaped: Result<Vec<String>, Failure> =
+            batch.into_iter().map(|item| plan.row(item)).collect();
+        let stop = shaped.is_err();
+        if rows.send(shaped).await.is_err() || stop {
             return;
         }
     }
@@ -371,7 +389,16 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
     };
     let mut upload = state.storage.upload(&key, info).await.map_err(internal)?;
     let backend = upload.backend();
-    let counts = match stream(state, export, plan.clone(), session, &mut upload).await {
+    // Until the export is recorded, however long its queries, plugin and upload take.
+    let progress = Arc::new(Progress::default());
+    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
+        state.pool.clone(),
+        export.id,
+        export.lease_token,
+        state.config.lease,
+        progress.clone(),
+    )));
+    let counts = match stream(state, export, plan.clone(), session, &mut upload, &progress).await {
         Ok(Some(counts)) => counts,
         Ok(None) => {
             upload.abort().await;
@@ -418,6 +445,7 @@ async fn stream(
     plan: Arc<Plan>,
     mut session: ExportSession,
     upload: &mut Upload,
+    progress: &Progress,
 ) -> Result<Option<Counts>, Failure> {
     let pool = &state.pool;
     let max_size = state.config.export_max_size.as_u64();
@@ -449,12 +477,10 @@ async fn stream(
     let reader = tokio::spawn(read_ahead(pool.clone(), scope, filters, plan, tx));
     let _stop_reader = AbortOnDrop(reader);
 
-    let lease = state.config.lease.as_secs_f64();
-    let token = export.lease_token;
     let (mut rows, mut bytes) = (0i64, 0i64);
-    let mut last_progress = Instant::now();
+    let mut last_check = Instant::now();
     while let Some(batch) = batches.recv().await {
-        let batch = batch.map_err(internal)?;
+        let batch = batch?;
         rows += batch.len() as i64;
         let out = session.write(batch).await.map_err(plugin_failure)?;
         let out = encoder.encode(out).map_err(internal)?;
@@ -463,18 +489,18 @@ async fn stream(
         }
         bytes += out.len() as i64;
         upload.write(out).await.map_err(internal)?;
-        if last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            if export.charged {
-                affordable(state, export, bytes).await?;
-            }
-            if !db::exports::progress(pool, export.id, token, rows, bytes, lease)
-                .await
-                .map_err(internal)?
-            {
-                return Ok(None);
-            }
+        progress.rows.store(rows, Ordering::Relaxed);
+        progress.bytes.store(bytes, Ordering::Relaxed);
+        if progress.lost.load(Ordering::Relaxed) {
+            return Ok(None);
         }
+        if export.charged && last_check.elapsed() >= PROGRESS_EVERY {
+            last_check = Instant::now();
+            affordable(state, export, bytes).await?;
+        }
+    }
+    if progress.lost.load(Ordering::Relaxed) {
+        return Ok(None);
     }
     let mut out = session.finish().await.map_err(plugin_failure)?;
     out = encoder.encode(out).map_err(internal)?;
@@ -485,6 +511,42 @@ async fn stream(
     bytes += out.len() as i64;
     upload.write(out).await.map_err(internal)?;
     Ok(Some(Counts { rows, bytes }))
+}
+
+/// How far a running export is, shared with its heartbeat.
+#[derive(Default)]
+struct Progress {
+    rows: AtomicI64,
+    bytes: AtomicI64,
+    /// The claim was lost (another worker took over, or the export was deleted).
+    lost: AtomicBool,
+}
+
+/// Record an export's progress and renew its lease every [`PROGRESS_EVERY`], whatever
+/// the export is waiting on (a slow query, a slow plugin, a slow upload): a lease that
+/// lapses only when the worker is gone. Stops, marking the claim lost, once the export
+/// is no longer this worker's.
+async fn heartbeat(
+    pool: sqlx::PgPool,
+    id: crate::ids::ExportId,
+    token: i64,
+    lease: Duration,
+    progress: Arc<Progress>,
+) {
+    loop {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let rows = progress.rows.load(Ordering::Relaxed);
+        let bytes = progress.bytes.load(Ordering::Relaxed);
+        match db::exports::progress(&pool, id, token, rows, bytes, lease.as_secs_f64()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                progress.lost.store(true, Ordering::Relaxed);
+                return;
+            }
+            // The next beat tries again; the lease outlasts a few missed ones.
+            Err(e) => tracing::warn!(export = %id, "recording an export's progress: {e}"),
+        }
+    }
 }
 
 /// Record a written export and charge for it, in one transaction: a download exists only

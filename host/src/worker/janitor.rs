@@ -62,8 +62,11 @@ pub async fn round(state: &AppState) -> anyhow::Result<Round> {
         let keys: Vec<String> = chunk.iter().map(|(_, k)| k.clone()).collect();
         let known = db::exports::known_keys(&state.pool, &keys).await?;
         for (backend, key) in chunk.iter().filter(|(_, k)| !known.contains(k)) {
-            state.storage.delete(*backend, key).await?;
-            done.orphans += 1;
+            match state.storage.delete(*backend, key).await {
+                Ok(()) => done.orphans += 1,
+                // The next round tries again; one file does not stop the others.
+                Err(e) => tracing::warn!("deleting an orphaned export file {key}: {e}"),
+            }
         }
     }
     done.orphans += state.storage.sweep_unfinished(age).await?;

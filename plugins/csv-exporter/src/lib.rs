@@ -287,6 +287,12 @@ impl Exporter for CsvExport {
                     PluginError::other(format!("row {} is not a JSON object: {e}", self.rows_seen))
                 })?;
                 row_columns(&mut self.columns, &[], &object, self.flatten);
+                if self.columns.is_empty() {
+                    // Every later row would be written as nothing.
+                    return Err(PluginError::other(
+                        "the schema lists no properties and the first row has no keys, so there are no columns to write: give the schema its properties",
+                    ));
+                }
             }
             self.header_if_needed(&mut out)?;
             if self.columns.is_empty() {
@@ -410,6 +416,12 @@ mod tests {
             .unwrap();
         assert_eq!(text(out), "b,a\r\n1,2\r\n,3\r\n");
         assert_eq!(text(open("{}", "").finish().unwrap()), "");
+        // A first row with no keys leaves nothing to take columns from: an error, not a
+        // file of empty rows.
+        let err = open("{}", "")
+            .write(vec!["{}".into(), r#"{"a":1}"#.into()])
+            .unwrap_err();
+        assert!(err.message().contains("no columns"), "{err}");
     }
 
     #[test]

@@ -303,6 +303,12 @@ impl ParquetExport {
         if self.started.is_none() {
             let columns = match (&self.columns, first) {
                 (Some(columns), _) => columns.clone(),
+                (None, Some(row)) if row.is_empty() => {
+                    // Every later row would be written as nothing.
+                    return Err(PluginError::other(
+                        "the schema lists no properties and the first row has no keys, so there are no columns to write: give the schema its properties",
+                    ));
+                }
                 (None, Some(row)) => row.keys().map(|k| (k.clone(), Kind::Text)).collect(),
                 (None, None) => Vec::new(),
             };

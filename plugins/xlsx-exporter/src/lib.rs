@@ -241,7 +241,7 @@ fn resolve(plan: &[Planned], first: Option<&Map<String, Value>>) -> Vec<Column> 
 fn check_sheet_name(name: &str) -> Result<(), PluginError> {
     let problem = if name.trim().is_empty() {
         Some("must not be blank".to_owned())
-    } else if name.chars().count() > MAX_SHEET_NAME {
+    } else if name.encode_utf16().count() > MAX_SHEET_NAME {
         Some(format!("must be at most {MAX_SHEET_NAME} characters"))
     } else if let Some(c) = name.chars().find(|c| "[]:*?/\\".contains(*c)) {
         Some(format!("must not contain `{c}`"))
@@ -272,14 +272,30 @@ fn sheet_name(base: &str, number: usize) -> String {
         return base.to_owned();
     }
     let suffix = format!(" ({number})");
-    let keep = MAX_SHEET_NAME.saturating_sub(suffix.chars().count());
-    let mut name: String = base.chars().take(keep).collect();
-    // A shortened name must not end with an apostrophe or blank either.
-    while name.ends_with('\'') {
-        name.pop();
+    // Excel counts UTF-16 units.
+    let mut keep = MAX_SHEET_NAME.saturating_sub(suffix.len());
+    loop {
+        let mut name = String::new();
+        let mut units = 0;
+        for c in base.chars() {
+            units += c.len_utf16();
+            if units > keep {
+                break;
+            }
+            name.push(c);
+        }
+        // A shortened name must not end with an apostrophe either.
+        while name.ends_with('\'') {
+            name.pop();
+        }
+        name.push_str(&suffix);
+        // A long base already ending in ` (2)` would come out as itself: Excel's names
+        // are unique whatever their case, so shorten until it differs.
+        if name.to_lowercase() != base.to_lowercase() || keep == 0 {
+            return name;
+        }
+        keep -= 1;
     }
-    name.push_str(&suffix);
-    name
 }
 
 /// `s` cut to Excel's cell limit (in UTF-16 units), on a character boundary.
@@ -560,6 +576,12 @@ impl XlsxExport {
             return Ok(());
         }
         let columns = resolve(&self.plan, first);
+        if columns.is_empty() && first.is_some() {
+            // Every later row would be written as nothing.
+            return Err(PluginError::other(
+                "the schema lists no properties and the first row has no keys, so there are no columns to write: give the schema its properties",
+            ));
+        }
         if columns.len() > MAX_COLUMNS {
             return Err(PluginError::other(format!(
                 "XLSX: {} columns, more than the {MAX_COLUMNS} a sheet holds",

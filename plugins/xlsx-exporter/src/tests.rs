@@ -819,3 +819,18 @@ fn past_excels_row_limit_rows_go_on_to_a_second_sheet() {
     );
     assert_eq!(sheets[1].1[51_425][0], Data::Float(f64::from(total)));
 }
+
+#[test]
+fn later_sheets_never_repeat_the_first_sheets_name() {
+    let base = "ABCDEFGHIJKLMNOPQRSTUVWXYZA (2)";
+    assert_eq!(base.len(), 31);
+    let second = sheet_name(base, 2);
+    assert_ne!(second.to_lowercase(), base.to_lowercase());
+    assert!(second.encode_utf16().count() <= 31, "{second}");
+    assert_eq!(second, "ABCDEFGHIJKLMNOPQRSTUVWXYZ (2)");
+    // Counted in UTF-16 units, as Excel counts: 16 astral characters are 32.
+    let astral = "🦀".repeat(16);
+    assert!(check_sheet_name(&astral).is_err());
+    assert!(check_sheet_name(&"🦀".repeat(15)).is_ok());
+    assert!(sheet_name(&"🦀".repeat(15), 2).encode_utf16().count() <= 31);
+}
