@@ -455,6 +455,29 @@ impl Upload {
     }
 }
 
+/// `filename` for `Content-Disposition`: an ASCII stand-in and the UTF-8 name (RFC 6266).
+pub fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -471,6 +494,14 @@ mod tests {
         Storage::new(&StorageConfig::default(), dir, b"secret".to_vec())
             .await
             .expect("dir")
+    }
+
+    #[test]
+    fn dispositions_carry_utf8_names() {
+        assert_eq!(
+            disposition("Livros-Ficção.csv"),
+            "attachment; filename=\"Livros-Fic__o.csv\"; filename*=UTF-8''Livros-Fic%C3%A7%C3%A3o.csv"
+        );
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use crate::ids::{ExportId, JobId, RunId, UserId};
 use crate::model::ExportStatus;
 use crate::model::export::ExportFilters;
 use crate::state::AppState;
-use crate::storage::{Backend, FileInfo, LinkError, StorageError};
+use crate::storage::{Backend, FileInfo, LinkError, StorageError, disposition};
 
 /// How long a presigned URL a download redirects to lasts.
 const PRESIGNED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
@@ -441,29 +441,6 @@ pub fn byte_range(header: Option<&str>, size: u64) -> Result<Option<ByteRange>, 
     Ok(Some(range))
 }
 
-/// `filename` for `Content-Disposition`: an ASCII stand-in and the UTF-8 name (RFC 6266).
-pub(crate) fn disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
 /// Download an export's file through its signed link (no API key). Answers `HEAD`, and
 /// one byte range (`Range: bytes=…`) with `206`.
 #[utoipa::path(get, path = "/v1/exports/{id}/download", tag = "exports", security(()),
@@ -642,13 +619,5 @@ mod tests {
         assert_eq!(r("bytes=-0"), Err(Unsatisfiable));
         assert_eq!(r("bytes=x-"), Err(Unsatisfiable));
         assert_eq!(byte_range(Some("bytes=0-"), 0), Err(Unsatisfiable));
-    }
-
-    #[test]
-    fn dispositions_carry_utf8_names() {
-        assert_eq!(
-            disposition("Livros-Ficção.csv"),
-            "attachment; filename=\"Livros-Fic__o.csv\"; filename*=UTF-8''Livros-Fic%C3%A7%C3%A3o.csv"
-        );
     }
 }

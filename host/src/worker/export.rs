@@ -382,7 +382,7 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
     tracing::debug!(export = %export.id, options = %plan.plugin_options, "export planned");
 
     let key = state.storage.key_for(export.id, &plan.extension);
-    let disposition = crate::http::exports::disposition(&name);
+    let disposition = crate::storage::disposition(&name);
     let info = FileInfo {
         media_type: &plan.media_type,
         disposition: &disposition,
