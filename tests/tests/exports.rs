@@ -635,13 +635,20 @@ async fn a_worker_that_lost_its_claim_writes_nothing() -> anyhow::Result<()> {
         file_name: "stale.csv",
         credits: 0,
     };
+    assert!(!exports::writing(pool, id, before, "stale.csv", "local").await?);
     assert!(!exports::succeed(pool, id, before, written).await?);
     exports::fail(pool, id, before, "stale", "stale").await?;
     let row = exports::get_any(pool, id).await?.expect("row");
     assert_eq!(row.status, trawl_host::model::ExportStatus::Running);
     assert_ne!(row.storage_key.as_deref(), Some("stale.csv"));
-    // The current holder's do.
+    // The current holder's do; the key it is writing is known before its file exists,
+    // so no janitor takes that file for an orphan.
     assert!(exports::progress(pool, id, claimed.lease_token, 5, 5, 30.0).await?);
+    assert!(exports::writing(pool, id, claimed.lease_token, "fresh.csv", "local").await?);
+    assert_eq!(
+        exports::known_keys(pool, &["fresh.csv".to_owned()]).await?,
+        ["fresh.csv"]
+    );
     exports::release(pool, id, claimed.lease_token).await?;
     let row = exports::get_any(pool, id).await?.expect("row");
     assert_eq!(row.status, trawl_host::model::ExportStatus::Queued);

@@ -206,6 +206,29 @@ pub struct Written<'a> {
     pub credits: i64,
 }
 
+/// Record the key an attempt is about to write, before it writes it: a file being
+/// written is never taken for an orphan, however long it takes (a bucket may date an
+/// object from the start of its upload). False once the claim is not `token`'s.
+pub async fn writing(
+    ex: impl PgExecutor<'_>,
+    id: ExportId,
+    token: i64,
+    storage_key: &str,
+    storage_backend: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE exports SET storage_key = $3, storage_backend = $4, updated_at = now()
+           WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at > now()"#,
+        id as ExportId,
+        token,
+        storage_key,
+        storage_backend
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Mark an export written; its expiry starts now. False once the claim is not `token`'s.
 pub async fn succeed(
     ex: impl PgExecutor<'_>,
@@ -312,7 +335,9 @@ pub struct Leftover {
     pub storage_backend: Option<String>,
 }
 
-/// Files of expired and deleted exports not removed yet, on the `backends` named.
+/// Files of expired, deleted and failed exports not removed yet (a failed attempt's key
+/// names a file only if its host died between completing the upload and recording it),
+/// on the `backends` named.
 pub async fn leftovers(
     ex: impl PgExecutor<'_>,
     backends: &[String],
@@ -321,7 +346,7 @@ pub async fn leftovers(
     sqlx::query_as!(
         Leftover,
         r#"SELECT id AS "id: ExportId", storage_key AS "storage_key!", storage_backend FROM exports
-           WHERE status IN ('expired', 'deleted') AND storage_key IS NOT NULL
+           WHERE status IN ('expired', 'deleted', 'failed') AND storage_key IS NOT NULL
              AND coalesce(storage_backend, 'local') = ANY($1)
            ORDER BY updated_at LIMIT $2"#,
         backends,
@@ -331,10 +356,10 @@ pub async fn leftovers(
     .await
 }
 
-/// Record that an expired or deleted export's file is gone.
+/// Record that an expired, deleted or failed export's file is gone.
 pub async fn forget_file(ex: impl PgExecutor<'_>, id: ExportId) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE exports SET storage_key = NULL WHERE id = $1 AND status IN ('expired', 'deleted')",
+        "UPDATE exports SET storage_key = NULL WHERE id = $1 AND status IN ('expired', 'deleted', 'failed')",
         id as ExportId
     )
     .execute(ex)

@@ -387,8 +387,20 @@ async fn write(state: &AppState, export: &ExportRow) -> Result<(), Failure> {
         media_type: &plan.media_type,
         disposition: &disposition,
     };
+    let backend = state.storage.backend();
+    if !db::exports::writing(
+        &state.pool,
+        export.id,
+        export.lease_token,
+        &key,
+        backend.as_str(),
+    )
+    .await
+    .map_err(internal)?
+    {
+        return Ok(()); // taken over after our lease lapsed, or deleted
+    }
     let mut upload = state.storage.upload(&key, info).await.map_err(internal)?;
-    let backend = upload.backend();
     // Until the export is recorded, however long its queries, plugin and upload take.
     let progress = Arc::new(Progress::default());
     let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
