@@ -205,8 +205,7 @@ impl Storage {
 
     /// The local file behind a storage key.
     pub fn path(&self, key: &str) -> PathBuf {
-        self.root
-            .join(key.rsplit(['/', '\\']).next().unwrap_or_default())
+        self.root.join(file_name_of(key))
     }
 
     /// The store and location of a key on a backend.
@@ -215,8 +214,7 @@ impl Storage {
         backend: Backend,
         key: &str,
     ) -> Result<(&dyn ObjectStore, StorePath), StorageError> {
-        // Keys are made by `key_for`; one stored key is one file name, never a path.
-        let name = key.rsplit(['/', '\\']).next().unwrap_or_default();
+        let name = file_name_of(key);
         let name = StorePath::parse(name).map_err(|_| StorageError::NotFound)?;
         match backend {
             Backend::Local => Ok((self.local.as_ref(), name)),
@@ -252,7 +250,6 @@ impl Storage {
             .map_err(StorageError::from_store)?;
         Ok(Upload {
             inner: WriteMultipart::new_with_chunk_size(upload, self.part_size),
-            backend,
         })
     }
 
@@ -416,15 +413,9 @@ impl Storage {
 #[derive(Debug)]
 pub struct Upload {
     inner: WriteMultipart,
-    backend: Backend,
 }
 
 impl Upload {
-    /// The backend the file goes to.
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Append bytes, waiting while too many parts are in flight.
     pub async fn write(&mut self, bytes: Vec<u8>) -> Result<(), StorageError> {
         if bytes.is_empty() {
@@ -476,6 +467,12 @@ pub fn disposition(name: &str) -> String {
         }
     }
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The file name a stored key stands for: keys are made by `key_for`, and one stored key
+/// is one file name, never a path.
+fn file_name_of(key: &str) -> &str {
+    key.rsplit(['/', '\\']).next().unwrap_or_default()
 }
 
 fn now_secs() -> u64 {

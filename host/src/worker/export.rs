@@ -60,6 +60,9 @@ pub struct Plan {
     projection: Projection,
     /// The options the exporter sees (the host's taken out), as JSON text.
     plugin_options: String,
+    /// Item keys never written: those omitted, and those an extra column is named after
+    /// (the extra column gives way to nothing).
+    except: Vec<String>,
     /// The schema's key order, for rows exported whole.
     order: PropertyOrder,
     /// The file's media type and extension (`.gz` added when gzipped).
@@ -106,6 +109,12 @@ pub async fn plan(
     let schema: Value = serde_json::from_str(schema)
         .map_err(|e| PlanError::Options(format!("the job's schema is not JSON: {e}")))?;
     let projection = host.project(&schema).map_err(PlanError::Options)?;
+    let except = projection
+        .omit
+        .iter()
+        .cloned()
+        .chain(projection.include.iter().map(|e| e.column().to_owned()))
+        .collect();
     let media_type = plugin
         .manifest
         .media_type
@@ -153,6 +162,7 @@ pub async fn plan(
             host,
             projection,
             plugin_options,
+            except,
             media_type,
             extension,
         },
@@ -193,17 +203,10 @@ impl Plan {
         columns: Option<&[String]>,
         out: &mut String,
     ) -> Result<(), serde_json::Error> {
-        // An item's own key that an extra column is named after gives way to it.
-        let mut except = self.projection.omit.clone();
-        except.extend(
-            self.projection
-                .include
-                .iter()
-                .map(|e| e.column().to_owned()),
-        );
+        let except = &self.except;
         match columns {
             None => {
-                self.order.write_ordered_except(&item.data, out, &except)?;
+                self.order.write_ordered_except(&item.data, out, except)?;
                 if !out.ends_with('}') {
                     return Err(serde::de::Error::custom("not an object"));
                 }
