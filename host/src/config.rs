@@ -96,6 +96,9 @@ pub struct Config {
     pub fetch: FetchConfig,
 
     #[command(flatten)]
+    pub browser: BrowserConfig,
+
+    #[command(flatten)]
     pub webhooks: WebhookConfig,
 
     #[command(flatten)]
@@ -592,6 +595,38 @@ pub struct FetchConfig {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+}
+
+/// Headless Chromium, for jobs whose pages render in `browser` mode.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BrowserConfig {
+    /// The Chromium (or Chrome) executable. Default: `chromium`, `chromium-browser` or
+    /// `google-chrome` on the PATH (Debian: `apt-get install chromium`).
+    #[arg(id = "browser", long = "browser", env = "TRAWL_BROWSER")]
+    pub executable: Option<PathBuf>,
+
+    /// Browser contexts open at once, across all runs of this host; more pages wait.
+    #[arg(
+        id = "browser-contexts",
+        long = "browser-contexts",
+        env = "TRAWL_BROWSER_CONTEXTS",
+        default_value_t = 4
+    )]
+    pub contexts: usize,
+
+    /// Resident memory of the browser (all its processes) past which it is restarted
+    /// between pages.
+    #[arg(
+        id = "browser-memory",
+        long = "browser-memory",
+        env = "TRAWL_BROWSER_MEMORY",
+        default_value = "2GiB"
+    )]
+    pub memory: ByteSize,
+
+    /// How long Chromium may take to start.
+    #[arg(id = "browser-launch-timeout", long = "browser-launch-timeout", env = "TRAWL_BROWSER_LAUNCH_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub launch_timeout: Duration,
 }
 
 /// How webhook deliveries are sent and retried. The SSRF guard of [`FetchConfig`]

@@ -4,7 +4,11 @@
 //!
 //! # Layout
 //! - [`fetch`]: one request, the shared [`Fetcher`], and why a fetch failed.
-//! - [`session`]: a run's visits: robots.txt, a turn at the host, retries.
+//! - [`session`]: a run's visits: robots.txt, a turn at the host, retries; its cookie
+//!   jar, headers, method and body, and proxies.
+//! - [`login`]: a login form sent before a run's start URLs.
+//! - [`sitemap`]: a run's pages discovered from sitemaps.
+//! - [`render`]: `browser` pages, rendered in headless Chromium on the run's network.
 //! - [`charset`]: bodies to text.
 //! - [`politeness`]: the per-host limiter of a run.
 //! - [`robots`]: the robots.txt cache.
@@ -13,10 +17,12 @@
 pub mod charset;
 pub mod fetch;
 pub mod frontier;
+pub mod login;
 pub mod politeness;
 pub mod robots;
 pub mod session;
+pub mod sitemap;
 
 pub use charset::{decode, decode_owned};
-pub use fetch::{Accept, FetchError, Fetched, Fetcher, RequestOptions};
+pub use fetch::{Accept, Client, FetchError, Fetched, Fetcher, Raw, RequestOptions};
 pub use session::{Session, Visit, VisitResult};

@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod embedded;
 pub mod exports;
+pub mod job_secrets;
 pub mod jobs;
 pub mod ledger;
 pub mod logs;

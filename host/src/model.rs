@@ -4,6 +4,7 @@
 
 pub mod job;
 pub mod quota;
+pub mod reach;
 pub mod schedule;
 pub mod webhook;
 

@@ -129,6 +129,15 @@ impl AppState {
         Ok(state)
     }
 
+    /// Why this host cannot render `browser` pages, if it cannot: the message names
+    /// what to install.
+    pub fn browser_unavailable(&self) -> Option<String> {
+        Some(
+            "this build of trawl renders no browser pages yet: browser rendering is being added"
+                .into(),
+        )
+    }
+
     /// The compiled plugin with this id, loading it from the database on first use.
     pub async fn plugin(&self, id: PluginId) -> Result<Arc<LoadedPlugin>, PluginReadyError> {
         if let Some(found) = self.lock_loaded().get(&id) {

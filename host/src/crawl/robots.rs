@@ -74,6 +74,11 @@ impl Rules {
         }
     }
 
+    /// The sitemaps its `Sitemap:` lines name (they apply to every agent).
+    pub fn sitemaps(&self) -> &[String] {
+        self.robot.as_ref().map_or(&[], |r| r.sitemaps.as_slice())
+    }
+
     /// The `Crawl-delay` for our agent, if any (negative or absurd values are ignored).
     pub fn crawl_delay(&self) -> Option<Duration> {
         let seconds = self.robot.as_ref()?.delay?;

@@ -115,6 +115,8 @@ error_codes! {
     InvalidSchema = ("invalid_schema", UNPROCESSABLE_ENTITY),
     /// The job is not valid (`details` say where).
     InvalidJob = ("invalid_job", UNPROCESSABLE_ENTITY),
+    /// A `browser` job on a host without Chromium: the message names what to install.
+    BrowserUnavailable = ("browser_unavailable", UNPROCESSABLE_ENTITY),
     /// A limit above the host's ceiling.
     LimitAboveCeiling = ("limit_above_ceiling", UNPROCESSABLE_ENTITY),
     /// No plugin of that name the caller can use.

@@ -16,6 +16,7 @@ use crate::model::DedupScope;
 use crate::model::Overlap;
 use crate::model::job::{FetchSettings, JobSpec, Pagination};
 use crate::model::quota::{Counted, Quotas};
+use crate::model::reach::{JobSecrets, RenderMode, SecretsShown};
 use crate::model::schedule::{Cron, Schedule, parse_timezone};
 use crate::model::webhook::{Webhook, WebhookIn};
 use crate::state::AppState;
@@ -110,6 +111,11 @@ pub struct JobIn {
     /// it (default) or `queue` a run all the same.
     #[serde(default)]
     pub overlap: Overlap,
+    /// Request headers, login fields and proxies, which are never shown again: answers
+    /// name them (`secrets` of the job) without their values. Left out of a replacement,
+    /// the job keeps the ones it has; given, they replace them all (`{}` removes them).
+    #[serde(default)]
+    pub secrets: Option<JobSecrets>,
 }
 
 fn utc() -> String {
@@ -180,6 +186,8 @@ pub struct JobOut {
     pub next_run_at: Option<DateTime<Utc>>,
     /// When the schedule last fired (a run was queued or the occurrence skipped).
     pub last_run_at: Option<DateTime<Utc>>,
+    /// Which secrets the job has: names and counts, never values.
+    pub secrets: SecretsShown,
 }
 
 impl TryFrom<JobRow> for JobOut {
@@ -210,7 +218,18 @@ impl TryFrom<JobRow> for JobOut {
             overlap: row.overlap,
             next_run_at: row.next_run_at,
             last_run_at: row.last_run_at,
+            secrets: SecretsShown::default(),
         })
+    }
+}
+
+impl JobOut {
+    /// The stored job as the API shows it, with the names of its secrets.
+    async fn of(state: &AppState, row: JobRow) -> ApiResult<Self> {
+        let secrets = db::job_secrets::get(&state.pool, row.id).await?;
+        let mut out = JobOut::try_from(row)?;
+        out.secrets = secrets.shown();
+        Ok(out)
     }
 }
 
@@ -257,10 +276,26 @@ fn check(body: &JobIn, caps: &crate::config::FetchConfig) -> ApiResult<()> {
     for (path, message) in schedule_problems(body) {
         problem(path, message);
     }
+    if let Some(secrets) = &body.secrets {
+        for (path, message) in secrets.problems() {
+            problem(&format!("/secrets{path}"), message);
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(ApiError::new(ErrorCode::InvalidJob, "the job is not valid").with_details(problems))
+    }
+}
+
+/// A `browser` job is refused on a host that has no Chromium to render it with.
+fn browser_ready(state: &AppState, body: &JobIn) -> ApiResult<()> {
+    if body.fetch.render != RenderMode::Browser {
+        return Ok(());
+    }
+    match state.browser_unavailable() {
+        None => Ok(()),
+        Some(why) => Err(ApiError::new(ErrorCode::BrowserUnavailable, why)),
     }
 }
 
@@ -362,6 +397,7 @@ async fn create_job(
     ApiJson(body): ApiJson<JobIn>,
 ) -> ApiResult<(StatusCode, axum::Json<JobOut>)> {
     check(&body, &state.config.fetch)?;
+    browser_ready(&state, &body)?;
     let schedule = schedule_settings(&body)?;
     let pagination = pagination_json(&body);
     let fetch = fetch_json(&body);
@@ -385,11 +421,14 @@ async fn create_job(
     )
     .await?;
     db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
+    if let Some(secrets) = &body.secrets {
+        db::job_secrets::set(&mut *tx, caller.0.id, id, secrets).await?;
+    }
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::internal("job vanished"))?;
-    let mut out = JobOut::try_from(row)?;
+    let mut out = JobOut::of(&state, row).await?;
     out.webhook_secret = Some(crate::webhooks::shown_secret(&secret));
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
@@ -402,10 +441,10 @@ async fn list_jobs(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<Page<JobOut>>> {
     let rows = db::jobs::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
-    let items = rows
-        .into_iter()
-        .map(JobOut::try_from)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(JobOut::of(&state, row).await?);
+    }
     Ok(axum::Json(Page::new(items, q.limit(), |j| {
         j.id.to_string()
     })))
@@ -422,7 +461,7 @@ async fn get_job(
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
-    Ok(axum::Json(row.try_into()?))
+    Ok(axum::Json(JobOut::of(&state, row).await?))
 }
 
 /// Replace a job.
@@ -441,6 +480,7 @@ async fn replace_job(
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     check(&body, &state.config.fetch)?;
+    browser_ready(&state, &body)?;
     let (quotas, _) = crate::quotas::effective(&state.pool, &state.config.quotas, caller.0.id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
@@ -464,11 +504,14 @@ async fn replace_job(
     )
     .await?;
     db::jobs::set_schedule(&mut *tx, caller.0.id, id, &schedule).await?;
+    if let Some(secrets) = &body.secrets {
+        db::job_secrets::set(&mut *tx, caller.0.id, id, secrets).await?;
+    }
     tx.commit().await?;
     let row = db::jobs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
-    Ok(axum::Json(row.try_into()?))
+    Ok(axum::Json(JobOut::of(&state, row).await?))
 }
 
 /// Delete a job with its runs, results and exports.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::FetchConfig;
+use crate::model::reach::{BrowserSettings, Login, Method, ProxyRotation, RenderMode, RequestBody};
 
 /// What one run's creation request changes of its job (`POST /v1/jobs/{id}/runs` body).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -130,6 +131,27 @@ impl JobSpec<'_> {
                 );
             }
         }
+        for (at, message) in fetch.browser.problems() {
+            problem(&format!("/fetch/browser{at}"), message);
+        }
+        if let Some(login) = &fetch.login {
+            for (at, message) in login.problems() {
+                problem(&format!("/fetch/login{at}"), message);
+            }
+        }
+        if fetch.body.is_some() && fetch.method != Method::Post {
+            problem(
+                "/fetch/body",
+                "a body is sent only with \"method\": \"POST\"".into(),
+            );
+        }
+        if fetch
+            .body
+            .as_ref()
+            .is_some_and(|b| b.encode().0.len() > 1 << 20)
+        {
+            problem("/fetch/body", "must be at most 1 MiB".into());
+        }
         if !(1..=100_000).contains(&spec.max_pages) {
             problem("/max_pages", "must be 1 to 100000".into());
         }
@@ -193,6 +215,30 @@ pub enum Pagination {
         #[serde(default = "any_link")]
         selector: String,
     },
+    /// The pages a site's sitemaps list. Each start URL is a sitemap (`…/sitemap.xml`,
+    /// gzipped or not, or a sitemap index), a `robots.txt` whose `Sitemap:` lines name
+    /// them, or any other URL of a site, whose robots.txt is read (and `/sitemap.xml`
+    /// tried when it names none). Indexes are followed up to 3 levels and `max_sitemaps`
+    /// files; the pages found (up to the job's `max_pages`) are the run's start pages.
+    Sitemap {
+        /// Regular expressions; a page must match one (default: any page).
+        #[serde(default)]
+        include: Vec<String>,
+        /// Regular expressions; a page matching one is not fetched.
+        #[serde(default)]
+        exclude: Vec<String>,
+        /// Only pages whose `lastmod` is at or after this instant (pages without one are
+        /// kept). RFC 3339, or a date.
+        #[serde(default)]
+        modified_since: Option<String>,
+        /// Sitemap files read at most (default 100, at most 1000).
+        #[serde(default = "hundred")]
+        max_sitemaps: u32,
+    },
+}
+
+fn hundred() -> u32 {
+    100
 }
 
 fn one() -> i64 {
@@ -241,7 +287,29 @@ impl Pagination {
             }
             Pagination::Crawl {
                 include, exclude, ..
+            }
+            | Pagination::Sitemap {
+                include, exclude, ..
             } => {
+                if let Pagination::Sitemap {
+                    modified_since,
+                    max_sitemaps,
+                    ..
+                } = self
+                {
+                    if modified_since
+                        .as_deref()
+                        .is_some_and(|m| parse_instant(m).is_none())
+                    {
+                        out.push((
+                            "/modified_since",
+                            "must be an RFC 3339 instant or a date (2026-01-31)".into(),
+                        ));
+                    }
+                    if !(1..=1000).contains(max_sitemaps) {
+                        out.push(("/max_sitemaps", "must be 1 to 1000".into()));
+                    }
+                }
                 if include.len() + exclude.len() > 100 {
                     out.push(("/include", "at most 100 patterns in all".into()));
                 }
@@ -257,6 +325,18 @@ impl Pagination {
         }
         out
     }
+}
+
+/// An RFC 3339 instant, or a date (midnight UTC), as sitemaps and users write them.
+pub fn parse_instant(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 /// `template` with its `{page}` replaced by `page`.
@@ -284,8 +364,24 @@ pub struct FetchSettings {
     pub timeout_ms: Option<u64>,
     /// Media types the extractor takes (`text/html`, `application/*`, `*/*`); pages of
     /// other types are skipped without reading their bodies.
-    /// Default: `text/html`, `application/xhtml+xml`.
+    /// Default: `text/html`, `application/xhtml+xml`; for a schema of the bundled
+    /// `json-extractor`, JSON (`application/*`, `text/json`, `text/plain`) and HTML.
     pub content_types: Vec<String>,
+    /// `http` (default): the server's HTML; `browser`: the DOM after the page's scripts
+    /// ran in headless Chromium (the host must have Chromium installed).
+    pub render: RenderMode,
+    /// Waits, scrolling, blocking and contexts of `browser` rendering.
+    pub browser: BrowserSettings,
+    /// `GET` (default) or `POST` for every page of the job (not robots.txt, sitemaps or
+    /// the login).
+    pub method: Method,
+    /// The body of `POST` pages: `{"json": …}` or `{"form": {"field": "value"}}`.
+    pub body: Option<RequestBody>,
+    /// Log in before the start URLs; the run crawls with the session it gets. The
+    /// secret fields (a password) are in the job's `secrets.login`.
+    pub login: Option<Login>,
+    /// How requests are spread over the proxies in the job's `secrets.proxies`.
+    pub proxy_rotation: ProxyRotation,
 }
 
 impl Default for FetchSettings {
@@ -298,6 +394,12 @@ impl Default for FetchSettings {
             max_attempts: 3,
             timeout_ms: None,
             content_types: vec!["text/html".into(), "application/xhtml+xml".into()],
+            render: RenderMode::Http,
+            browser: BrowserSettings::default(),
+            method: Method::Get,
+            body: None,
+            login: None,
+            proxy_rotation: ProxyRotation::PerRequest,
         }
     }
 }

@@ -90,6 +90,31 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Resolve `host` and refuse it if one of its addresses is refused: for a request a
+    /// proxy will resolve, whose connection this guard never sees. A name that does not
+    /// resolve here is let through: the proxy may know names this host does not, and what
+    /// it reaches with them is its own network's.
+    pub async fn check_name(&self, host: &str) -> Result<(), String> {
+        if self.allow_private || self.host_allowed(host) {
+            return Ok(());
+        }
+        let Ok(addrs) = tokio::net::lookup_host((host, 0)).await else {
+            return Ok(());
+        };
+        for addr in addrs {
+            if self.refuses(addr.ip()) {
+                return Err(Blocked {
+                    host: host.to_owned(),
+                    addr: addr.ip(),
+                }
+                .to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The guard as reqwest's resolver: shared, so it is checked on every connection.
 #[derive(Debug, Clone)]
 pub struct GuardResolver(pub std::sync::Arc<Guard>);

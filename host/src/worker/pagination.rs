@@ -32,6 +32,9 @@ impl Planner {
                 same_host,
                 ..
             } => Some(LinkFilter::new(start_urls, *same_host, include, exclude)?),
+            Pagination::Sitemap {
+                include, exclude, ..
+            } => Some(LinkFilter::new(start_urls, false, include, exclude)?),
             _ => None,
         };
         Ok(Self {
@@ -56,9 +59,32 @@ impl Planner {
         }
     }
 
+    /// The sitemap discovery the run starts with, when its pagination is `sitemap`.
+    pub fn sitemap(&self) -> Option<crate::crawl::sitemap::Discovery<'_>> {
+        match &self.pagination {
+            Pagination::Sitemap {
+                modified_since,
+                max_sitemaps,
+                ..
+            } => Some(crate::crawl::sitemap::Discovery {
+                modified_since: modified_since
+                    .as_deref()
+                    .and_then(crate::model::job::parse_instant),
+                max_sitemaps: *max_sitemaps as usize,
+                filter: self.filter.as_ref()?,
+                drop_params: &self.drop_params,
+            }),
+            _ => None,
+        }
+    }
+
     /// The URLs the frontier starts from (depth 0): the start URLs, and the template's
-    /// pages (all of them, up to `max_pages`, when it has an end; else the first).
+    /// pages (all of them, up to `max_pages`, when it has an end; else the first). With
+    /// `sitemap` pagination the start URLs are sitemaps, not pages: see [`Self::sitemap`].
     pub fn start(&self, start_urls: &[String], max_pages: i64) -> Vec<String> {
+        if matches!(self.pagination, Pagination::Sitemap { .. }) {
+            return Vec::new();
+        }
         let mut urls: Vec<String> = start_urls
             .iter()
             .filter_map(|u| self.normalise(u))
@@ -113,7 +139,9 @@ impl Planner {
         let candidates = match &self.pagination {
             Pagination::NextLink { .. } | Pagination::Crawl { .. } => links,
             Pagination::Plugin => follow,
-            Pagination::None | Pagination::UrlTemplate { .. } => return Vec::new(),
+            Pagination::None | Pagination::UrlTemplate { .. } | Pagination::Sitemap { .. } => {
+                return Vec::new();
+            }
         };
         let mut out: Vec<String> = candidates
             .iter()

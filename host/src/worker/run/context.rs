@@ -6,12 +6,26 @@ use std::sync::Arc;
 use crate::crawl::Session;
 use crate::db::{self, runs::Lease, runs::RunRow};
 use crate::model::job::{FetchSettings, Pagination};
+use crate::model::reach::Login;
 use crate::model::{DedupScope, ValidationMode};
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::state::AppState;
 use crate::validate;
 use crate::worker::pagination::Planner;
 use crate::worker::writer::{Billing, Writer};
+
+/// The bundled extractor of JSON API responses, whose jobs take JSON by default.
+const JSON_EXTRACTOR: &str = "json-extractor";
+
+/// What a job of [`JSON_EXTRACTOR`] takes when it names no content types: JSON of every
+/// spelling APIs use, and HTML (a site may answer an error page).
+const JSON_CONTENT_TYPES: &[&str] = &[
+    "application/json",
+    "application/*",
+    "text/json",
+    "text/plain",
+    "text/html",
+];
 
 /// A reason the whole run failed.
 #[derive(Debug)]
@@ -67,7 +81,11 @@ pub(super) struct RunCtx {
     pub(super) validator: Option<jsonschema::Validator>,
     pub(super) mode: ValidationMode,
     pub(super) planner: Planner,
-    pub(super) session: Session,
+    pub(super) session: Arc<Session>,
+    /// The job's fetch settings, as the run uses them.
+    pub(super) settings: FetchSettings,
+    /// The login made before the start URLs, with its secret fields.
+    pub(super) login: Option<(Login, std::collections::BTreeMap<String, String>)>,
     pub(super) writer: Writer,
     /// The writer's task: awaited when the run ends, so everything handed to it is
     /// written (or fenced out) before the run's end is recorded.
@@ -232,9 +250,17 @@ pub(super) async fn prepare(
         job.max_depth,
     )
     .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?;
-    let settings: FetchSettings = serde_json::from_value(job.fetch_settings.clone())
+    let mut settings: FetchSettings = serde_json::from_value(job.fetch_settings.clone())
         .map_err(|e| Failure::new("invalid_job", format!("fetch: {e}")))?;
-    let session = Session::new(state.fetcher.clone(), &settings);
+    if plugin.manifest.name == JSON_EXTRACTOR
+        && settings.content_types == FetchSettings::default().content_types
+    {
+        // An API answers JSON: the HTML default would skip every page of it.
+        settings.content_types = JSON_CONTENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
+    }
+    let secrets = db::job_secrets::get(&state.pool, job.id).await?;
+    let session = Session::new(state.fetcher.clone(), &settings, &secrets)
+        .map_err(|e| Failure::new("invalid_job", format!("fetch: {e}")))?;
     let dedup_key = if job.dedup_scope == DedupScope::Job {
         job.id.0
     } else {
@@ -263,7 +289,12 @@ pub(super) async fn prepare(
         validator,
         mode,
         planner,
-        session,
+        session: Arc::new(session),
+        login: settings
+            .login
+            .clone()
+            .map(|login| (login, secrets.login.clone())),
+        settings,
         writer,
         writer_task: Some(AbortOnDrop::new(writer_task)),
         limits,

@@ -4,6 +4,7 @@
 use super::context::{Failure, RunCtx};
 use crate::crawl::VisitResult;
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters};
+use crate::model::reach::RenderMode;
 use crate::model::{PageState, ValidationMode};
 use crate::validate::{self, ItemIssue};
 use crate::worker::writer::{StoreError, Unpaid};
@@ -72,9 +73,21 @@ pub(super) async fn process_page(
         .await
         .expect("the run never closes its semaphore");
     let visit = ctx.session.visit(&url).await;
-    drop(permit);
     let (state, code, message) = match visit.result {
+        VisitResult::Fetched(fetched) if ctx.settings.render == RenderMode::Browser => {
+            // The permit is held while the browser fetches what the page asks for.
+            let rendered = render(ctx, &fetched).await;
+            drop(permit);
+            match rendered {
+                Ok(fetched) => return extract_page(ctx, url, depth, fetched, visit.attempts).await,
+                Err(RenderError::Unavailable(e)) => {
+                    return Err(Failure::new("browser_unavailable", e.to_string()));
+                }
+                Err(e) => (PageState::Failed, e.code(), format!("{url}: {e}")),
+            }
+        }
         VisitResult::Fetched(fetched) => {
+            drop(permit);
             return extract_page(ctx, url, depth, fetched, visit.attempts).await;
         }
         VisitResult::Skipped { code, message } => (PageState::Skipped, code, message),
@@ -101,6 +114,32 @@ pub(super) async fn process_page(
         },
         last: None,
     })
+}
+
+/// `browser` pages are refused until browser rendering lands in this build.
+async fn render(
+    _: &RunCtx,
+    _: &crate::crawl::Fetched,
+) -> Result<crate::crawl::Fetched, RenderError> {
+    Err(RenderError::Unavailable(
+        "this build of trawl renders no browser pages yet".into(),
+    ))
+}
+
+/// Why a page could not be rendered.
+#[derive(Debug, thiserror::Error)]
+enum RenderError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    #[allow(dead_code)]
+    Failed(String),
+}
+
+impl RenderError {
+    fn code(&self) -> &'static str {
+        "render_failed"
+    }
 }
 
 async fn extract_page(

@@ -83,7 +83,35 @@ async fn walk(
     let pool = &state.pool;
     let lease = ctx.lease;
     let max_pages = i64::from(job.max_pages);
-    let start = ctx.planner.start(&job.start_urls, max_pages);
+    if let Some((login, secrets)) = &ctx.login {
+        // Every worker that takes the run logs in: the session is this worker's own.
+        crate::crawl::login::log_in(&ctx.session, login, secrets)
+            .await
+            .map_err(|e| Failure::new("login_failed", e.to_string()))?;
+    }
+    let mut start = ctx.planner.start(&job.start_urls, max_pages);
+    if let Some(discovery) = ctx.planner.sitemap()
+        && db::pages::visited(pool, lease.run).await? == 0
+    {
+        let found = crate::crawl::sitemap::discover(
+            &ctx.session,
+            &job.start_urls,
+            &discovery,
+            usize::try_from(max_pages).unwrap_or(0),
+        )
+        .await;
+        for problem in &found.problems {
+            tracing::info!(run = %lease.run, "{problem}");
+        }
+        if found.read == 0 {
+            let why = found.problems.first().cloned().unwrap_or_default();
+            return Err(Failure::new(
+                "sitemap_unavailable",
+                format!("no sitemap could be read: {why}"),
+            ));
+        }
+        start = found.pages;
+    }
     let start = ctx.enqueued.fresh(start);
     if !db::pages::enqueue_start(pool, lease, &start).await? {
         return Ok(End::Lost);
