@@ -707,3 +707,108 @@ async fn a_proxy_sees_every_request_of_the_job_that_names_it() -> anyhow::Result
     );
     Ok(())
 }
+
+/// A "proxy" that takes connections and closes them at once, counting them.
+async fn broken_proxy() -> anyhow::Result<(SocketAddr, Arc<std::sync::atomic::AtomicUsize>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    Ok((addr, count))
+}
+
+#[tokio::test]
+async fn proxies_rotate_and_one_that_keeps_failing_is_rested() -> anyhow::Result<()> {
+    let host = TestHost::start().await?;
+    let router = Router::new().route(
+        "/list/{n}",
+        get(
+            |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                let next = if n < 12 {
+                    format!(r#"<a class="next" href="/list/{}">next</a>"#, n + 1)
+                } else {
+                    String::new()
+                };
+                html(format!(
+                    r#"<article class="product"><h3>item {n}</h3></article>{next}"#
+                ))
+            },
+        ),
+    );
+    let site = serve(router).await?;
+    let (key, schema) = member_schema(&host, product_schema()).await?;
+    let job = |proxies: Vec<String>, rotation: &str| {
+        json!({
+            "name": "rotating",
+            "schema_id": schema,
+            "start_urls": [format!("http://{site}/list/1")],
+            "pagination": {"type": "next-link", "selector": "a.next"},
+            "fetch": {"proxy_rotation": rotation, "obey_robots": false},
+            "secrets": {"proxies": proxies}
+        })
+    };
+
+    // Per request, two working proxies share the pages.
+    let (a, a_seen) = forward_proxy(None).await?;
+    let (b, b_seen) = forward_proxy(None).await?;
+    let run = host
+        .run_job(
+            &key,
+            job(
+                vec![format!("http://{a}"), format!("http://{b}")],
+                "per-request",
+            ),
+        )
+        .await?;
+    assert_eq!(run["counters"]["items_new"], 12, "{run}");
+    let (na, nb) = (a_seen.all().len(), b_seen.all().len());
+    assert_eq!(na + nb, 12);
+    assert!(na >= 5 && nb >= 5, "alternating: {na} and {nb}");
+
+    // Sticky per host: one proxy takes every request to the site.
+    let (a, a_seen) = forward_proxy(None).await?;
+    let (b, b_seen) = forward_proxy(None).await?;
+    let run = host
+        .run_job(
+            &key,
+            job(
+                vec![format!("http://{a}"), format!("http://{b}")],
+                "sticky-host",
+            ),
+        )
+        .await?;
+    assert_eq!(run["counters"]["items_new"], 12, "{run}");
+    let mut counts = [a_seen.all().len(), b_seen.all().len()];
+    counts.sort();
+    assert_eq!(counts, [0, 12]);
+
+    // A proxy that breaks every connection fails three times, then rests: the pages go
+    // through the other, and none of them fails.
+    let (broken, tries) = broken_proxy().await?;
+    let (good, good_seen) = forward_proxy(None).await?;
+    let run = host
+        .run_job(
+            &key,
+            job(
+                vec![format!("http://{broken}"), format!("http://{good}")],
+                "per-request",
+            ),
+        )
+        .await?;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counters"]["items_new"], 12, "{run}");
+    assert_eq!(run["counters"]["pages_failed"], 0, "{run}");
+    assert_eq!(good_seen.all().len(), 12);
+    let tries = tries.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (3..=4).contains(&tries),
+        "rested after 3 failures in a row, not retried again: {tries}"
+    );
+    Ok(())
+}

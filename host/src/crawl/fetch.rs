@@ -489,8 +489,9 @@ fn classify(error: reqwest::Error, proxy: Option<&str>) -> FetchError {
     match Refusal::of(&error) {
         Some(Refusal::TooManyRedirects) => FetchError::TooManyRedirects,
         Some(Refusal::Blocked(reason)) => FetchError::BlockedAddress(reason),
-        // Through a proxy, the only connection made is to the proxy.
-        None if error.is_connect() && proxy.is_some() => FetchError::Proxy {
+        // Through a proxy, the only connection made is to the proxy: whatever broke on
+        // it is the proxy's (a site that does not answer shows as the proxy's 502 or 504).
+        None if proxy.is_some() => FetchError::Proxy {
             proxy: proxy.unwrap_or_default().to_owned(),
             reason: net::network_reason(&error),
         },
