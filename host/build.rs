@@ -12,6 +12,7 @@ fn main() {
         "xlsx-exporter",
         "parquet-exporter",
         "jsonld-extractor",
+        "json-extractor",
     ];
     build_plugins(&bundled, Give::Bytes, &["plugins"], "plugins.rs");
 }

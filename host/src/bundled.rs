@@ -21,6 +21,7 @@ pub const BUNDLED: &[&[u8]] = &[
     components::XLSX_EXPORTER,
     components::PARQUET_EXPORTER,
     components::JSONLD_EXTRACTOR,
+    components::JSON_EXTRACTOR,
 ];
 
 /// Compile each bundled plugin, and record it (or refresh its bytes) in the database;

@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod frontier;
 pub mod login;
 pub mod politeness;
+pub mod render;
 pub mod robots;
 pub mod session;
 pub mod sitemap;

@@ -32,6 +32,7 @@ pub async fn serve(
     let webhooks = crate::webhooks::spawn(state.clone(), stop_rx.clone());
     let retention = tokio::spawn(crate::retention::run(state.clone(), stop_rx.clone()));
     let scheduler = crate::scheduler::spawn(&state, stop_rx.clone());
+    let browser = state.browser.clone();
     let app = crate::http::app(state);
     let mut stop_http = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -47,6 +48,8 @@ pub async fn serve(
     let _ = scheduler.await;
     server.await??;
     let _ = relay.await;
+    // After the workers: no render is in flight any more.
+    browser.shutdown().await;
     Ok(())
 }
 

@@ -47,6 +47,8 @@ pub struct AppState {
     pub stopping: Arc<watch::Sender<bool>>,
     /// The API's request rate per key, counted in this host.
     pub rate_limits: Arc<RateLimits>,
+    /// Headless Chromium for `browser` pages, started on first use.
+    pub browser: trawl_browser::BrowserPool,
 }
 
 /// A run changed (its status, counters, or a cancellation was asked for), on some host.
@@ -108,7 +110,9 @@ impl AppState {
             i64::from(config.quotas.rate_limit),
             i64::from(config.quotas.rate_burst),
         );
+        let browser = trawl_browser::BrowserPool::new(browser_config(&config));
         let state = Self {
+            browser,
             pool,
             runtime,
             fetcher,
@@ -132,10 +136,9 @@ impl AppState {
     /// Why this host cannot render `browser` pages, if it cannot: the message names
     /// what to install.
     pub fn browser_unavailable(&self) -> Option<String> {
-        Some(
-            "this build of trawl renders no browser pages yet: browser rendering is being added"
-                .into(),
-        )
+        trawl_browser::BrowserPool::find_executable(&browser_config(&self.config))
+            .err()
+            .map(|e| e.to_string())
     }
 
     /// The compiled plugin with this id, loading it from the database on first use.
@@ -202,5 +205,16 @@ impl AppState {
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, HashMap<PluginId, Arc<LoadedPlugin>>> {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The browser pool's settings from the host's.
+fn browser_config(config: &Config) -> trawl_browser::BrowserConfig {
+    trawl_browser::BrowserConfig {
+        executable: config.browser.executable.clone(),
+        max_contexts: config.browser.contexts.max(1),
+        launch_timeout: config.browser.launch_timeout,
+        memory_limit_bytes: Some(config.browser.memory.as_u64()),
+        data_dir: config.data_dir.join("browser"),
     }
 }

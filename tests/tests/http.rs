@@ -295,6 +295,7 @@ async fn plugins_list_the_bundled_ones() {
     for name in [
         "css-extractor",
         "jsonld-extractor",
+        "json-extractor",
         "csv-exporter",
         "json-exporter",
         "jsonl-exporter",

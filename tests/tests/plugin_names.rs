@@ -107,6 +107,7 @@ async fn bundled_names_are_reserved_and_names_belong_to_their_owner() -> anyhow:
         "csv-exporter",
         "json-exporter",
         "jsonld-extractor",
+        "json-extractor",
         "jsonl-exporter",
         "parquet-exporter",
         "xlsx-exporter",

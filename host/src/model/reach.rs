@@ -197,7 +197,9 @@ impl Login {
     /// What is wrong with it, as (JSON pointer below the login, message) pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if !super::job::is_http_url(&self.url) {
+        let http = url::Url::parse(&self.url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !http {
             out.push(("/url", "must be an absolute http(s) URL".into()));
         }
         let limits = trawl_dom::Limits::default();

@@ -1,6 +1,10 @@
 //! One page of a run: fetch it through the session, extract with the plugin, check each
 //! item, and hand items, outcome and next pages to the writer.
 
+use std::time::Duration;
+
+use trawl_browser::RenderError;
+
 use super::context::{Failure, RunCtx};
 use crate::crawl::VisitResult;
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters};
@@ -116,30 +120,35 @@ pub(super) async fn process_page(
     })
 }
 
-/// `browser` pages are refused until browser rendering lands in this build.
+/// The page as headless Chromium leaves it, its requests made through the run's session.
 async fn render(
-    _: &RunCtx,
-    _: &crate::crawl::Fetched,
+    ctx: &RunCtx,
+    fetched: &crate::crawl::Fetched,
 ) -> Result<crate::crawl::Fetched, RenderError> {
-    Err(RenderError::Unavailable(
-        "this build of trawl renders no browser pages yet".into(),
-    ))
-}
-
-/// Why a page could not be rendered.
-#[derive(Debug, thiserror::Error)]
-enum RenderError {
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    #[allow(dead_code)]
-    Failed(String),
-}
-
-impl RenderError {
-    fn code(&self) -> &'static str {
-        "render_failed"
-    }
+    let config = ctx.session.fetcher().config();
+    let render = crate::crawl::render::Render {
+        pool: &ctx.state.browser,
+        session: &ctx.session,
+        settings: &ctx.settings.browser,
+        run: ctx.lease.run.0.as_u128(),
+        user_agent: ctx
+            .settings
+            .user_agent
+            .as_deref()
+            .unwrap_or(&config.user_agent),
+        deadline: Duration::from_millis(ctx.settings.browser.wait_timeout_ms) + config.timeout,
+        max_html: usize::try_from(config.max_body.as_u64()).unwrap_or(usize::MAX),
+    };
+    let (fetched, rendered) = render.page(fetched).await?;
+    tracing::debug!(
+        requests = rendered.requests,
+        refused = rendered.refused,
+        blocked = rendered.blocked,
+        "rendered {} in {:?}",
+        fetched.page.url,
+        rendered.elapsed
+    );
+    Ok(fetched)
 }
 
 async fn extract_page(

@@ -54,6 +54,7 @@ pub(super) async fn drive(
     logs: Arc<LogBudget>,
 ) -> Result<End, Failure> {
     let (ctx, job) = prepare(state, lease, run, logs).await?;
+    let browser = ctx.settings.render == crate::model::reach::RenderMode::Browser;
     let ctx = Arc::new(ctx);
     let (signal_tx, signal) = watch::channel(Signal::None);
     let heartbeat = tokio::spawn(heartbeat(state.clone(), lease, signal_tx));
@@ -65,6 +66,13 @@ pub(super) async fn drive(
     // pages are final when its end is recorded from them.
     inflight.shutdown().await;
     ctx.close().await;
+    if browser {
+        // The run's browser context (its cookies and storage) goes with it.
+        state
+            .browser
+            .release(trawl_browser::ContextKey(lease.run.0.as_u128()))
+            .await;
+    }
     match walked {
         Err(failure) if failure.is_lost() => Ok(End::Lost),
         other => other,
