@@ -143,7 +143,7 @@ impl Render<'_> {
             user_agent: self.user_agent.to_owned(),
             max_html_bytes: self.max_html,
         };
-        let rendered = self
+        let mut rendered = self
             .pool
             .render(RenderRequest {
                 url: page.url.clone(),
@@ -161,7 +161,6 @@ impl Render<'_> {
                 deadline: self.deadline,
             })
             .await?;
-        let mut rendered = rendered;
         let fetched = Fetched {
             page: Arc::new(PageData {
                 url: rendered.final_url.clone(),

@@ -51,16 +51,6 @@ pub struct Visit<T = Fetched> {
     pub status: Option<u16>,
 }
 
-/// What a visit asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    /// A page of the job: its method, body and media types.
-    Page,
-    /// Anything else on the site (sitemaps, a login page, a browser's requests): GET
-    /// unless said otherwise, any media type.
-    Other,
-}
-
 /// A run's way of fetching: the shared fetcher plus the job's politeness and retries.
 #[derive(Debug)]
 pub struct Session {
@@ -239,10 +229,15 @@ impl Session {
         &self.fetcher
     }
 
+    /// The User-Agent the run's requests carry.
+    pub fn user_agent(&self) -> &str {
+        &self.options.user_agent
+    }
+
     /// Visit one page: guard, robots.txt, a turn at the host, then attempts with backoff;
     /// the body decoded to text.
     pub async fn visit(&self, url: &str) -> Visit {
-        let visit = self.visit_as(url, Purpose::Page, &self.options).await;
+        let visit = self.visit_as(url, &self.options).await;
         Visit {
             result: match visit.result {
                 VisitResult::Fetched(raw) => VisitResult::Fetched(raw.into_fetched()),
@@ -258,7 +253,7 @@ impl Session {
     /// page): GET, any media type, the bytes as they came; politeness, robots.txt and
     /// retries as for pages.
     pub async fn visit_other(&self, url: &str) -> Visit<Raw> {
-        self.visit_as(url, Purpose::Other, &self.other).await
+        self.visit_as(url, &self.other).await
     }
 
     /// Send one request of the run's own making (a login form's POST, a browser's
@@ -282,7 +277,7 @@ impl Session {
         }
         options.method = method;
         options.body = body;
-        let visit = self.visit_as(url, Purpose::Other, &options).await;
+        let visit = self.visit_as(url, &options).await;
         match visit.result {
             VisitResult::Fetched(raw) => Ok(raw),
             VisitResult::Failed(e) => Err(e),
@@ -302,7 +297,7 @@ impl Session {
             .await
     }
 
-    async fn visit_as(&self, url: &str, purpose: Purpose, options: &RequestOptions) -> Visit<Raw> {
+    async fn visit_as(&self, url: &str, options: &RequestOptions) -> Visit<Raw> {
         let failed = |error, attempts| Visit {
             result: VisitResult::Failed(error),
             attempts,
@@ -366,7 +361,8 @@ impl Session {
                         attempts,
                     };
                 }
-                Err(FetchError::UnsupportedContentType(media_type)) if purpose == Purpose::Page => {
+                // Only the job's pages name media types; everything else takes any.
+                Err(FetchError::UnsupportedContentType(media_type)) => {
                     return Visit {
                         result: VisitResult::Skipped {
                             code: "unsupported_content_type",

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crate::crawl::Session;
 use crate::db::{self, runs::Lease, runs::RunRow};
 use crate::model::job::{FetchSettings, Pagination};
-use crate::model::reach::Login;
 use crate::model::{DedupScope, ValidationMode};
 use crate::runtime::{CallError, CallLimits, LoadedPlugin, SchemaLimits};
 use crate::state::AppState;
@@ -84,8 +83,8 @@ pub(super) struct RunCtx {
     pub(super) session: Arc<Session>,
     /// The job's fetch settings, as the run uses them.
     pub(super) settings: FetchSettings,
-    /// The login made before the start URLs, with its secret fields.
-    pub(super) login: Option<(Login, std::collections::BTreeMap<String, String>)>,
+    /// The secret fields of the login made before the start URLs (`settings.login`).
+    pub(super) login_secrets: std::collections::BTreeMap<String, String>,
     pub(super) writer: Writer,
     /// The writer's task: awaited when the run ends, so everything handed to it is
     /// written (or fenced out) before the run's end is recorded.
@@ -290,10 +289,7 @@ pub(super) async fn prepare(
         mode,
         planner,
         session: Arc::new(session),
-        login: settings
-            .login
-            .clone()
-            .map(|login| (login, secrets.login.clone())),
+        login_secrets: secrets.login,
         settings,
         writer,
         writer_task: Some(AbortOnDrop::new(writer_task)),

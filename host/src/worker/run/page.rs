@@ -131,11 +131,7 @@ async fn render(
         session: &ctx.session,
         settings: &ctx.settings.browser,
         run: ctx.lease.run.0.as_u128(),
-        user_agent: ctx
-            .settings
-            .user_agent
-            .as_deref()
-            .unwrap_or(&config.user_agent),
+        user_agent: ctx.session.user_agent(),
         deadline: Duration::from_millis(ctx.settings.browser.wait_timeout_ms) + config.timeout,
         max_html: usize::try_from(config.max_body.as_u64()).unwrap_or(usize::MAX),
     };

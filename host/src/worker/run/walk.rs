@@ -91,15 +91,17 @@ async fn walk(
     let pool = &state.pool;
     let lease = ctx.lease;
     let max_pages = i64::from(job.max_pages);
-    if let Some((login, secrets)) = &ctx.login {
+    if let Some(login) = &ctx.settings.login {
         // Every worker that takes the run logs in: the session is this worker's own.
-        crate::crawl::login::log_in(&ctx.session, login, secrets)
+        crate::crawl::login::log_in(&ctx.session, login, &ctx.login_secrets)
             .await
             .map_err(|e| Failure::new("login_failed", e.to_string()))?;
     }
+    // Pages already visited: this worker resumes the run from its persisted frontier.
+    let mut taken = db::pages::visited(pool, lease.run).await?;
     let mut start = ctx.planner.start(&job.start_urls, max_pages);
     if let Some(discovery) = ctx.planner.sitemap()
-        && db::pages::visited(pool, lease.run).await? == 0
+        && taken == 0
     {
         let found = crate::crawl::sitemap::discover(
             &ctx.session,
@@ -124,7 +126,6 @@ async fn walk(
     if !db::pages::enqueue_start(pool, lease, &start).await? {
         return Ok(End::Lost);
     }
-    let mut taken = db::pages::visited(pool, lease.run).await?;
     // Pages in progress; the fetches among them are capped by `ctx.fetches`.
     let concurrency = usize::try_from(job.concurrency).unwrap_or(1).max(1) * PAGES_PER_FETCH;
     let deadline = run.deadline_at.map(instant_of);
