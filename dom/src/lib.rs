@@ -15,7 +15,11 @@
 //!   tripping one says.
 //! - `text`, `serial`: an element's text and its HTML, under a byte budget.
 //! - `selector`: CSS selectors, parsed once per thread, matched with caches per query.
+//! - [`sanitize`]: the page made safe to show in the console's frame; [`picker`]: element
+//!   paths, and selectors checked or proposed from example clicks (the schema builder's).
 
+pub mod picker;
+pub mod sanitize;
 mod selector;
 mod serial;
 mod text;
@@ -169,6 +173,10 @@ pub enum DomError {
     /// The page is too large to build a DOM for.
     #[error("{0}")]
     PageTooComplex(String),
+    /// The picker's examples name no element, or no selector can tell them from the
+    /// rejected ones ([`picker::propose`]).
+    #[error("{0}")]
+    NoSelector(String),
 }
 
 /// Bytes an answer may still take. Every value is charged before it is built, and every

@@ -2,6 +2,7 @@
 //! codes, the OpenAPI document generated from the handlers, and health endpoints.
 
 pub mod auth;
+pub mod console;
 pub mod credits;
 pub mod error;
 pub mod exports;
@@ -10,6 +11,7 @@ pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod plugins;
+pub mod preview;
 pub mod rate_limit;
 pub mod runs;
 pub mod schemas;
@@ -31,7 +33,9 @@ use crate::state::AppState;
 #[openapi(
     info(title = "trawl", description = "Web scraping with WebAssembly extractor and exporter plugins."),
     modifiers(&BearerAuth),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    // Named only by query parameters, whose schemas the routers do not always collect.
+    components(schemas(credits::UsageGroup))
 )]
 struct ApiDoc;
 
@@ -193,6 +197,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(credits::router())
         .merge(webhooks::router())
+        .merge(preview::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .merge(metrics::router());
@@ -200,6 +205,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // After the routers' paths are in: a modifier of the derive runs before them.
     CommonResponses.modify(&mut openapi);
     (router, openapi)
+}
+
+/// The OpenAPI document as the console's generated client reads it (`ui/openapi.json`):
+/// pretty-printed JSON, keys in the document's order.
+pub fn openapi_text() -> String {
+    serde_json::to_string_pretty(&api().1).expect("the document always serialises")
 }
 
 /// The whole application, ready to serve (and to drive with `oneshot` in tests).
@@ -210,6 +221,7 @@ pub fn app(state: AppState) -> Router {
         "/v1/openapi.json",
         get(move || async move { Json(openapi.as_ref().clone()) }),
     )
+    .merge(console::router())
     .fallback(|| async { error::ApiError::not_found("route") })
     .layer(axum::middleware::from_fn(rate_limit::headers))
     .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
@@ -242,6 +254,37 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
+    /// The console's client is generated from `ui/openapi.json`: it must be the document
+    /// the API serves (`trawl openapi > ui/openapi.json`, then `npm run gen` in ui/).
+    #[test]
+    fn the_console_reads_the_current_document() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/openapi.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed.trim_end() == super::openapi_text(),
+            "ui/openapi.json is not the API's document: run `cargo run -p trawl-host -- openapi > ui/openapi.json` and `npm run gen` in ui/, and commit both"
+        );
+    }
+
+    /// Every `$ref` of the document names a schema it defines (a client generator stops at
+    /// the first that does not).
+    #[test]
+    fn every_reference_is_defined() {
+        let text = super::openapi_text();
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let defined = doc["components"]["schemas"].as_object().expect("schemas");
+        let missing: Vec<&str> = text
+            .split("\"#/components/schemas/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|name| !defined.contains_key(*name))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "referenced but not defined: {missing:?}"
+        );
+    }
+
     /// The document holds the list of error codes, and every error answer's code names it.
     #[test]
     fn the_document_has_the_error_codes() {

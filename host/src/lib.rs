@@ -23,11 +23,12 @@
 //!   [`quotas`] (users' quotas in effect, and the checks against them).
 //! - Services: [`worker`] (claims queued runs and exports and carries them out),
 //!   [`scheduler`] (queues the runs of due job schedules, once per occurrence),
-//!   [`retention`] (prunes the pages, logs and results of old runs).
+//!   [`retention`] (prunes the pages, logs and results of old runs), [`preview`] (a
+//!   schema tried on pages as a run would, nothing stored).
 //! - Services: [`webhooks`] (sends the outbox's deliveries, signed, retried, through the
 //!   SSRF guard).
 //! - The API: [`http`] (the `/v1` routes, one file per resource; every error code; the
-//!   OpenAPI document).
+//!   OpenAPI document; the console's embedded assets at `/`).
 //! - Wiring: [`server`] (`trawl serve`: the services under one stop signal), [`cli`]
 //!   (`trawl plugin …`, the plugin author's tools).
 
@@ -41,6 +42,7 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod net;
+pub mod preview;
 pub mod quotas;
 pub mod rate_limit;
 pub mod retention;

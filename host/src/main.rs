@@ -22,6 +22,9 @@ enum Command {
         #[command(subcommand)]
         command: trawl_host::cli::PluginCommand,
     },
+    /// Print the API's OpenAPI document (what `/v1/openapi.json` serves), to generate a
+    /// client from (the console's is generated from it).
+    Openapi,
 }
 
 #[tokio::main]
@@ -35,6 +38,10 @@ async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(config) => trawl_host::run(*config, shutdown_signal()).await,
         Command::Plugin { command } => trawl_host::cli::plugin(command).await,
+        Command::Openapi => {
+            println!("{}", trawl_host::http::openapi_text());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -167,14 +167,53 @@ pub async fn list(
     owner: UserId,
     before: Option<JobId>,
     limit: i64,
+    filter: &JobFilter<'_>,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
     select_jobs!(
-        "WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        "WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
+           AND ($4::text IS NULL OR strpos(lower(name), lower($4)) > 0)
+           AND ($5::bool IS NULL OR enabled = $5)
+           AND ($6::bool IS NULL OR (cron IS NOT NULL) = $6)
+         ORDER BY id DESC LIMIT $3",
         owner as UserId,
         before as Option<JobId>,
-        limit
+        limit,
+        filter.name_contains,
+        filter.enabled,
+        filter.scheduled,
     )
     .fetch_all(ex)
+    .await
+}
+
+/// Which jobs a list shows (`None`: any).
+#[derive(Debug, Default)]
+pub struct JobFilter<'a> {
+    /// Names holding this text, in any case.
+    pub name_contains: Option<&'a str>,
+    pub enabled: Option<bool>,
+    /// Jobs with a schedule (`true`) or without (`false`).
+    pub scheduled: Option<bool>,
+}
+
+/// The newest run of a job, in brief.
+#[derive(Debug, Clone)]
+pub struct LastRun {
+    pub id: crate::ids::RunId,
+    pub status: crate::model::RunStatus,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The job's newest run, if it has one.
+pub async fn last_run(ex: impl PgExecutor<'_>, job: JobId) -> Result<Option<LastRun>, sqlx::Error> {
+    sqlx::query_as!(
+        LastRun,
+        r#"SELECT id AS "id: crate::ids::RunId", status AS "status: crate::model::RunStatus", created_at, finished_at
+           FROM runs WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"#,
+        job as JobId
+    )
+    .fetch_optional(ex)
     .await
 }
 

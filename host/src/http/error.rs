@@ -113,6 +113,18 @@ error_codes! {
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE),
     /// The JSON Schema is not valid, or its plugin cannot use it (`details` say where).
     InvalidSchema = ("invalid_schema", UNPROCESSABLE_ENTITY),
+    /// A CSS selector that does not parse.
+    InvalidSelector = ("invalid_selector", UNPROCESSABLE_ENTITY),
+    /// No selector matches every example element and none of the rejected ones.
+    NoSelector = ("no_selector", UNPROCESSABLE_ENTITY),
+    /// A page too large or too deeply nested to work on within the limits.
+    PageTooComplex = ("page_too_complex", UNPROCESSABLE_ENTITY),
+    /// The work on a page ran past its time.
+    Timeout = ("timeout", UNPROCESSABLE_ENTITY),
+    /// The page a request names could not be fetched (`details` give the page's code).
+    FetchFailed = ("fetch_failed", UNPROCESSABLE_ENTITY),
+    /// A schedule's crontab expression or time zone is not valid.
+    InvalidSchedule = ("invalid_schedule", UNPROCESSABLE_ENTITY),
     /// The job is not valid (`details` say where).
     InvalidJob = ("invalid_job", UNPROCESSABLE_ENTITY),
     /// A `browser` job on a host without Chromium: the message names what to install.

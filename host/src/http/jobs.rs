@@ -27,6 +27,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_job, list_jobs))
         .routes(routes!(get_job, replace_job, delete_job))
         .routes(routes!(get_schedule))
+        .routes(routes!(preview_schedule))
 }
 
 /// A job to create or replace.
@@ -135,6 +136,19 @@ fn yes() -> bool {
     true
 }
 
+/// A job's newest run, in brief.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LastRunOut {
+    /// Id.
+    pub id: crate::ids::RunId,
+    /// Its status.
+    pub status: crate::model::RunStatus,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+    /// Ended at, once it has.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 /// A stored job.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobOut {
@@ -188,6 +202,8 @@ pub struct JobOut {
     pub last_run_at: Option<DateTime<Utc>>,
     /// Which secrets the job has: names and counts, never values.
     pub secrets: SecretsShown,
+    /// The job's newest run, in brief; null before its first.
+    pub last_run: Option<LastRunOut>,
 }
 
 impl TryFrom<JobRow> for JobOut {
@@ -219,6 +235,7 @@ impl TryFrom<JobRow> for JobOut {
             next_run_at: row.next_run_at,
             last_run_at: row.last_run_at,
             secrets: SecretsShown::default(),
+            last_run: None,
         })
     }
 }
@@ -227,8 +244,15 @@ impl JobOut {
     /// The stored job as the API shows it, with the names of its secrets.
     async fn of(state: &AppState, row: JobRow) -> ApiResult<Self> {
         let secrets = db::job_secrets::get(&state.pool, row.id).await?;
+        let last = db::jobs::last_run(&state.pool, row.id).await?;
         let mut out = JobOut::try_from(row)?;
         out.secrets = secrets.shown();
+        out.last_run = last.map(|r| LastRunOut {
+            id: r.id,
+            status: r.status,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        });
         Ok(out)
     }
 }
@@ -433,21 +457,126 @@ async fn create_job(
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
-/// List your jobs, newest first.
-#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(PageQuery), responses((status = 200, body = Page<JobOut>)))]
+/// `GET /v1/jobs`'s page and filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// The `next_cursor` of the previous page (empty: the first page).
+    pub cursor: Option<String>,
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Only jobs whose name holds this text (any case).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only enabled (`true`) or disabled (`false`) jobs.
+    pub enabled: Option<bool>,
+    /// Only jobs with (`true`) or without (`false`) a schedule.
+    pub scheduled: Option<bool>,
+}
+
+/// List your jobs, newest first, filtered by name, state and schedule.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(JobsQuery), responses((status = 200, body = Page<JobOut>)))]
 async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> ApiResult<axum::Json<Page<JobOut>>> {
-    let rows = db::jobs::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
+    let page = PageQuery {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    };
+    let name = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "q is at most 200 characters",
+        ));
+    }
+    let filter = db::jobs::JobFilter {
+        name_contains: name,
+        enabled: q.enabled,
+        scheduled: q.scheduled,
+    };
+    let rows = db::jobs::list(
+        &state.pool,
+        caller.0.id,
+        page.cursor()?,
+        page.limit(),
+        &filter,
+    )
+    .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         items.push(JobOut::of(&state, row).await?);
     }
-    Ok(axum::Json(Page::new(items, q.limit(), |j| {
+    Ok(axum::Json(Page::new(items, page.limit(), |j| {
         j.id.to_string()
     })))
+}
+
+/// A schedule to read before it is saved.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIn {
+    /// A crontab expression, as a job's `cron`.
+    #[schema(max_length = 256, example = "30 2 * * *")]
+    pub cron: String,
+    /// The IANA time zone it is read in (default `UTC`).
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// How many occurrences (default 5, 1 to 100).
+    #[schema(minimum = 1, maximum = 100)]
+    pub count: Option<u32>,
+}
+
+/// The next occurrences of a schedule not saved yet (the job form shows them as it is
+/// typed). Refused with 422 `invalid_schedule` (`details` say which field).
+#[utoipa::path(post, path = "/v1/schedule/preview", tag = "jobs", request_body = ScheduleIn,
+    responses((status = 200, body = ScheduleOut), (status = 422, body = ErrorBody)))]
+async fn preview_schedule(
+    _caller: Caller,
+    ApiJson(body): ApiJson<ScheduleIn>,
+) -> ApiResult<axum::Json<ScheduleOut>> {
+    let count = body.count.unwrap_or(5);
+    if !(1..=100).contains(&count) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "count must be 1 to 100",
+        ));
+    }
+    let mut problems = Vec::new();
+    if body.cron.len() > 256 {
+        problems.push(Problem {
+            path: "/cron".into(),
+            message: "at most 256 characters".into(),
+        });
+    } else if let Err(e) = Cron::parse(&body.cron) {
+        problems.push(Problem {
+            path: "/cron".into(),
+            message: e.message,
+        });
+    }
+    if let Err(e) = parse_timezone(&body.timezone) {
+        problems.push(Problem {
+            path: "/timezone".into(),
+            message: e.message,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(
+            ApiError::new(ErrorCode::InvalidSchedule, "the schedule is not valid")
+                .with_details(problems),
+        );
+    }
+    let occurrences = Schedule::parse(&body.cron, &body.timezone)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidSchedule, e.to_string()))?
+        .upcoming(Utc::now(), count as usize);
+    Ok(axum::Json(ScheduleOut {
+        cron: Some(body.cron.trim().to_owned()),
+        timezone: body.timezone,
+        occurrences,
+    }))
 }
 
 /// One job.

@@ -155,30 +155,33 @@ async fn checked(
             "plugin_options must be a JSON object",
         ));
     }
-    let plugin = db::plugins::find_visible(
-        &state.pool,
-        caller.0.id,
-        &body.plugin,
-        body.plugin_version.as_deref(),
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnknownPlugin,
-            format!(
-                "there is no extractor plugin named {:?} you can use",
-                body.plugin
-            ),
-        )
-    })?;
+    let plugin = extractor(state, caller, &body.plugin, body.plugin_version.as_deref()).await?;
+    ask_the_plugin(state, caller, &plugin, body, &options).await?;
+    Ok((plugin.id, options))
+}
+
+/// The extractor plugin of that name (and version, or the newest) the caller may use.
+pub(super) async fn extractor(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    version: Option<&str>,
+) -> ApiResult<db::plugins::Plugin> {
+    let plugin = db::plugins::find_visible(&state.pool, caller.0.id, name, version)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownPlugin,
+                format!("there is no extractor plugin named {name:?} you can use"),
+            )
+        })?;
     if plugin.kind != crate::model::PluginKind::Extractor {
         return Err(ApiError::new(
             ErrorCode::WrongPluginKind,
             format!("{} is an {}, not an extractor", plugin.name, plugin.kind),
         ));
     }
-    ask_the_plugin(state, caller, &plugin, body, &options).await?;
-    Ok((plugin.id, options))
+    Ok(plugin)
 }
 
 /// How long the plugin may take to look at a schema.
