@@ -1,8 +1,10 @@
 //! A page made safe to show: the console displays the page a schema is built on in a
 //! sandboxed frame, and this is the HTML it is given. Everything that could run, load a
 //! frame, navigate or send anything is left out (scripts, `<noscript>`, frames, objects,
-//! `<base>`, `<meta http-equiv>`, event-handler attributes, `javascript:` URLs), and a
-//! Content-Security-Policy that loads nothing from anywhere is written first in `<head>`.
+//! `<base>`, `<meta http-equiv>`, `<link>`s, event-handler attributes, `javascript:` URLs,
+//! the addresses of images and media, `url()` in styles), and a Content-Security-Policy
+//! that loads nothing from anywhere is written first in `<head>`. Elements are kept
+//! whatever their attributes lose, so element paths stay those of the page.
 //!
 //! The frame shows this text and the host's picker parses this same text, so element
 //! paths ([`crate::picker`]) name the same element on both sides. `<noscript>` is left
@@ -57,27 +59,55 @@ const URL_ATTRS: &[&str] = &[
     "codebase",
 ];
 
+/// Attributes that only say what to load: an image's, a video's, a background's address.
+const LOADS: &[&str] = &[
+    "src",
+    "srcset",
+    "imagesrcset",
+    "poster",
+    "background",
+    "lowsrc",
+    "dynsrc",
+    "ping",
+    "data",
+];
+
 /// Whether an element is left out: the listed ones, `<meta http-equiv>` (refresh,
-/// cookies, policies) and `<link>`s other than stylesheets (preloads, imports, prefetch).
+/// cookies, policies) and `<link>`s (stylesheets, preloads, imports: nothing would load).
 fn dropped(el: &scraper::node::Element) -> bool {
     let name = el.name();
     if DROPPED.iter().any(|d| name.eq_ignore_ascii_case(d)) {
         return true;
     }
-    if name == "meta" && el.attr("http-equiv").is_some() {
-        return true;
+    (name == "meta" && el.attr("http-equiv").is_some()) || name == "link"
+}
+
+/// CSS with its `url(…)`s made inert (`url(` becomes an unknown function, so only the
+/// declarations that would load something are dropped by the browser).
+fn inert_css(css: &str) -> std::borrow::Cow<'_, str> {
+    if !css.to_ascii_lowercase().contains("url(") && !css.contains('\\') {
+        return std::borrow::Cow::Borrowed(css);
     }
-    if name == "link" {
-        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
-        return !rel.split_ascii_whitespace().any(|r| r == "stylesheet");
+    let mut out = String::with_capacity(css.len() + 16);
+    let lower = css.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("url(") {
+        out.push_str(&css[at..at + found]);
+        out.push_str("no-url(");
+        at += found + 4;
     }
-    false
+    out.push_str(&css[at..]);
+    // A CSS escape could spell `url(` another way: drop escapes altogether.
+    std::borrow::Cow::Owned(out.replace('\\', ""))
 }
 
 /// Whether an attribute is kept.
 fn kept_attr(name: &str, value: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("on") || lower == "srcdoc" || lower == "http-equiv" {
+        return false;
+    }
+    if LOADS.contains(&lower.as_str()) {
         return false;
     }
     if URL_ATTRS.contains(&lower.as_str()) {
@@ -169,17 +199,39 @@ fn walk<S: Serializer>(doc: &Document, serializer: &mut S) -> io::Result<()> {
                 match node.value() {
                     Node::Doctype(doctype) => serializer.write_doctype(doctype.name())?,
                     Node::Comment(_) | Node::ProcessingInstruction(_) => {}
-                    Node::Text(text) => serializer.write_text(text)?,
+                    Node::Text(text) => {
+                        let in_style = node
+                            .parent()
+                            .and_then(|p| p.value().as_element().map(|e| e.name() == "style"))
+                            .unwrap_or(false);
+                        if in_style {
+                            serializer.write_text(&inert_css(text))?;
+                        } else {
+                            serializer.write_text(text)?;
+                        }
+                    }
                     Node::Element(el) => {
                         if dropped(el) {
                             skipping = Some(node.id());
                             continue;
                         }
+                        let styles: Vec<std::borrow::Cow<'_, str>> = el
+                            .attrs
+                            .iter()
+                            .map(|(k, v)| {
+                                if &*k.local == "style" {
+                                    inert_css(v)
+                                } else {
+                                    std::borrow::Cow::Borrowed(&v[..])
+                                }
+                            })
+                            .collect();
                         let attrs: Vec<_> = el
                             .attrs
                             .iter()
-                            .filter(|(k, v)| kept_attr(&qualified(k), v))
-                            .map(|(k, v)| (k, &v[..]))
+                            .zip(&styles)
+                            .filter(|((k, v), _)| kept_attr(&qualified(k), v))
+                            .map(|((k, _), v)| (k, v.as_ref()))
                             .collect();
                         serializer.start_elem(el.name.clone(), attrs.into_iter())?;
                         if el.name() == "head" && !csp_written {

@@ -216,7 +216,9 @@ fn sanitising_leaves_nothing_that_runs_or_loads() {
         <svg><script>alert(5)</script><a xlink:href="javascript:alert(6)">s</a></svg>
         <object data="x.swf"></object><embed src="x"><form action="javascript:alert(7)"><button formaction="javascript:1">b</button></form>
         <iframe srcdoc="<script>alert(8)</script>"></iframe><template><script>alert(9)</script></template>
-        <a href="data:text/html,<script>alert(10)</script>">d</a></body></html>"#;
+        <a href="data:text/html,<script>alert(10)</script>">d</a>
+        <p style="background: URL(http://evil/a.png); color: red">styled</p>
+        <style>body { background: url("http://evil/b.png") } @import url(http://evil/c.css);</style></body></html>"#;
     let doc = Document::parse(
         hostile,
         "http://site.test/",
@@ -226,6 +228,11 @@ fn sanitising_leaves_nothing_that_runs_or_loads() {
     .unwrap();
     let shown = trawl_dom::sanitize::sanitized(&doc, 1 << 20, &Deadline::NONE).unwrap();
     let lower = shown.to_ascii_lowercase();
+    assert!(!lower.replace("no-url(", "").contains("url("), "{shown}");
+    assert!(
+        shown.contains("color: red"),
+        "styles stay, their addresses made inert: {shown}"
+    );
     for banned in [
         "<script",
         "alert",
@@ -246,9 +253,12 @@ fn sanitising_leaves_nothing_that_runs_or_loads() {
         assert!(!lower.contains(banned), "{banned:?} in {shown}");
     }
     assert!(shown.contains(r#"href="/ok""#), "{shown}");
+    for loads in ["s.css", "src=", "<link"] {
+        assert!(!shown.contains(loads), "{loads:?} in {shown}");
+    }
     assert!(
-        shown.contains("s.css"),
-        "stylesheets are kept (the policy stops them loading)"
+        shown.contains("<img>"),
+        "the image stays, without its address: {shown}"
     );
     assert!(shown.contains(trawl_dom::sanitize::PAGE_CSP));
     let small = trawl_dom::sanitize::sanitized(&doc, 100, &Deadline::NONE);

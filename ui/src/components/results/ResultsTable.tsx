@@ -1,0 +1,91 @@
+import type { ResultOut } from "../../api/types";
+import { short, when } from "../../lib/format";
+import { ConfidenceBar } from "../charts";
+import { SkeletonRows } from "../Skeleton";
+
+type Problem = { path?: unknown; message?: unknown };
+
+/** The validation errors of one item, by the property they are about ("" for the item). */
+function problemsByField(r: ResultOut, names: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const list = Array.isArray(r.validation_errors) ? (r.validation_errors as Problem[]) : [];
+  for (const p of list) {
+    const path = typeof p.path === "string" ? p.path : "";
+    const message = typeof p.message === "string" ? p.message : JSON.stringify(p);
+    const field = names.find((n) => path === `/${n}` || path.startsWith(`/${n}/`)) ?? "";
+    out.set(field, [...(out.get(field) ?? []), message]);
+  }
+  return out;
+}
+
+/** `#results-table`: one row per item, the schema's properties as columns. */
+export function ResultsTable({ items, columns, loading }: { items: ResultOut[]; columns: string[]; loading: boolean }) {
+  const names = columns.filter((c) => !c.startsWith("_"));
+  return (
+    <div class="table-wrap">
+      <table id="results-table">
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">
+                {c === "_confidence" ? "confidence" : c === "_source_url" ? "source" : c === "_created_at" ? "stored" : c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {loading ? (
+            <SkeletonRows cols={Math.max(1, columns.length)} />
+          ) : items.length === 0 ? (
+            <tr>
+              <td colSpan={Math.max(1, columns.length)} class="muted">
+                No items.
+              </td>
+            </tr>
+          ) : (
+            items.map((r) => {
+              const problems = problemsByField(r, names);
+              const data = (r.data ?? {}) as Record<string, unknown>;
+              const itemProblems = problems.get("");
+              return (
+                <tr key={r.id} class={problems.size ? "invalid" : ""} data-result={r.id}>
+                  {columns.map((c, i) => {
+                    if (c === "_confidence")
+                      return (
+                        <td key={c}>
+                          <ConfidenceBar value={r.confidence} />
+                        </td>
+                      );
+                    if (c === "_source_url")
+                      return (
+                        <td key={c} class="mono" style={{ overflowWrap: "anywhere" }}>
+                          {r.source_url}
+                        </td>
+                      );
+                    if (c === "_created_at") return <td key={c}>{when(r.created_at)}</td>;
+                    const mine = problems.get(c);
+                    return (
+                      <td key={c} class={mine ? "invalid-cell" : ""} title={mine?.join("; ")}>
+                        {c in data ? short(data[c], 200) : <span class="muted">—</span>}
+                        {mine?.map((m, k) => (
+                          <span key={k} class="cell-problem">
+                            {m}
+                          </span>
+                        ))}
+                        {i === 0 && itemProblems?.map((m, k) => (
+                          <span key={`i${k}`} class="cell-problem">
+                            {m}
+                          </span>
+                        ))}
+                      </td>
+                    );
+                  })}
+                </tr>
+              );
+            })
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
