@@ -408,3 +408,68 @@ async fn an_event_stream_follows_a_run_across_a_reconnection() -> anyhow::Result
     );
     host.stop().await
 }
+
+/// A run shows the settings it was worked with, its overrides applied, and keeps them when
+/// its job and schema are edited afterwards.
+#[tokio::test]
+async fn a_run_keeps_the_parameters_it_ran_with() -> anyhow::Result<()> {
+    let host = TestHost::start().await?;
+    let site = CountingSite::start(5, Duration::from_millis(0), false).await?;
+    let (key, schema_id) = schema_and_key(&host, "params@example.com").await?;
+    let mut job = site.job(&schema_id, 2);
+    job["max_pages"] = json!(3);
+    let (status, created) = host
+        .call("POST", "/v1/jobs", &key, Some(job.clone()))
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    let job_id = created["id"].as_str().context("job id")?.to_owned();
+    let (status, run) = host
+        .call(
+            "POST",
+            &format!("/v1/jobs/{job_id}/runs"),
+            &key,
+            Some(json!({"max_pages": 2})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{run}");
+    let run_id = run["id"].as_str().context("run id")?.to_owned();
+    host.wait_run(&key, &run_id, Duration::from_secs(60))
+        .await?;
+    // Edit the job and the schema after the run.
+    job["name"] = json!("renamed");
+    job["concurrency"] = json!(1);
+    let (status, _) = host
+        .call("PUT", &format!("/v1/jobs/{job_id}"), &key, Some(job))
+        .await?;
+    assert_eq!(status, 200);
+    let (status, _) = host
+        .call(
+            "PUT",
+            &format!("/v1/schemas/{}", schema_id.as_str().context("id")?),
+            &key,
+            Some(CountingSite::schema()),
+        )
+        .await?;
+    assert_eq!(status, 200);
+    let (_, got) = host
+        .call("GET", &format!("/v1/runs/{run_id}"), &key, None)
+        .await?;
+    let params = &got["params"];
+    assert_eq!(params["job_name"], "counting site", "{params}");
+    assert_eq!(params["max_pages"], 2, "the run's override: {params}");
+    assert_eq!(params["concurrency"], 2, "{params}");
+    assert_eq!(params["schema_version"], 1, "{params}");
+    assert_eq!(params["plugin"], "css-extractor@0.1.0", "{params}");
+    assert_eq!(params["start_urls"], json!([format!("{}/", site.base())]));
+    assert_eq!(params["pagination"]["type"], "crawl");
+    assert!(
+        params["fetch"]["per_host_concurrency"].is_number(),
+        "{params}"
+    );
+    // Lists stay light: no parameters there.
+    let (_, runs) = host
+        .call("GET", &format!("/v1/jobs/{job_id}/runs"), &key, None)
+        .await?;
+    assert!(runs["items"][0]["params"].is_null());
+    host.stop().await
+}

@@ -672,3 +672,36 @@ pub async fn create_scheduled(
         None => ScheduledRun::AlreadyQueued,
     })
 }
+
+/// Record the settings the run is worked with. False when the lease is lost.
+pub async fn set_params(
+    ex: impl PgExecutor<'_>,
+    lease: Lease,
+    params: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE runs SET params = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        lease.run as RunId,
+        lease.token,
+        params
+    )
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The settings one of `owner`'s runs was worked with (none before it started).
+pub async fn params(
+    ex: impl PgExecutor<'_>,
+    owner: UserId,
+    id: RunId,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT params FROM runs WHERE id = $1 AND owner_id = $2",
+        id as RunId,
+        owner as UserId
+    )
+    .fetch_optional(ex)
+    .await?
+    .flatten())
+}

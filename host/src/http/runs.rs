@@ -62,6 +62,10 @@ pub struct RunOut {
     pub idempotency_key: Option<String>,
     /// What its creation request changed of the job.
     pub overrides: RunOverrides,
+    /// The settings it was worked with, as its worker read them when it started (the job
+    /// may have changed since). Only in `GET /v1/runs/{id}`; null in lists and before the
+    /// run starts.
+    pub params: Option<crate::model::job::RunParams>,
     /// For a `schedule` run: the occurrence of the job's schedule it is for.
     pub scheduled_for: Option<DateTime<Utc>>,
     /// When a cancellation was asked for; a running run ends `cancelled` within seconds.
@@ -127,6 +131,7 @@ impl From<RunRow> for RunOut {
             reason,
             idempotency_key: r.idempotency_key,
             overrides: serde_json::from_value(r.overrides).unwrap_or_default(),
+            params: None,
             scheduled_for: r.scheduled_for,
             cancel_requested_at: r.cancel_requested_at,
             deadline_at: r.deadline_at,
@@ -317,7 +322,10 @@ async fn get_run(
     let run = db::runs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
-    Ok(axum::Json(run.into()))
+    let params = db::runs::params(&state.pool, caller.0.id, id).await?;
+    let mut out = RunOut::from(run);
+    out.params = params.and_then(|p| serde_json::from_value(p).ok());
+    Ok(axum::Json(out))
 }
 
 /// Cancel a queued or running run. A queued run (or one whose host is gone) ends

@@ -7,6 +7,40 @@ use serde::{Deserialize, Serialize};
 use crate::config::FetchConfig;
 use crate::model::reach::{BrowserSettings, Login, Method, ProxyRotation, RenderMode, RequestBody};
 
+/// The settings a run was worked with, as its worker read them when it started the run
+/// (a job edited since shows its new settings; its runs keep these).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunParams {
+    /// The job's name then.
+    pub job_name: String,
+    /// The schema, its name and its version then.
+    pub schema_id: crate::ids::SchemaId,
+    pub schema_name: String,
+    pub schema_version: i32,
+    /// The extractor, `name@version`.
+    pub plugin: String,
+    /// The schema's validation mode.
+    pub validation_mode: crate::model::ValidationMode,
+    /// Where crawling started (after the run's overrides).
+    pub start_urls: Vec<String>,
+    /// How next pages were found.
+    pub pagination: Pagination,
+    /// Pages fetched at most (after the run's overrides).
+    pub max_pages: i32,
+    /// Link steps from a start URL, at most.
+    pub max_depth: Option<i32>,
+    /// Requests in flight at once.
+    pub concurrency: i32,
+    /// Politeness, retries, timeouts, render mode, login (its secret fields never).
+    pub fetch: FetchSettings,
+    /// Query parameters removed from every URL.
+    pub drop_query_params: Vec<String>,
+    /// Where items were deduplicated.
+    pub dedup_scope: crate::model::DedupScope,
+    /// The run's credit cap.
+    pub max_credits: Option<i64>,
+}
+
 /// What one run's creation request changes of its job (`POST /v1/jobs/{id}/runs` body).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2115,6 +2115,7 @@ export interface components {
                 job_id: components["schemas"]["JobId"];
                 /** @description What its creation request changed of the job. */
                 overrides: components["schemas"]["RunOverrides"];
+                params?: null | components["schemas"]["RunParams"];
                 reason?: null | components["schemas"]["RunError"];
                 /**
                  * Format: date-time
@@ -2777,6 +2778,7 @@ export interface components {
             job_id: components["schemas"]["JobId"];
             /** @description What its creation request changed of the job. */
             overrides: components["schemas"]["RunOverrides"];
+            params?: null | components["schemas"]["RunParams"];
             reason?: null | components["schemas"]["RunError"];
             /**
              * Format: date-time
@@ -2813,6 +2815,53 @@ export interface components {
             max_pages?: number | null;
             /** @description Start from these URLs instead of the job's. */
             start_urls?: string[] | null;
+        };
+        /**
+         * @description The settings a run was worked with, as its worker read them when it started the run
+         *     (a job edited since shows its new settings; its runs keep these).
+         */
+        RunParams: {
+            /**
+             * Format: int32
+             * @description Requests in flight at once.
+             */
+            concurrency: number;
+            /** @description Where items were deduplicated. */
+            dedup_scope: components["schemas"]["DedupScope"];
+            /** @description Query parameters removed from every URL. */
+            drop_query_params: string[];
+            /** @description Politeness, retries, timeouts, render mode, login (its secret fields never). */
+            fetch: components["schemas"]["FetchSettings"];
+            /** @description The job's name then. */
+            job_name: string;
+            /**
+             * Format: int64
+             * @description The run's credit cap.
+             */
+            max_credits?: number | null;
+            /**
+             * Format: int32
+             * @description Link steps from a start URL, at most.
+             */
+            max_depth?: number | null;
+            /**
+             * Format: int32
+             * @description Pages fetched at most (after the run's overrides).
+             */
+            max_pages: number;
+            /** @description How next pages were found. */
+            pagination: components["schemas"]["Pagination"];
+            /** @description The extractor, `name@version`. */
+            plugin: string;
+            /** @description The schema, its name and its version then. */
+            schema_id: components["schemas"]["SchemaId"];
+            schema_name: string;
+            /** Format: int32 */
+            schema_version: number;
+            /** @description Where crawling started (after the run's overrides). */
+            start_urls: string[];
+            /** @description The schema's validation mode. */
+            validation_mode: components["schemas"]["ValidationMode"];
         };
         /**
          * @description Where a run stands. `queued → running → succeeded | failed | cancelled | timed_out`,

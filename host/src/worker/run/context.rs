@@ -279,6 +279,29 @@ pub(super) async fn prepare(
         .apply(state.runtime.default_call_limits(), state.runtime.limits())
         .map_err(|e| Failure::new("limit_above_ceiling", e))?;
     limits.owner = Some(run.owner_id);
+    let params = crate::model::job::RunParams {
+        job_name: job.name.clone(),
+        schema_id: schema.id,
+        schema_name: schema.name.clone(),
+        schema_version: schema.version,
+        plugin: format!("{}@{}", schema.plugin_name, schema.plugin_version),
+        validation_mode: mode,
+        start_urls: job.start_urls.clone(),
+        pagination: serde_json::from_value(job.pagination.clone())
+            .map_err(|e| Failure::new("invalid_job", format!("pagination: {e}")))?,
+        max_pages: job.max_pages,
+        max_depth: job.max_depth,
+        concurrency: job.concurrency,
+        fetch: settings.clone(),
+        drop_query_params: job.drop_query_params.clone(),
+        dedup_scope: job.dedup_scope,
+        max_credits: run.max_credits,
+    };
+    let params =
+        serde_json::to_value(&params).map_err(|e| Failure::new("internal_error", e.to_string()))?;
+    if !db::runs::set_params(&state.pool, lease, &params).await? {
+        return Err(Failure::lost());
+    }
     let ctx = RunCtx {
         state: state.clone(),
         lease,
