@@ -17,6 +17,7 @@ use ego_tree::iter::Edge;
 use html5ever::serialize::{HtmlSerializer, SerializeOpts, Serializer, TraversalScope};
 use scraper::Node;
 
+use crate::serial::Bounded;
 use crate::{Budget, Clock, Document, DomError, Meter};
 
 /// The policy written into the page: nothing loads, nothing runs, styles written in the
@@ -128,36 +129,6 @@ fn kept_attr(name: &str, value: &str) -> bool {
     true
 }
 
-/// A buffer that refuses to grow past `limit` bytes and looks at the clock as it grows.
-struct Bounded<'m, 'c> {
-    buf: Vec<u8>,
-    limit: usize,
-    meter: &'m mut Meter<'c>,
-    stopped: Option<DomError>,
-}
-
-impl io::Write for Bounded<'_, '_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.len() + data.len() > self.limit {
-            self.stopped = Some(DomError::Limit(format!(
-                "the page's HTML would exceed {} bytes",
-                self.limit
-            )));
-            return Err(io::Error::other("over the limit"));
-        }
-        if let Err(e) = self.meter.tick() {
-            self.stopped = Some(e);
-            return Err(io::Error::other("past the deadline"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The document as HTML safe to show, at most `max_bytes` long.
 pub fn sanitized(doc: &Document, max_bytes: usize, clock: &dyn Clock) -> Result<String, DomError> {
     let mut meter = Meter::new(clock);
@@ -178,6 +149,11 @@ pub fn sanitized(doc: &Document, max_bytes: usize, clock: &dyn Clock) -> Result<
     let writer = serializer.writer;
     match (walked, writer.stopped) {
         (Ok(()), _) => {}
+        (Err(_), Some(DomError::Limit(_))) => {
+            return Err(DomError::Limit(format!(
+                "the page's HTML would exceed {max_bytes} bytes"
+            )));
+        }
         (Err(_), Some(e)) => return Err(e),
         (Err(e), None) => return Err(DomError::Limit(format!("serialising HTML: {e}"))),
     }

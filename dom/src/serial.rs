@@ -36,13 +36,14 @@ pub(crate) fn inner_html(
     )
 }
 
-/// The buffer: `limit` bytes at most.
-struct Bounded<'m, 'c> {
-    buf: Vec<u8>,
-    limit: usize,
-    meter: &'m mut Meter<'c>,
-    /// What stopped the writing, once something did.
-    stopped: Option<DomError>,
+/// The buffer: `limit` bytes at most (the sanitised page is written through it too).
+pub(crate) struct Bounded<'m, 'c> {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) limit: usize,
+    pub(crate) meter: &'m mut Meter<'c>,
+    /// What stopped the writing, once something did: a `Limit` (its message left empty)
+    /// or the clock's error.
+    pub(crate) stopped: Option<DomError>,
 }
 
 impl io::Write for Bounded<'_, '_> {

@@ -421,3 +421,72 @@ async fn admins_see_the_admin_screens_and_errors_show_their_code() -> anyhow::Re
     browser.close().await?;
     host.stop().await
 }
+
+/// The builder without a mouse: the arrow keys move a cursor through the page's tree,
+/// Enter picks, and two picks give the repeating item as clicks do.
+#[tokio::test]
+async fn the_builder_picks_from_the_keyboard() -> anyhow::Result<()> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    use fantoccini::key::Key;
+    let host = TestHost::start().await?;
+    let key = host.member("keys@example.com").await?;
+    let mut browser = Browser::start("keyboard").await?;
+    sign_in(&mut browser, &host, &key).await?;
+    browser
+        .client
+        .goto(&format!("{}/#/schemas/new", host.base))
+        .await?;
+    browser.click("#source-html").await?;
+    browser
+        .fill(
+            "#page-html",
+            "<html><body><ul><li><a href='/1'>One</a></li><li><a href='/2'>Two</a></li><li><a href='/3'>Three</a></li></ul></body></html>",
+        )
+        .await?;
+    browser.click("#load-page").await?;
+    browser.wait("#page-frame").await?;
+    browser
+        .client
+        .execute("document.getElementById('page-frame').focus()", vec![])
+        .await?;
+    let press = |keys: &[Key]| {
+        let mut actions = KeyActions::new("keyboard".into());
+        for k in keys {
+            let value = char::from(*k);
+            actions = actions
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        actions
+    };
+    // ul, its first li, that li's link: pick it.
+    browser
+        .client
+        .perform_actions(press(&[Key::Down, Key::Down, Key::Down]))
+        .await?;
+    browser
+        .wait_text("#frame-cursor", |t| t.contains("<a>") && t.contains("One"))
+        .await?;
+    browser.client.perform_actions(press(&[Key::Enter])).await?;
+    browser
+        .wait_text("#prop-0-count", |t| t.starts_with("1 matched"))
+        .await?;
+    // Up to the li, right to the next, down to its link: pick it too.
+    browser
+        .client
+        .perform_actions(press(&[Key::Up, Key::Right, Key::Down]))
+        .await?;
+    browser
+        .wait_text("#frame-cursor", |t| t.contains("Two"))
+        .await?;
+    browser.client.perform_actions(press(&[Key::Enter])).await?;
+    browser
+        .wait_text("#scope-count", |t| t == "3 items")
+        .await?;
+    browser
+        .wait_text("#prop-0-count", |t| t.starts_with("3 matched"))
+        .await?;
+    browser.shot("keyboard-picks").await?;
+    browser.close().await?;
+    host.stop().await
+}

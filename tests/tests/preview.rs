@@ -162,6 +162,73 @@ async fn a_schema_is_tried_on_several_pages_as_a_run_would() -> anyhow::Result<(
     stored.sort_by_key(by_title);
     previewed.sort_by_key(by_title);
     assert_eq!(stored, previewed);
+    // A preview fetched with a job's own settings.
+    let job_id = run["job_id"].clone();
+    let (status, by_job) = host
+        .call(
+            "POST",
+            "/v1/preview",
+            &key,
+            Some(json!({"schema_id": saved["id"], "urls": [urls[1]], "job_id": job_id})),
+        )
+        .await?;
+    assert_eq!(status, 200, "{by_job}");
+    assert_eq!(
+        by_job["pages"][0]["items"].as_array().map(Vec::len),
+        Some(10)
+    );
+    let (status, both) = host
+        .call(
+            "POST",
+            "/v1/preview",
+            &key,
+            Some(
+                json!({"schema_id": saved["id"], "urls": [urls[1]], "job_id": job_id, "fetch": {}}),
+            ),
+        )
+        .await?;
+    assert_eq!(
+        (status, both["error"]["code"].as_str()),
+        (422, Some("invalid_request")),
+        "{both}"
+    );
+    // The run's results, filtered as exports are.
+    let run_id = run["id"].as_str().expect("id");
+    for (query, count) in [
+        ("valid=true", 20),
+        ("valid=false", 0),
+        (&format!("source_url={base}/catalogue/*") as &str, 20),
+        ("source_url=http://elsewhere.example/*", 0),
+        ("min_confidence=1", 20),
+    ] {
+        let (status, page) = host
+            .call(
+                "GET",
+                &format!("/v1/runs/{run_id}/results?{query}"),
+                &key,
+                None,
+            )
+            .await?;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            page["items"].as_array().map(Vec::len),
+            Some(count),
+            "{query}"
+        );
+    }
+    let (status, bad) = host
+        .call(
+            "GET",
+            &format!("/v1/runs/{run_id}/results?min_confidence=2"),
+            &key,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{bad}"
+    );
 
     // A saved schema by id, on pasted HTML.
     let (status, body) = host
@@ -564,5 +631,123 @@ async fn jobs_are_listed_by_name_state_and_schedule_with_their_last_run() -> any
     assert_eq!(got["last_run"]["id"], run["id"]);
     assert_eq!(got["last_run"]["status"], done["status"]);
     assert!(got["last_run"]["finished_at"].is_string(), "{got}");
+    // A job's runs by status.
+    let status = done["status"].as_str().expect("status").to_owned();
+    let other = if status == "succeeded" {
+        "failed"
+    } else {
+        "succeeded"
+    };
+    let (_, runs) = host
+        .call(
+            "GET",
+            &format!("/v1/jobs/{id}/runs?status={status}"),
+            &key,
+            None,
+        )
+        .await?;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
+    let (_, runs) = host
+        .call(
+            "GET",
+            &format!("/v1/jobs/{id}/runs?status={other}"),
+            &key,
+            None,
+        )
+        .await?;
+    assert_eq!(runs["items"], json!([]));
+    let (code, bad) = host
+        .call(
+            "GET",
+            &format!("/v1/jobs/{id}/runs?status=sleeping"),
+            &key,
+            None,
+        )
+        .await?;
+    assert_eq!(
+        (code, bad["error"]["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{bad}"
+    );
+    // Schemas by name.
+    let (_, _) = host
+        .call(
+            "POST",
+            "/v1/schemas",
+            &key,
+            Some(json!({"name": "Shoe pages", "json_schema": schema()})),
+        )
+        .await?;
+    for bad in ["/v1/schemas?q=a%00b", "/v1/jobs?q=a%00b"] {
+        let (code, got) = host.call("GET", bad, &key, None).await?;
+        assert_eq!(
+            (code, got["error"]["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{bad}: {got}"
+        );
+    }
+    let (_, found) = host.call("GET", "/v1/schemas?q=SHOE", &key, None).await?;
+    assert_eq!(names(&found), ["Shoe pages"]);
+    let (_, found) = host.call("GET", "/v1/schemas", &key, None).await?;
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(2));
+    host.stop().await
+}
+
+/// A page that scripts build: over HTTP it has no items; rendered in headless Chromium
+/// (the job's render mode, given to the preview) it has them, and the page given back to
+/// show is the rendered one, its scripts gone.
+#[tokio::test]
+async fn a_preview_renders_in_the_browser_when_asked() -> anyhow::Result<()> {
+    let host = TestHost::start().await?;
+    let key = host.member("rendered@example.com").await?;
+    let page = r#"<!doctype html><html><head><title>built</title></head><body><ol id="list"></ol>
+        <script>
+          const list = document.getElementById('list');
+          for (let n = 1; n <= 5; n++) {
+            const li = document.createElement('li');
+            li.innerHTML = '<article class="product_pod"><h3><a href="/b/' + n + '" title="Book ' + n + '">Book ' + n + '</a></h3><p class="price_color">£' + n + '.50</p><p class="star-rating Two"></p></article>';
+            list.appendChild(li);
+          }
+        </script></body></html>"#;
+    let mut pages = HashMap::new();
+    pages.insert(
+        "/built.html".to_owned(),
+        (
+            "text/html; charset=utf-8".to_owned(),
+            page.as_bytes().to_vec(),
+        ),
+    );
+    let addr = trawl_tests::serve_site(pages).await?;
+    let url = format!("http://{addr}/built.html");
+    let ask = |fetch: Value| json!({"schema": {"json_schema": schema()}, "urls": [url], "include_html": true, "fetch": fetch});
+    let (status, plain) = host
+        .call("POST", "/v1/preview", &key, Some(ask(json!({}))))
+        .await?;
+    assert_eq!(status, 200, "{plain}");
+    assert_eq!(
+        plain["pages"][0]["items"],
+        json!([]),
+        "over HTTP the list is empty"
+    );
+    let (status, rendered) = host
+        .call(
+            "POST",
+            "/v1/preview",
+            &key,
+            Some(ask(json!({"render": "browser"}))),
+        )
+        .await?;
+    assert_eq!(status, 200, "{rendered}");
+    let page = &rendered["pages"][0];
+    assert!(page["error"].is_null(), "{}", page["error"]);
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 5, "{page}");
+    assert_eq!(items[4]["data"]["title"], "Book 5");
+    assert_eq!(items[4]["data"]["price"], 5.5);
+    let shown = page["html"].as_str().expect("html");
+    assert!(
+        shown.contains("Book 3") && !shown.contains("<script"),
+        "{shown}"
+    );
     host.stop().await
 }

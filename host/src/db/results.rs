@@ -30,22 +30,36 @@ pub struct NewResult {
     pub validation_errors: Option<String>,
 }
 
-/// A run's results in id order, after the `after` cursor.
+/// A run's results in id order, after the `after` cursor, those `filters` take (the
+/// filters an export takes).
 pub async fn list(
     ex: impl PgExecutor<'_>,
     run: RunId,
+    filters: &ExportFilters,
     after: Option<ResultId>,
     limit: i64,
 ) -> Result<Vec<ResultRow>, sqlx::Error> {
+    let like = filters.source_url_like();
     sqlx::query_as!(
         ResultRow,
         r#"SELECT id AS "id: ResultId", run_id AS "run_id: RunId", source_url, data, content_hash, confidence,
                   validation_errors, created_at
-           FROM results WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2)
+           FROM results r
+           WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2)
+             AND ($4::float8 IS NULL OR coalesce(r.confidence, 1) >= $4)
+             AND ($5::bool IS NULL OR (r.validation_errors IS NULL) = $5)
+             AND ($6::text IS NULL OR r.source_url LIKE $6)
+             AND ($7::timestamptz IS NULL OR r.created_at >= $7)
+             AND ($8::timestamptz IS NULL OR r.created_at < $8)
            ORDER BY id LIMIT $3"#,
         run as RunId,
         after as Option<ResultId>,
-        limit
+        limit,
+        filters.min_confidence,
+        filters.valid,
+        like,
+        filters.since,
+        filters.until,
     )
     .fetch_all(ex)
     .await

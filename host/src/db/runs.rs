@@ -268,15 +268,18 @@ pub async fn list_for_job(
     job: JobId,
     before: Option<RunId>,
     limit: i64,
+    status: Option<RunStatus>,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
     run_rows!(
         "SELECT",
         "FROM runs WHERE job_id = $1 AND owner_id = $2 AND ($3::uuid IS NULL OR id < $3)
+           AND ($5::text IS NULL OR status = $5)
          ORDER BY id DESC LIMIT $4",
         job as JobId,
         owner as UserId,
         before as Option<RunId>,
-        limit
+        limit,
+        status.map(RunStatus::as_str)
     )
     .fetch_all(ex)
     .await

@@ -124,12 +124,16 @@ pub async fn list(
     owner: UserId,
     before: Option<SchemaId>,
     limit: i64,
+    name_contains: Option<&str>,
 ) -> Result<Vec<SchemaRow>, sqlx::Error> {
     select_schemas!(
-        "WHERE s.owner_id = $1 AND ($2::uuid IS NULL OR s.id < $2) ORDER BY s.id DESC LIMIT $3",
+        "WHERE s.owner_id = $1 AND ($2::uuid IS NULL OR s.id < $2)
+           AND ($4::text IS NULL OR strpos(lower(s.name), lower($4)) > 0)
+         ORDER BY s.id DESC LIMIT $3",
         owner as UserId,
         before as Option<SchemaId>,
-        limit
+        limit,
+        name_contains
     )
     .fetch_all(ex)
     .await

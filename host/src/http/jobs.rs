@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::list::{Page, PageQuery};
+use super::list::{NamedPageQuery, Page};
 use crate::db::{self, jobs::JobRow};
 use crate::ids::{JobId, SchemaId};
 use crate::model::DedupScope;
@@ -482,19 +482,14 @@ async fn list_jobs(
     caller: Caller,
     ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> ApiResult<axum::Json<Page<JobOut>>> {
-    let page = PageQuery {
+    let named = NamedPageQuery {
         cursor: q.cursor.clone(),
         limit: q.limit,
+        q: q.q.clone(),
     };
-    let name = q.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if name.is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "q is at most 200 characters",
-        ));
-    }
+    let page = named.page();
     let filter = db::jobs::JobFilter {
-        name_contains: name,
+        name_contains: named.name()?,
         enabled: q.enabled,
         scheduled: q.scheduled,
     };

@@ -16,6 +16,42 @@ pub struct PageQuery {
     pub limit: Option<i64>,
 }
 
+/// A page of a list searched by name.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NamedPageQuery {
+    /// The `next_cursor` of the previous page (empty: the first page).
+    pub cursor: Option<String>,
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Only items whose name holds this text (any case).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+}
+
+impl NamedPageQuery {
+    /// The page asked for.
+    pub fn page(&self) -> PageQuery {
+        PageQuery {
+            cursor: self.cursor.clone(),
+            limit: self.limit,
+        }
+    }
+
+    /// The text names must hold, trimmed; none when empty.
+    pub fn name(&self) -> Result<Option<&str>, error::ApiError> {
+        let name = self.q.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 200 || n.contains('\0')) {
+            return Err(error::ApiError::new(
+                error::ErrorCode::InvalidQuery,
+                "q is at most 200 characters, none of them U+0000",
+            ));
+        }
+        Ok(name)
+    }
+}
+
 impl PageQuery {
     /// The limit, clamped.
     pub fn limit(&self) -> i64 {

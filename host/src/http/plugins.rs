@@ -137,6 +137,12 @@ async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedP
     }
 }
 
+/// A component's bytes, as a request body (binary, not a list of numbers).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct ComponentBytes(Vec<u8>);
+
 /// Upload a plugin: a WebAssembly component (raw `application/wasm` body, or a multipart
 /// form with a file). Name, version, kind and description come from its own `info()`.
 /// The same bytes again give back the existing plugin (200); the same name and version with
@@ -144,7 +150,7 @@ async fn compile(state: &AppState, bytes: Arc<Vec<u8>>) -> ApiResult<Arc<LoadedP
 /// quota (each version counts; the same version again does not): one more is refused with
 /// 403 `quota_plugins`.
 #[utoipa::path(post, path = "/v1/plugins", tag = "plugins",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = ComponentBytes, content_type = "application/octet-stream",
         description = "The component's bytes (any content type but `multipart/form-data`, such as `application/wasm`), or a multipart form whose first file is the component"),
     responses((status = 201, body = Plugin), (status = 200, body = Plugin), (status = 403, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]

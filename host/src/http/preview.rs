@@ -364,23 +364,7 @@ async fn pages_of(state: &AppState, caller: &Caller, body: PreviewIn) -> ApiResu
                 }
                 None => (body.fetch.unwrap_or_default(), JobSecrets::default()),
             };
-            let spec = JobSpec {
-                start_urls: &urls,
-                pagination: &Pagination::None,
-                max_pages: 1,
-                concurrency: 1,
-                max_depth: None,
-                fetch: &settings,
-                drop_query_params: &[],
-            };
-            let problems: Vec<Problem> = spec
-                .problems(&state.config.fetch)
-                .into_iter()
-                .map(|(path, message)| Problem {
-                    path: path.replace("/start_urls", "/urls"),
-                    message,
-                })
-                .collect();
+            let problems = fetch_problems(state, &urls, &settings);
             if !problems.is_empty() {
                 return Err(ApiError::new(
                     ErrorCode::InvalidRequest,
@@ -407,6 +391,27 @@ async fn pages_of(state: &AppState, caller: &Caller, body: PreviewIn) -> ApiResu
             "give exactly one of urls and html",
         )),
     }
+}
+
+/// What is wrong with fetching `urls` by `settings`, checked as a job's start URLs and
+/// fetch settings are (pointers under `/urls` and `/fetch`).
+fn fetch_problems(state: &AppState, urls: &[String], settings: &FetchSettings) -> Vec<Problem> {
+    let spec = JobSpec {
+        start_urls: urls,
+        pagination: &Pagination::None,
+        max_pages: 1,
+        concurrency: 1,
+        max_depth: None,
+        fetch: settings,
+        drop_query_params: &[],
+    };
+    spec.problems(&state.config.fetch)
+        .into_iter()
+        .map(|(path, message)| Problem {
+            path: path.replace("/start_urls", "/urls"),
+            message,
+        })
+        .collect()
 }
 
 /// A selector to check, or example elements to propose one from, on a page.
@@ -599,19 +604,9 @@ const SELECTOR_TIME: Duration = Duration::from_secs(5);
 
 /// A page fetched with default settings, for a selector request that names a URL.
 async fn fetch_one(state: &AppState, url: &str) -> ApiResult<String> {
-    let urls = vec![url.to_owned()];
     let settings = FetchSettings::default();
-    let spec = JobSpec {
-        start_urls: &urls,
-        pagination: &Pagination::None,
-        max_pages: 1,
-        concurrency: 1,
-        max_depth: None,
-        fetch: &settings,
-        drop_query_params: &[],
-    };
-    if let Some((_, message)) = spec.problems(&state.config.fetch).into_iter().next() {
-        return Err(ApiError::new(ErrorCode::InvalidRequest, message));
+    if let Some(problem) = fetch_problems(state, &[url.to_owned()], &settings).pop() {
+        return Err(ApiError::new(ErrorCode::InvalidRequest, problem.message));
     }
     let session =
         crate::crawl::Session::new(state.fetcher.clone(), &settings, &JobSecrets::default())

@@ -291,24 +291,48 @@ pub(super) fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverr
     Ok(overrides)
 }
 
-/// A job's runs, newest first.
-#[utoipa::path(get, path = "/v1/jobs/{id}/runs", tag = "runs", params(("id" = JobId, Path), PageQuery),
+/// A job's runs, newest first, filtered by status.
+#[utoipa::path(get, path = "/v1/jobs/{id}/runs", tag = "runs", params(("id" = JobId, Path), RunsQuery),
     responses((status = 200, body = Page<RunOut>), (status = 404, body = ErrorBody)))]
 async fn list_runs(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(job): ApiPath<JobId>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(runs): ApiQuery<RunsQuery>,
 ) -> ApiResult<axum::Json<Page<RunOut>>> {
     db::jobs::get(&state.pool, caller.0.id, job)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
-    let rows =
-        db::runs::list_for_job(&state.pool, caller.0.id, job, q.cursor()?, q.limit()).await?;
+    let q = PageQuery {
+        cursor: runs.cursor,
+        limit: runs.limit,
+    };
+    let rows = db::runs::list_for_job(
+        &state.pool,
+        caller.0.id,
+        job,
+        q.cursor()?,
+        q.limit(),
+        runs.status,
+    )
+    .await?;
     let items: Vec<RunOut> = rows.into_iter().map(RunOut::from).collect();
     Ok(axum::Json(Page::new(items, q.limit(), |r| {
         r.id.to_string()
     })))
+}
+
+/// A page of a job's runs, by status.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunsQuery {
+    /// The `next_cursor` of the previous page (empty: the first page).
+    pub cursor: Option<String>,
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Only runs in this status.
+    pub status: Option<RunStatus>,
 }
 
 /// One run, with its live counters.
@@ -549,20 +573,55 @@ async fn property_order(
         .unwrap_or_default())
 }
 
+/// A page of a run's results, filtered as an export filters them.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// The `next_cursor` of the previous page (empty: the first page).
+    pub cursor: Option<String>,
+    /// Items per page (default 50; values outside 1 to 500 are taken as the nearest).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Only items whose confidence is at least this (0 to 1; none counts as 1).
+    pub min_confidence: Option<f64>,
+    /// `true`: only items that passed validation; `false`: only those stored with errors.
+    pub valid: Option<bool>,
+    /// Only items from pages whose URL matches this pattern (`*` for any run of characters).
+    pub source_url: Option<String>,
+    /// Only items stored at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only items stored before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// A run's results, in the order they were stored, each item's properties in its
-/// schema's order.
-#[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = RunId, Path), PageQuery),
-    responses((status = 200, body = Page<ResultOut>), (status = 404, body = ErrorBody)))]
+/// schema's order; filtered by confidence, validity, page URL and time as exports are.
+#[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = RunId, Path), ResultsQuery),
+    responses((status = 200, body = Page<ResultOut>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_results(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<RunId>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(r): ApiQuery<ResultsQuery>,
 ) -> ApiResult<axum::Json<Page<ResultOut>>> {
     let run = db::runs::get(&state.pool, caller.0.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("run"))?;
-    let rows = db::results::list(&state.pool, id, q.cursor()?, q.limit()).await?;
+    let filters = crate::model::export::ExportFilters {
+        min_confidence: r.min_confidence,
+        valid: r.valid,
+        source_url: r.source_url,
+        since: r.since,
+        until: r.until,
+    };
+    filters
+        .check()
+        .map_err(|why| ApiError::new(ErrorCode::InvalidQuery, why))?;
+    let q = PageQuery {
+        cursor: r.cursor,
+        limit: r.limit,
+    };
+    let rows = db::results::list(&state.pool, id, &filters, q.cursor()?, q.limit()).await?;
     let order = property_order(&state, &run).await?;
     let items: Vec<ResultOut> = rows
         .into_iter()
@@ -578,7 +637,9 @@ async fn list_results(
 }
 
 /// What plugins logged during a run, in order (capped per run; a last line says how many
-/// were dropped).
+/// were dropped). Lines have increasing ids and a page holds the lines after its
+/// `cursor`, so any line's id is a cursor: a reader that keeps the last id it saw follows
+/// the log as it grows (the console polls so).
 #[utoipa::path(get, path = "/v1/runs/{id}/logs", tag = "runs", params(("id" = RunId, Path), PageQuery),
     responses((status = 200, body = Page<crate::db::logs::LogRow>), (status = 404, body = ErrorBody)))]
 async fn list_logs(

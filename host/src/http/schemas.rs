@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::list::{Page, PageQuery};
+use super::list::{NamedPageQuery, Page};
 use crate::db::{self, ResultExt, schemas::SchemaRow};
 use crate::ids::{PluginId, SchemaId};
 use crate::model::ValidationMode;
@@ -298,15 +298,23 @@ async fn create_schema(
     Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
 }
 
-/// List your schemas, newest first.
-#[utoipa::path(get, path = "/v1/schemas", tag = "schemas", params(PageQuery),
+/// List your schemas, newest first, searched by name.
+#[utoipa::path(get, path = "/v1/schemas", tag = "schemas", params(NamedPageQuery),
     responses((status = 200, body = Page<SchemaOut>)))]
 async fn list_schemas(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(named): ApiQuery<NamedPageQuery>,
 ) -> ApiResult<axum::Json<Page<SchemaOut>>> {
-    let rows = db::schemas::list(&state.pool, caller.0.id, q.cursor()?, q.limit()).await?;
+    let q = named.page();
+    let rows = db::schemas::list(
+        &state.pool,
+        caller.0.id,
+        q.cursor()?,
+        q.limit(),
+        named.name()?,
+    )
+    .await?;
     let items = rows
         .into_iter()
         .map(SchemaOut::try_from)

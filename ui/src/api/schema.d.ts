@@ -213,7 +213,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A job's runs, newest first. */
+        /** A job's runs, newest first, filtered by status. */
         get: operations["list_runs"];
         put?: never;
         /**
@@ -562,7 +562,9 @@ export interface paths {
         };
         /**
          * What plugins logged during a run, in order (capped per run; a last line says how many
-         *     were dropped).
+         *     were dropped). Lines have increasing ids and a page holds the lines after its
+         *     `cursor`, so any line's id is a cursor: a reader that keeps the last id it saw follows
+         *     the log as it grows (the console polls so).
          */
         get: operations["list_logs"];
         put?: never;
@@ -602,7 +604,7 @@ export interface paths {
         };
         /**
          * A run's results, in the order they were stored, each item's properties in its
-         *     schema's order.
+         *     schema's order; filtered by confidence, validity, page URL and time as exports are.
          */
         get: operations["list_results"];
         put?: never;
@@ -674,7 +676,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your schemas, newest first. */
+        /** List your schemas, newest first, searched by name. */
         get: operations["list_schemas"];
         put?: never;
         /**
@@ -937,6 +939,11 @@ export interface components {
          * @enum {string}
          */
         ChargeItem: "pages" | "fuel" | "items" | "export";
+        /**
+         * Format: binary
+         * @description A component's bytes, as a request body (binary, not a list of numbers).
+         */
+        ComponentBytes: string;
         /**
          * @description Which browser context a page is rendered in.
          * @enum {string}
@@ -4702,6 +4709,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Items per page (default 50; values outside 1 to 500 are taken as the nearest). */
                 limit?: number;
+                /** @description Only runs in this status. */
+                status?: components["schemas"]["RunStatus"];
             };
             header?: never;
             path: {
@@ -5656,7 +5665,7 @@ export interface operations {
         /** @description The component's bytes (any content type but `multipart/form-data`, such as `application/wasm`), or a multipart form whose first file is the component */
         requestBody: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": components["schemas"]["ComponentBytes"];
             };
         };
         responses: {
@@ -7197,6 +7206,16 @@ export interface operations {
                 cursor?: string;
                 /** @description Items per page (default 50; values outside 1 to 500 are taken as the nearest). */
                 limit?: number;
+                /** @description Only items whose confidence is at least this (0 to 1; none counts as 1). */
+                min_confidence?: number;
+                /** @description `true`: only items that passed validation; `false`: only those stored with errors. */
+                valid?: boolean;
+                /** @description Only items from pages whose URL matches this pattern (`*` for any run of characters). */
+                source_url?: string;
+                /** @description Only items stored at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Only items stored before this time. */
+                until?: string;
             };
             header?: never;
             path: {
@@ -7222,7 +7241,6 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ResultOut"];
                 };
             };
-            /** @description A malformed query, path parameter or header (code `invalid_query`, `invalid_cursor`, …). */
             400: {
                 headers: {
                     /** @description Requests the key may make at once (its burst); refilled at its rate per second. Absent when the host does not limit the rate. */
@@ -7640,6 +7658,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Items per page (default 50; values outside 1 to 500 are taken as the nearest). */
                 limit?: number;
+                /** @description Only items whose name holds this text (any case). */
+                q?: string;
             };
             header?: never;
             path?: never;

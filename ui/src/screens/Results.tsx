@@ -7,7 +7,7 @@ import { ExportPanel } from "../components/ExportPanel";
 import { ColumnChooser, ResultFilters, applyFilters, type Filters } from "../components/results/controls";
 import { ResultsTable } from "../components/results/ResultsTable";
 import { Busy } from "../components/Skeleton";
-import { useLoad } from "../lib/hooks";
+import { useDebounced, useLoad } from "../lib/hooks";
 import { href } from "../lib/route";
 import { propertiesOf, type JsonObject } from "../lib/schema-model";
 
@@ -18,15 +18,33 @@ export function Results({ id }: { id: string }) {
   const columns = useLoad(async () => {
     const run = await must(api.GET("/v1/runs/{id}", { params: { path: { id } } }));
     const job = await must(api.GET("/v1/jobs/{id}", { params: { path: { id: run.job_id } } }));
-    const schema = await must(api.GET("/v1/schemas/{id}", { params: { path: { id: job.schema_id } } }));
+    // The schema the run used (its job may point at another one since).
+    const schemaId = run.params?.schema_id ?? job.schema_id;
+    const schema = await must(api.GET("/v1/schemas/{id}", { params: { path: { id: schemaId } } }));
     return { run, job, names: propertiesOf(schema.json_schema as JsonObject).map(([k]) => k) };
   }, [id]);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const page = useLoad(() => must(api.GET("/v1/runs/{id}/results", { params: { path: { id }, query: { cursor, limit: PAGE } } })), [id, cursor]);
   const [hidden, setHidden] = useState<string[]>([]);
   const [json, setJson] = useState(false);
-  const [filters, setFilters] = useState<Filters>({ minConfidence: "", validity: "any", text: "" });
+  const [filters, setFiltersState] = useState<Filters>({ minConfidence: "", validity: "any", text: "" });
+  // Confidence and validity are the server's filters (as an export's): a change starts
+  // again from the first page. The text filter reads the page shown.
+  const setFilters = (f: Filters) => {
+    if (f.minConfidence !== filters.minConfidence || f.validity !== filters.validity) setCursors([undefined]);
+    setFiltersState(f);
+  };
+  const minConfidence = useDebounced(filters.minConfidence.trim(), 300);
+  const query = {
+    cursor,
+    limit: PAGE,
+    ...(minConfidence !== "" && !Number.isNaN(Number(minConfidence)) ? { min_confidence: Number(minConfidence) } : {}),
+    ...(filters.validity !== "any" ? { valid: filters.validity === "valid" } : {}),
+  };
+  const page = useLoad(
+    () => must(api.GET("/v1/runs/{id}/results", { params: { path: { id }, query } })),
+    [id, cursor, minConfidence, filters.validity],
+  );
 
   const items: ResultOut[] = page.data?.items ?? [];
   const names = useMemo(() => {
@@ -56,7 +74,7 @@ export function Results({ id }: { id: string }) {
       <ErrorBox problem={page.problem} />
       <Busy on={page.loading} />
       <p class="hint" aria-live="polite" id="results-summary">
-        Page {cursors.length}: {shown.length} of {items.length} items shown{filters.text || filters.minConfidence || filters.validity !== "any" ? " (filtered on this page)" : ""}.
+        Page {cursors.length}: {shown.length} of {items.length} items shown{filters.text ? " (the text filter reads this page)" : ""}.
       </p>
       {json ? (
         <pre class="json" id="results-json">

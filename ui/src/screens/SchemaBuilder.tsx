@@ -19,6 +19,13 @@ import { emptySchema, propertiesOf, setScope, type JsonObject } from "../lib/sch
 
 const LAST_URL = "trawl.builder.url.";
 
+/**
+ * Fetch settings that only ask for browser rendering. The server fills every other field
+ * with its default; the generated type lists them all as required (the settings struct
+ * defaults them as a whole), hence the cast.
+ */
+const RENDER_IN_BROWSER = { render: "browser" } as unknown as NonNullable<PreviewIn["fetch"]>;
+
 /** `#/schemas/new` and `#/schemas/<id>`: build a schema by pointing at a page. */
 export function SchemaBuilder({ id }: { id: string | null }) {
   const draft = useDraft();
@@ -63,7 +70,7 @@ export function SchemaBuilder({ id }: { id: string | null }) {
       const schema = { json_schema: { type: "object", properties: {} }, plugin: "css-extractor" };
       const body: PreviewIn =
         source.kind === "url"
-          ? { schema, urls: [source.url], include_html: true }
+          ? { schema, urls: [source.url], include_html: true, ...(source.browser ? { fetch: RENDER_IN_BROWSER } : {}) }
           : { schema, html: source.html, include_html: true, ...(source.url ? { url: source.url } : {}) };
       const out = await must(api.POST("/v1/preview", { body }));
       const p = out.pages[0];

@@ -1,25 +1,34 @@
+import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { must } from "../api/errors";
 import { ErrorBox } from "../components/ErrorBox";
 import { MoreButton } from "../components/MoreButton";
 import { Busy, SkeletonRows } from "../components/Skeleton";
 import { when } from "../lib/format";
-import { useCursorList } from "../lib/hooks";
+import { useCursorList, useDebounced } from "../lib/hooks";
 import { href } from "../lib/route";
 
-/** `#/schemas`: your schemas. */
+/** `#/schemas`: your schemas, searched by name on the server. */
 export function Schemas() {
+  const [search, setSearch] = useState("");
+  const q = useDebounced(search.trim(), 250);
   const list = useCursorList(
-    (cursor) => must(api.GET("/v1/schemas", { params: { query: { cursor, limit: 50 } } })),
-    [],
+    (cursor) => must(api.GET("/v1/schemas", { params: { query: { cursor, limit: 50, ...(q ? { q } : {}) } } })),
+    [q],
   );
   return (
     <>
       <h1>Schemas</h1>
-      <div class="actions">
-        <a class="button primary" href="#/schemas/new" id="new-schema">
-          New schema
-        </a>
+      <div class="row">
+        <div class="field">
+          <label for="schema-search">Search by name</label>
+          <input id="schema-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <a class="button primary" href="#/schemas/new" id="new-schema">
+            New schema
+          </a>
+        </div>
       </div>
       <ErrorBox problem={list.problem} />
       <Busy on={list.loading} />

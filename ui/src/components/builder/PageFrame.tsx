@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { elementAt, pathOf } from "../../lib/dom-path";
 import { inertHtml } from "../../lib/inert";
 
@@ -9,7 +9,31 @@ const CSS = `
 .trawl-example { outline: 3px solid #1e7a3c !important; background-color: rgba(30, 122, 60, 0.18) !important; }
 .trawl-reject { outline: 3px solid #b3261e !important; background-color: rgba(179, 38, 30, 0.16) !important; }
 .trawl-hover { outline: 2px dotted #ff9d00 !important; cursor: crosshair !important; }
+.trawl-cursor { outline: 3px dashed #6b2fb3 !important; outline-offset: 2px !important; }
 `;
+
+/** Where the keyboard's cursor goes from `el` for a key, if the key moves it. */
+function step(el: Element, key: string): Element | null {
+  switch (key) {
+    case "ArrowDown":
+      return el.firstElementChild;
+    case "ArrowUp":
+      return el.parentElement && el.parentElement.tagName !== "HTML" ? el.parentElement : null;
+    case "ArrowRight":
+      return el.nextElementSibling;
+    case "ArrowLeft":
+      return el.previousElementSibling;
+    default:
+      return null;
+  }
+}
+
+/** An element in a few words, for the live description of the keyboard's cursor. */
+function describe(el: Element): string {
+  const cls = Array.from(el.classList).filter((c) => !c.startsWith("trawl-")).slice(0, 2);
+  const text = (el.textContent ?? "").replace(/\s+/g, " ").trim().slice(0, 60);
+  return `<${el.tagName.toLowerCase()}${cls.length ? "." + cls.join(".") : ""}>${text ? ` “${text}”` : ""}`;
+}
 
 /** Names for new properties picked on elements without a class. */
 const TAG_WORDS: Record<string, string> = { a: "link", img: "image", h1: "heading", h2: "heading", h3: "heading", h4: "heading", p: "text", span: "text", div: "text", li: "item", td: "cell", time: "date" };
@@ -68,6 +92,7 @@ export function PageFrame({ html, highlights, onPick }: Props) {
   const shown = useMemo(() => inertHtml(html), [html]);
   const latest = useRef(highlights);
   latest.current = highlights;
+  const [cursorText, setCursorText] = useState("");
 
   const onLoad = () => {
     const f = frame.current;
@@ -93,6 +118,33 @@ export function PageFrame({ html, highlights, onPick }: Props) {
       },
       true,
     );
+    // The keyboard: arrows move a cursor through the tree (down: first child, up: parent,
+    // left and right: siblings), Enter picks what it is on, Shift+Enter rejects it.
+    let cursor: Element | null = null;
+    const moveTo = (el: Element | null) => {
+      if (!el) return;
+      cursor?.classList.remove("trawl-cursor");
+      cursor = el;
+      el.classList.add("trawl-cursor");
+      el.scrollIntoView({ block: "nearest" });
+      setCursorText(describe(el));
+    };
+    doc.addEventListener(
+      "keydown",
+      (e) => {
+        if (e.key === "Enter" && cursor) {
+          e.preventDefault();
+          const tag = cursor.tagName.toLowerCase();
+          const word = Array.from(cursor.classList).find((c) => !c.startsWith("trawl-")) ?? TAG_WORDS[tag] ?? tag;
+          pick.current(pathOf(cursor), e.shiftKey || e.altKey, word);
+          return;
+        }
+        if (!e.key.startsWith("Arrow")) return;
+        e.preventDefault();
+        moveTo(cursor ? step(cursor, e.key) : doc.body?.firstElementChild ?? doc.body);
+      },
+      true,
+    );
     doc.addEventListener("submit", (e) => e.preventDefault(), true);
     doc.addEventListener("auxclick", (e) => e.preventDefault(), true);
     doc.addEventListener("mouseover", (e) => elementOf(e)?.classList.add("trawl-hover"), true);
@@ -105,13 +157,18 @@ export function PageFrame({ html, highlights, onPick }: Props) {
   }, [highlights]);
 
   return (
-    <iframe
-      id="page-frame"
-      ref={frame}
-      title="The page: click an element to pick it"
-      sandbox="allow-same-origin"
-      srcdoc={shown}
-      onLoad={onLoad}
-    />
+    <>
+      <iframe
+        id="page-frame"
+        ref={frame}
+        title="The page: click an element to pick it, or use the arrow keys and Enter (Shift+Enter rejects)"
+        sandbox="allow-same-origin"
+        srcdoc={shown}
+        onLoad={onLoad}
+      />
+      <p class="hint" id="frame-cursor" aria-live="polite">
+        {cursorText ? `Keyboard cursor: ${cursorText}` : "In the page: arrow keys move a cursor, Enter picks, Shift+Enter rejects."}
+      </p>
+    </>
   );
 }

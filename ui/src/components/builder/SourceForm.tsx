@@ -1,15 +1,16 @@
 import { useState } from "preact/hooks";
 
-export type Source = { kind: "url"; url: string } | { kind: "html"; html: string; url: string };
+export type Source = { kind: "url"; url: string; browser: boolean } | { kind: "html"; html: string; url: string };
 
 /** Where the page comes from: a URL trawl fetches, or HTML pasted here. */
 export function SourceForm({ busy, onLoad, initialUrl }: { busy: boolean; onLoad: (s: Source) => void; initialUrl: string }) {
   const [kind, setKind] = useState<"url" | "html">("url");
   const [url, setUrl] = useState(initialUrl);
   const [html, setHtml] = useState("");
+  const [browser, setBrowser] = useState(false);
   const submit = (e: Event) => {
     e.preventDefault();
-    onLoad(kind === "url" ? { kind, url: url.trim() } : { kind, html, url: url.trim() });
+    onLoad(kind === "url" ? { kind, url: url.trim(), browser } : { kind, html, url: url.trim() });
   };
   return (
     <form onSubmit={submit} aria-label="Page to build the schema on">
@@ -34,6 +35,12 @@ export function SourceForm({ busy, onLoad, initialUrl }: { busy: boolean; onLoad
             {busy ? "Loading…" : "Load"}
           </button>
         </div>
+        {kind === "url" && (
+          <div class="check">
+            <input type="checkbox" id="source-browser" checked={browser} onChange={(e) => setBrowser(e.currentTarget.checked)} />
+            <label for="source-browser">Render it in a browser first (for pages that scripts build)</label>
+          </div>
+        )}
         {kind === "html" && (
           <div class="field">
             <label for="page-html">HTML</label>
