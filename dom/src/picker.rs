@@ -228,8 +228,6 @@ pub fn propose(
 /// What every example has at one level of its ancestor chain.
 #[derive(Debug, Clone, Default)]
 struct Level {
-    /// Levels above the examples (0: the examples themselves).
-    depth: usize,
     tag: Option<String>,
     classes: Vec<String>,
     attrs: Vec<(String, String)>,
@@ -430,7 +428,6 @@ fn common_levels(html: &Html, chains: &[Vec<NodeId>], single: bool) -> Vec<Level
             break;
         }
         levels.push(Level {
-            depth: k,
             tag: same_tag.then_some(tag),
             classes,
             attrs,
@@ -835,7 +832,6 @@ impl<'a> Search<'a> {
 /// The levels as one selector, outermost first, each joined to the next by `>`.
 fn chain_of(levels: &[Level]) -> String {
     let mut parts: Vec<String> = levels.iter().map(|level| level.full(false)).collect();
-    debug_assert!(levels.iter().enumerate().all(|(i, l)| l.depth == i));
     parts.reverse();
     parts.join(" > ")
 }

@@ -20,9 +20,10 @@ use crate::validate::{self, ItemIssue, Problem};
 /// Pages one preview may ask for.
 pub const MAX_PAGES: usize = 5;
 
-/// Preview DOM work (selector counts, the page shown) done at once on this host: the
-/// plugin's own work is shared out by the runtime's slots; this is the host's beside it.
-static DOM_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// The host's own DOM work for previews (selector counts, the page shown, the selector
+/// endpoint's checks and proposals) done at once on this host: the plugin's work is shared
+/// out by the runtime's slots; this is the host's beside it.
+pub static DOM_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// A schema ready to try.
 pub struct Schema {
@@ -175,16 +176,8 @@ async fn one_url(
         }
     };
     let fetched = if settings.render == RenderMode::Browser {
-        let config = session.fetcher().config();
-        let render = crate::crawl::render::Render {
-            pool: &state.browser,
-            session,
-            settings: &settings.browser,
-            run: key,
-            user_agent: session.user_agent(),
-            deadline: Duration::from_millis(settings.browser.wait_timeout_ms) + config.timeout,
-            max_html: usize::try_from(config.max_body.as_u64()).unwrap_or(usize::MAX),
-        };
+        let render =
+            crate::crawl::render::Render::new(&state.browser, session, &settings.browser, key);
         match render.page(&fetched).await {
             Ok((rendered, _)) => rendered,
             Err(e) => {

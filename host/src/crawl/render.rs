@@ -116,6 +116,29 @@ pub struct Render<'a> {
     pub max_html: usize,
 }
 
+impl<'a> Render<'a> {
+    /// The rendering of a page fetched through `session`, in the context `key` (a run's,
+    /// or a preview's): its User-Agent, its time (the waits and one fetch's timeout) and
+    /// its size cap are the session's.
+    pub fn new(
+        pool: &'a trawl_browser::BrowserPool,
+        session: &'a Arc<Session>,
+        settings: &'a BrowserSettings,
+        key: u128,
+    ) -> Self {
+        let config = session.fetcher().config();
+        Self {
+            pool,
+            session,
+            settings,
+            run: key,
+            user_agent: session.user_agent(),
+            deadline: Duration::from_millis(settings.wait_timeout_ms) + config.timeout,
+            max_html: usize::try_from(config.max_body.as_u64()).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 impl Render<'_> {
     /// Render the page trawl fetched; the result is what the extractor reads.
     pub async fn page(&self, fetched: &Fetched) -> Result<(Fetched, Rendered), RenderError> {

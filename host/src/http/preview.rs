@@ -532,7 +532,10 @@ async fn preview_selector(
     };
     let limits = state.runtime.default_call_limits().clone();
     let within = body.within;
-    let _permit = DOM_PERMITS.acquire().await.map_err(ApiError::internal)?;
+    let _permit = preview::DOM_WORK
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let worked = tokio::task::spawn_blocking(move || {
         let clock = trawl_dom::Deadline::at(Instant::now() + limits.timeout.min(SELECTOR_TIME));
         let doc = trawl_dom::Document::parse(&html, &url, &limits.dom, &clock)?;
@@ -595,9 +598,6 @@ enum What {
     Check(String),
     Propose(Vec<Vec<usize>>, Vec<Vec<usize>>),
 }
-
-/// Selector work done at once on this host.
-static DOM_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// One selector request's time on its page, at most.
 const SELECTOR_TIME: Duration = Duration::from_secs(5);

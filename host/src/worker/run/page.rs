@@ -1,8 +1,5 @@
 //! One page of a run: fetch it through the session, extract with the plugin, check each
 //! item, and hand items, outcome and next pages to the writer.
-
-use std::time::Duration;
-
 use trawl_browser::RenderError;
 
 use super::context::{Failure, RunCtx};
@@ -125,16 +122,12 @@ async fn render(
     ctx: &RunCtx,
     fetched: &crate::crawl::Fetched,
 ) -> Result<crate::crawl::Fetched, RenderError> {
-    let config = ctx.session.fetcher().config();
-    let render = crate::crawl::render::Render {
-        pool: &ctx.state.browser,
-        session: &ctx.session,
-        settings: &ctx.settings.browser,
-        run: ctx.lease.run.0.as_u128(),
-        user_agent: ctx.session.user_agent(),
-        deadline: Duration::from_millis(ctx.settings.browser.wait_timeout_ms) + config.timeout,
-        max_html: usize::try_from(config.max_body.as_u64()).unwrap_or(usize::MAX),
-    };
+    let render = crate::crawl::render::Render::new(
+        &ctx.state.browser,
+        &ctx.session,
+        &ctx.settings.browser,
+        ctx.lease.run.0.as_u128(),
+    );
     let (fetched, rendered) = render.page(fetched).await?;
     tracing::debug!(
         requests = rendered.requests,
