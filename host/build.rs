@@ -16,6 +16,8 @@ fn main() {
         "parquet-exporter",
         "jsonld-extractor",
         "json-extractor",
+        "product-extractor",
+        "article-extractor",
     ];
     build_plugins(&bundled, Give::Bytes, &["plugins"], "plugins.rs");
     console_assets();

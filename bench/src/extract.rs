@@ -284,16 +284,14 @@ impl Bench<'_> {
                 page.name
             );
             let native = self.listing.extract(&page.data);
-            let plugin: Vec<&Value> = out.items.iter().map(|(item, _)| item).collect();
+            let plugin: Vec<&Value> = out.items.iter().map(|i| &i.value).collect();
             anyhow::ensure!(
                 plugin.iter().copied().eq(&native),
                 "{}: css-extractor and native disagree\nplugin: {plugin:?}\nnative: {native:?}",
                 page.name
             );
             anyhow::ensure!(
-                out.items
-                    .iter()
-                    .all(|(_, confidence)| *confidence == Some(1.0)),
+                out.items.iter().all(|i| i.confidence == Some(1.0)),
                 "{}: an item lacks a required field",
                 page.name
             );

@@ -4,11 +4,14 @@
 //! # Layout
 //! - [`corpus`]: the books.toscrape.com pages, read from the Scrapy benchmark tarball.
 //! - [`native`]: the listing fields extracted in plain Rust, the baseline for the plugin.
+//! - [`autoextract`]: `trawl-bench autoextract`: the selector-free extractors' quality on
+//!   the annotated corpora and their cost per page against css-extractor.
 //! - [`stats`]: medians and percentiles of timing samples.
 //! - [`extract`]: `trawl-bench extract`: css-extractor through the host versus native.
 //! - [`platform`]: `trawl-bench platform`: per-call overhead, start-up from the compile
 //!   cache, throughput with the pooling allocator on and off.
 
+pub mod autoextract;
 pub mod corpus;
 pub mod extract;
 pub mod native;

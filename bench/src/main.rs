@@ -18,6 +18,9 @@ enum Command {
     /// Per-call overhead, start-up with 20 plugins cached versus cold, and throughput with
     /// the pooling allocator on versus off.
     Platform(trawl_bench::platform::Args),
+    /// product-extractor and article-extractor on the annotated corpora: precision,
+    /// recall and F1 per field, and the time per page against css-extractor.
+    Autoextract(trawl_bench::autoextract::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Extract(args) => println!("{}", trawl_bench::extract::run(&args, &tokio)?),
         Command::Platform(args) => println!("{}", trawl_bench::platform::run(&args, &tokio)?),
+        Command::Autoextract(args) => println!("{}", trawl_bench::autoextract::run(&args)?),
     }
     Ok(())
 }

@@ -15,6 +15,8 @@
 //!   tripping one says.
 //! - `text`, `serial`: an element's text and its HTML, under a byte budget.
 //! - `selector`: CSS selectors, parsed once per thread, matched with caches per query.
+//! - `tree`: the whole document as one [`FlatTree`] ([`Document::tree`]), for plugins that
+//!   read a page's structure as a whole.
 //! - [`sanitize`]: the page made safe to show in the console's frame; [`picker`]: element
 //!   paths, and selectors checked or proposed from example clicks (the schema builder's).
 
@@ -23,6 +25,7 @@ pub mod sanitize;
 mod selector;
 mod serial;
 mod text;
+mod tree;
 
 use std::time::Instant;
 
@@ -31,6 +34,7 @@ use html5ever::tendril::TendrilSink;
 use scraper::{ElementRef, Html, HtmlTreeSink};
 
 pub use selector::parse as parse_selector;
+pub use tree::FlatTree;
 
 /// Where a value comes from, relative to an element (the WIT `source`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -22,6 +22,8 @@ pub const BUNDLED: &[&[u8]] = &[
     components::PARQUET_EXPORTER,
     components::JSONLD_EXTRACTOR,
     components::JSON_EXTRACTOR,
+    components::PRODUCT_EXTRACTOR,
+    components::ARTICLE_EXTRACTOR,
 ];
 
 /// Compile each bundled plugin, and record it (or refresh its bytes) in the database;

@@ -232,10 +232,12 @@ async fn run(
             let items: Vec<Value> = output
                 .items
                 .iter()
-                .map(|(item, confidence)| {
+                .map(|extracted| {
+                    let item = &extracted.value;
                     let problems = crate::validate::item_problems(&validator, item);
                     let empty = crate::validate::is_empty_item(item);
-                    json!({"item": item, "confidence": confidence, "valid": problems.is_empty(), "empty": empty, "problems": problems})
+                    let fields = crate::model::field_meta_json(&extracted.fields);
+                    json!({"item": item, "confidence": extracted.confidence, "fields": fields, "valid": problems.is_empty(), "empty": empty, "problems": problems})
                 })
                 .collect();
             let report = json!({

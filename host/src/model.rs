@@ -81,6 +81,52 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where an extractor found the value of an item's field.
+    pub enum FieldOrigin {
+        /// Structured data the page carries for machines: JSON-LD, microdata, RDFa.
+        StructuredData = "structured_data",
+        /// A `<meta>` tag (OpenGraph, product and article tags).
+        Meta = "meta",
+        /// The page's visible content, read by the extractor's own rules.
+        PageText = "page_text",
+        /// A hint of the schema's, which overrides the rules.
+        Hint = "hint",
+        /// Anything else (a URL, a default).
+        Other = "other",
+    }
+}
+
+/// The metadata of an item's fields as one JSON object by field name, as results store
+/// it (none when the extractor said nothing).
+pub fn field_meta_json(fields: &[(String, FieldMeta)]) -> Option<serde_json::Value> {
+    if fields.is_empty() {
+        return None;
+    }
+    let object = fields
+        .iter()
+        .map(|(name, meta)| {
+            let meta = serde_json::to_value(meta).expect("field metadata always serialises");
+            (name.clone(), meta)
+        })
+        .collect();
+    Some(serde_json::Value::Object(object))
+}
+
+/// What the extractor said of one field of a stored item: its own confidence, and where
+/// the value was found. Stored beside the item as `{"<field>": {…}}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FieldMeta {
+    /// How sure the extractor is of this value, in [0, 1], when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// Where the value was found.
+    pub origin: FieldOrigin,
+    /// Finer detail for people (`json-ld`, `og:price:amount`, `the h1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+text_enum! {
     /// Which world a plugin implements.
     pub enum PluginKind {
         /// `extractor-plugin`: pages in, items out.

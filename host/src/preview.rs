@@ -52,6 +52,8 @@ pub enum Pages {
 pub struct Item {
     pub data: Value,
     pub confidence: Option<f32>,
+    /// What the extractor said of each field, as results store it.
+    pub fields: Option<Value>,
     pub problems: Vec<Problem>,
     /// Whether a run would store it (strict validation drops invalid items; empty items
     /// are never stored).
@@ -228,7 +230,8 @@ async fn extract(
             out.follow = output.follow;
             out.links = output.links;
             out.refused = output.refused;
-            for (mut data, confidence) in output.items {
+            for item in output.items {
+                let mut data = item.value;
                 let empty = validate::is_empty_item(&data);
                 validate::make_storable(&mut data);
                 let problems = match &schema.validator {
@@ -238,7 +241,8 @@ async fn extract(
                 let kept = !empty && (problems.is_empty() || schema.mode != ValidationMode::Strict);
                 out.items.push(Item {
                     data,
-                    confidence,
+                    confidence: item.confidence,
+                    fields: crate::model::field_meta_json(&item.fields),
                     problems,
                     kept,
                 });

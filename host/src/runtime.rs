@@ -16,7 +16,8 @@
 //!   busy owners, and how many calls run at once.
 //! - [`limits`], [`error`]: what a call may use, and how a failed call is told apart.
 //! - [`page`], `host`, [`log`], [`bindings`]: the page resource, the host side of the
-//!   imports, log lines, and the generated bindings.
+//!   imports, log lines, and the generated bindings of every WIT version served;
+//!   `world`, one face on those versions for the calls.
 
 pub mod bindings;
 mod call;
@@ -34,11 +35,12 @@ mod share;
 mod slots;
 mod store;
 mod trap;
+mod world;
 
 pub use engine::Runtime;
 pub use error::{CallError, CallErrorKind, PluginErrorInfo, PluginErrorKind};
 pub use export::ExportSession;
-pub use extract::ExtractOutput;
+pub use extract::{ExtractOutput, ExtractedItem};
 pub use limits::{CallLimits, SchemaLimits};
 pub use load::{LoadError, LoadedPlugin, PluginKind, PluginManifest, WIT_VERSIONS};
 pub use log::LogLine;

@@ -1,4 +1,5 @@
-//! The wit-bindgen glue, generated from `wit/` (a link to the workspace's WIT package).
+//! The wit-bindgen glue, generated from `wit/0.2.0` (`wit/` is a link to the workspace's WIT
+//! packages, every version the host serves).
 //!
 //! Both worlds are generated here, in two modules. `pub_export_macro` makes wit-bindgen
 //! split each world's component-type section in two: the section emitted in this crate
@@ -14,8 +15,8 @@
 /// the `extractor` export.
 pub mod extractor {
     wit_bindgen::generate!({
-        path: "wit",
-        world: "trawl:plugin/extractor-plugin@0.1.0",
+        path: "wit/0.2.0",
+        world: "trawl:plugin/extractor-plugin@0.2.0",
         runtime_path: "::trawl_sdk::__private::wit_bindgen::rt",
         pub_export_macro: true,
         export_macro_name: "__export_extractor_world",
@@ -27,15 +28,15 @@ pub mod extractor {
 /// `extractor` so that both worlds use one `PluginError` and one `log`.
 pub mod exporter {
     wit_bindgen::generate!({
-        path: "wit",
-        world: "trawl:plugin/exporter-plugin@0.1.0",
+        path: "wit/0.2.0",
+        world: "trawl:plugin/exporter-plugin@0.2.0",
         runtime_path: "::trawl_sdk::__private::wit_bindgen::rt",
         pub_export_macro: true,
         export_macro_name: "__export_exporter_world",
         default_bindings_module: "::trawl_sdk::__private::bindings::exporter",
         with: {
-            "trawl:plugin/types@0.1.0": super::extractor::trawl::plugin::types,
-            "trawl:plugin/log@0.1.0": super::extractor::trawl::plugin::log,
+            "trawl:plugin/types@0.2.0": super::extractor::trawl::plugin::types,
+            "trawl:plugin/log@0.2.0": super::extractor::trawl::plugin::log,
         },
     });
 }

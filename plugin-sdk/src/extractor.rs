@@ -86,6 +86,9 @@ pub struct Item {
     pub json: String,
     /// How sure the plugin is of this item, in `[0, 1]`, when it knows.
     pub confidence: Option<f32>,
+    /// What the plugin knows of each field: its own confidence and where it was found.
+    /// The host stores it beside the item (a field at most once: the first entry wins).
+    pub fields: Vec<FieldMeta>,
 }
 
 impl Item {
@@ -99,6 +102,7 @@ impl Item {
         Self {
             json: value.to_string(),
             confidence: None,
+            fields: Vec::new(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Item {
         Self {
             json: json.into(),
             confidence: None,
+            fields: Vec::new(),
         }
     }
 
@@ -124,6 +129,108 @@ impl Item {
     pub fn with_confidence(mut self, confidence: f32) -> Self {
         self.confidence = (!confidence.is_nan()).then(|| confidence.clamp(0.0, 1.0));
         self
+    }
+
+    /// Say what the plugin knows of one field of the item.
+    ///
+    /// ```
+    /// use trawl_sdk::{FieldMeta, Item, Origin};
+    ///
+    /// let item = Item::from_json(r#"{"price":9.5}"#)
+    ///     .with_field(FieldMeta::new("price", Origin::StructuredData).confidence(0.95).detail("json-ld"));
+    /// assert_eq!(item.fields[0].name, "price");
+    /// assert_eq!(item.fields[0].confidence, Some(0.95));
+    /// ```
+    pub fn with_field(mut self, field: FieldMeta) -> Self {
+        self.fields.push(field);
+        self
+    }
+}
+
+/// Where the value of a field was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Structured data the page carries for machines: JSON-LD, microdata, RDFa.
+    StructuredData,
+    /// A `<meta>` tag (OpenGraph, product and article tags, `itemprop` on `<meta>`).
+    Meta,
+    /// The page's visible content, read by the plugin's own rules.
+    PageText,
+    /// A hint of the schema's, which overrides the rules.
+    Hint,
+    /// Anything else (a URL, a default).
+    Other,
+}
+
+/// What a plugin knows of one field of an item ([`Item::with_field`]).
+///
+/// ```
+/// use trawl_sdk::{FieldMeta, Origin};
+///
+/// let meta = FieldMeta::new("headline", Origin::Meta).confidence(2.0).detail("og:title");
+/// assert_eq!(meta.confidence, Some(1.0));
+/// assert_eq!(meta.detail.as_deref(), Some("og:title"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldMeta {
+    /// The field: a top-level property name of the item.
+    pub name: String,
+    /// How sure the plugin is of the value, in `[0, 1]`, when it knows.
+    pub confidence: Option<f32>,
+    /// Where the value was found.
+    pub origin: Origin,
+    /// Finer detail for people (`json-ld`, `og:price:amount`, `the h1`).
+    pub detail: Option<String>,
+}
+
+impl FieldMeta {
+    /// A field found at `origin`, of unknown confidence.
+    ///
+    /// ```
+    /// let meta = trawl_sdk::FieldMeta::new("sku", trawl_sdk::Origin::PageText);
+    /// assert_eq!(meta.confidence, None);
+    /// ```
+    pub fn new(name: impl Into<String>, origin: Origin) -> Self {
+        Self {
+            name: name.into(),
+            confidence: None,
+            origin,
+            detail: None,
+        }
+    }
+
+    /// Set the confidence, clamped to `[0, 1]` (NaN means unknown).
+    ///
+    /// ```
+    /// let meta = trawl_sdk::FieldMeta::new("sku", trawl_sdk::Origin::PageText).confidence(f32::NAN);
+    /// assert_eq!(meta.confidence, None);
+    /// ```
+    pub fn confidence(mut self, confidence: f32) -> Self {
+        self.confidence = (!confidence.is_nan()).then(|| confidence.clamp(0.0, 1.0));
+        self
+    }
+
+    /// Set the detail of the origin.
+    ///
+    /// ```
+    /// let meta = trawl_sdk::FieldMeta::new("sku", trawl_sdk::Origin::PageText).detail("label SKU:");
+    /// assert_eq!(meta.detail.as_deref(), Some("label SKU:"));
+    /// ```
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+impl From<Origin> for raw_extractor::Origin {
+    fn from(origin: Origin) -> Self {
+        match origin {
+            Origin::StructuredData => Self::StructuredData,
+            Origin::Meta => Self::Meta,
+            Origin::PageText => Self::PageText,
+            Origin::Hint => Self::Hint,
+            Origin::Other => Self::Other,
+        }
     }
 }
 
@@ -209,6 +316,16 @@ impl From<Extraction> for raw_extractor::Extraction {
                 .map(|item| raw_extractor::Item {
                     json: item.json,
                     confidence: item.confidence,
+                    fields: item
+                        .fields
+                        .into_iter()
+                        .map(|f| raw_extractor::FieldMeta {
+                            name: f.name,
+                            confidence: f.confidence,
+                            origin: f.origin.into(),
+                            detail: f.detail,
+                        })
+                        .collect(),
                 })
                 .collect(),
             follow: extraction.follow,

@@ -4,9 +4,9 @@
 //! A plugin is a `cdylib` crate built for `wasm32-wasip2`. It implements one trait,
 //! [`Extractor`] or [`Exporter`], and registers its type with
 //! [`register_extractor!`] or [`register_exporter!`]; the result is a WebAssembly
-//! component of the world `trawl:plugin/extractor-plugin@0.1.0` or
-//! `trawl:plugin/exporter-plugin@0.1.0`. The WIT it was built from ships in this crate
-//! (`wit/`) and is the whole contract: plugins get no filesystem, network, environment or
+//! component of the world `trawl:plugin/extractor-plugin@0.2.0` or
+//! `trawl:plugin/exporter-plugin@0.2.0` (the host serves 0.1.0 plugins too). The WIT it was
+//! built from ships in this crate (`wit/0.2.0/`) and is the whole contract: plugins get no filesystem, network, environment or
 //! clock, the host does all I/O.
 //!
 //! ```no_run
@@ -43,10 +43,14 @@
 //! [`Page`] and the host's log need the host.
 //!
 //! # Layout
-//! - [`extractor`]: the [`Extractor`] trait, [`Item`], [`Extraction`], [`register_extractor!`].
+//! - [`extractor`]: the [`Extractor`] trait, [`Item`] and its fields' [`FieldMeta`],
+//!   [`Extraction`], [`register_extractor!`].
 //! - [`exporter`]: the [`Exporter`] trait, [`Format`], [`register_exporter!`].
 //! - [`page`]: [`Page`] and its batch DOM queries: [`Node`], [`Field`], [`Source`], [`Table`],
 //!   and the [`Dom`] trait that lets tests stand in for a page.
+//! - [`tree`]: [`Tree`], the whole page in one call ([`Page::tree`]), for extractors that
+//!   read a page's structure as a whole.
+//! - [`json_repair`]: reading the JSON pages embed (JSON-LD) the way they write it.
 //! - [`input`]: [`Schema`] and [`Options`], the JSON texts a call receives.
 //! - [`error`]: [`PluginError`], the failures a plugin reports on purpose.
 //! - [`hints`]: refusing unknown `x-` hints, with the one likely meant.
@@ -69,18 +73,21 @@ pub mod extractor;
 pub mod hints;
 pub mod info;
 pub mod input;
+pub mod json_repair;
 pub mod log;
 pub mod number;
 pub mod page;
+pub mod tree;
 
 pub use error::PluginError;
 pub use exporter::{Exporter, Format};
-pub use extractor::{Extraction, Extractor, Item};
+pub use extractor::{Extraction, Extractor, FieldMeta, Item, Origin};
 pub use info::PluginInfo;
 pub use input::{Options, Schema};
 pub use page::{Dom, Field, Node, Page, QueryError, Row, Source, Table};
 /// The JSON library the SDK speaks, re-exported so plugins use the same version.
 pub use serde_json;
+pub use tree::Tree;
 
 /// Everything a plugin usually needs, in one `use trawl_sdk::prelude::*;`.
 ///
@@ -95,9 +102,9 @@ pub mod prelude {
     pub use crate::log;
     pub use crate::serde_json::{self, Value, json};
     pub use crate::{
-        Dom, Exporter, Extraction, Extractor, Field, Format, Item, Node, Options, Page,
-        PluginError, PluginInfo, QueryError, Schema, Source, Table, plugin_info, register_exporter,
-        register_extractor,
+        Dom, Exporter, Extraction, Extractor, Field, FieldMeta, Format, Item, Node, Options,
+        Origin, Page, PluginError, PluginInfo, QueryError, Schema, Source, Table, Tree,
+        plugin_info, register_exporter, register_extractor,
     };
 }
 

@@ -616,6 +616,28 @@ impl<'a> Page<'a> {
         self.raw.body()
     }
 
+    /// The whole document as one [`Tree`](crate::Tree), in one boundary crossing: every
+    /// element (with its [`Node`] handle) and text node, in document order. Meant for
+    /// extractors that look at the whole page; a plugin that needs a few values reads them
+    /// with [`Page::select_read`] at a fraction of the cost.
+    ///
+    /// ```no_run
+    /// # fn f(page: &trawl_sdk::Page) -> Result<(), trawl_sdk::PluginError> {
+    /// let tree = page.tree()?;
+    /// let headings = (0..tree.len()).filter(|&i| tree.tag(i) == "h2").count();
+    /// # Ok(()) }
+    /// ```
+    pub fn tree(&self) -> Result<crate::Tree, crate::PluginError> {
+        let raw = self.raw.tree().map_err(QueryError::from)?;
+        Ok(crate::Tree::from_parts(
+            raw.parent,
+            raw.tag,
+            raw.text,
+            raw.attributes,
+            raw.node,
+        )?)
+    }
+
     /// The elements matching `selector` in the whole document, in document order.
     ///
     /// ```no_run

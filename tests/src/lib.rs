@@ -15,6 +15,8 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 use trawl_host::{AppState, Config};
 
+pub mod quality;
+
 /// Where the test databases live. Names made here are `trawl_test_<unix time>_<uuid>`:
 /// only such names are ever put into SQL text.
 async fn server_options() -> anyhow::Result<PgConnectOptions> {

@@ -58,7 +58,7 @@ async fn a_new_extractor_tests_builds_and_runs() -> anyhow::Result<()> {
     let titles: Vec<&str> = out
         .items
         .iter()
-        .filter_map(|(v, _)| v["title"].as_str())
+        .filter_map(|i| i.value["title"].as_str())
         .collect();
     assert!(titles.contains(&"The Black Maria"), "{titles:?}");
     Ok(())

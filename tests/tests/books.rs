@@ -110,9 +110,9 @@ async fn every_product_pod_on_every_page_is_extracted() {
             .extract(&plugin, page(&html), schema.clone(), "{}".into(), None)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let items: Vec<Value> = out.items.iter().map(|(v, _)| v.clone()).collect();
+        let items: Vec<Value> = out.items.iter().map(|i| i.value.clone()).collect();
         assert_eq!(items, expected, "{name}");
-        for (_, confidence) in &out.items {
+        for confidence in out.items.iter().map(|i| &i.confidence) {
             assert_eq!(
                 *confidence,
                 Some(1.0),
@@ -181,7 +181,7 @@ async fn the_detail_product_is_read_with_coercion() {
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(out.items.len(), 1, "{name}");
-        let item = &out.items[0].0;
+        let item = &out.items[0].value;
         assert_eq!(item["title"], json!(title.trim()), "{name}");
         assert_eq!(
             item["price"],

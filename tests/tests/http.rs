@@ -296,6 +296,8 @@ async fn plugins_list_the_bundled_ones() {
         "css-extractor",
         "jsonld-extractor",
         "json-extractor",
+        "product-extractor",
+        "article-extractor",
         "csv-exporter",
         "json-exporter",
         "jsonl-exporter",

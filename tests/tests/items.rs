@@ -348,6 +348,7 @@ async fn the_page_writer_splits_a_refused_batch() -> anyhow::Result<()> {
                 data,
                 confidence: None,
                 validation_errors: None,
+                field_meta: None,
             }],
             next: Vec::new(),
             next_depth: 1,

@@ -108,6 +108,8 @@ async fn bundled_names_are_reserved_and_names_belong_to_their_owner() -> anyhow:
         "json-exporter",
         "jsonld-extractor",
         "json-extractor",
+        "product-extractor",
+        "article-extractor",
         "jsonl-exporter",
         "parquet-exporter",
         "xlsx-exporter",

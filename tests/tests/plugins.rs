@@ -22,7 +22,7 @@ async fn admins_upload_and_the_same_bytes_come_back() -> anyhow::Result<()> {
     assert_eq!(plugin["name"], "hostile");
     assert_eq!(plugin["version"], "0.1.0");
     assert_eq!(plugin["kind"], "extractor");
-    assert_eq!(plugin["wit_version"], "0.1.0");
+    assert_eq!(plugin["wit_version"], "0.2.0");
     assert_eq!(plugin["system"], false);
     assert_eq!(plugin["digest"].as_str().map(str::len), Some(64));
 
@@ -352,4 +352,53 @@ fn a_restart_compiles_nothing_it_compiled_before() {
         .with_cache_dir(cache);
     third.load(&test_plugin("hostile")).expect("recompiles");
     assert!(std::fs::metadata(&files[0]).expect("meta").len() > 1000);
+}
+
+/// A plugin built for `trawl:plugin@0.1.0` (the chameleon exporter as it was built before
+/// 0.2.0, kept as a binary fixture) is still accepted, says its WIT version, and writes
+/// an export on a host that serves 0.2.0.
+#[tokio::test]
+async fn plugins_built_for_wit_0_1_are_still_accepted_and_used() -> anyhow::Result<()> {
+    let site = serve_site(catalogue()).await?;
+    let host = TestHost::start().await?;
+    let old = std::fs::read(trawl_tests::fixtures().join("plugins/chameleon-wit-0.1.0.wasm"))?;
+    let (status, plugin) = host.upload(&host.admin_key, old).await?;
+    assert_eq!(status, 201, "{plugin}");
+    assert_eq!(plugin["name"], "chameleon");
+    assert_eq!(plugin["kind"], "exporter");
+    assert_eq!(plugin["wit_version"], "0.1.0");
+
+    let key = host.member("old@example.com").await?;
+    let schema = json!({"name": "books", "json_schema": trawl_tests::catalogue::schema()});
+    let run = host
+        .one_page_run(
+            &key,
+            schema,
+            &format!("http://{site}/catalogue/page-1.html"),
+        )
+        .await?;
+    let run = host.wait_run(&key, &run, Duration::from_secs(60)).await?;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let items = run["counters"]["items_new"].as_u64().expect("items");
+    assert!(items > 0, "{run}");
+    let (status, export) = host
+        .call(
+            "POST",
+            &format!("/v1/runs/{}/exports", run["id"].as_str().expect("id")),
+            &key,
+            Some(json!({"format": "chameleon"})),
+        )
+        .await?;
+    assert_eq!(status, 202, "{export}");
+    let export = host
+        .wait_export(
+            &key,
+            export["id"].as_str().expect("id"),
+            Duration::from_secs(60),
+        )
+        .await?;
+    assert_eq!(export["status"], "succeeded", "{export}");
+    // Eight bytes per row: the chameleon's default.
+    assert_eq!(export["size_bytes"].as_u64(), Some(items * 8), "{export}");
+    host.stop().await
 }

@@ -42,7 +42,7 @@ async fn assert_recovers(runtime: &Arc<Runtime>, plugin: &Arc<LoadedPlugin>) {
         .await
         .expect("the next call works");
     assert_eq!(ok.items.len(), 1);
-    assert_eq!(ok.items[0].0, serde_json::json!({"ok": true}));
+    assert_eq!(ok.items[0].value, serde_json::json!({"ok": true}));
 }
 
 #[tokio::test]
@@ -189,7 +189,13 @@ async fn html_is_parsed_first_only_for_plugins_that_query_the_dom() {
         headers: vec![("content-type".into(), "application/json".into())],
         body: r#"{"p": "not html"}"#.into(),
     });
-    let hello = || vec![(serde_json::json!({"text": "hello"}), Some(1.0))];
+    let hello = || {
+        vec![trawl_host::runtime::ExtractedItem {
+            value: serde_json::json!({"text": "hello"}),
+            confidence: Some(1.0),
+            fields: Vec::new(),
+        }]
+    };
 
     assert!(
         plugin.queries_dom(),

@@ -365,6 +365,9 @@ async fn extract(
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", page.name))
         .items
+        .into_iter()
+        .map(|i| (i.value, i.confidence))
+        .collect()
 }
 
 #[tokio::test]

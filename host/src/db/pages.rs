@@ -252,6 +252,7 @@ pub async fn complete_batch(
     let mut hashes = Vec::with_capacity(rows);
     let mut confidence = Vec::with_capacity(rows);
     let mut errors = Vec::with_capacity(rows);
+    let mut field_meta = Vec::with_capacity(rows);
     let mut next = Vec::new();
     let mut next_depth = Vec::new();
     for (index, page) in pages.iter().enumerate() {
@@ -264,6 +265,7 @@ pub async fn complete_batch(
             hashes.push(item.content_hash.as_slice());
             confidence.push(item.confidence);
             errors.push(item.validation_errors.as_deref());
+            field_meta.push(item.field_meta.as_deref());
         }
         next.extend(page.next.iter().map(String::as_str));
         next_depth.extend(page.next.iter().map(|_| page.next_depth));
@@ -287,10 +289,10 @@ pub async fn complete_batch(
     let fuel: Vec<i64> = pages.iter().map(|p| p.fuel).collect();
     let stored = sqlx::query_scalar!(
         r#"WITH stored AS (
-               INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors)
-               SELECT t.id, $1, $2, $3, t.source, t.data::jsonb, t.hash, t.confidence, t.errors::jsonb
-               FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bytea[], $8::real[], $9::text[])
-                    AS t(id, source, data, hash, confidence, errors)
+               INSERT INTO results (id, run_id, job_id, dedup_key, source_url, data, content_hash, confidence, validation_errors, field_meta)
+               SELECT t.id, $1, $2, $3, t.source, t.data::jsonb, t.hash, t.confidence, t.errors::jsonb, t.meta::jsonb
+               FROM unnest($4::uuid[], $5::text[], $6::text[], $7::bytea[], $8::real[], $9::text[], $26::text[])
+                    AS t(id, source, data, hash, confidence, errors, meta)
                ON CONFLICT (dedup_key, content_hash) DO NOTHING
                RETURNING id
            ), counted AS (
@@ -356,6 +358,7 @@ pub async fn complete_batch(
         &page_no,
         &candidates,
         &fuel,
+        &field_meta as &[Option<&str>],
     )
     .fetch_all(ex)
     .await?;

@@ -16,6 +16,7 @@ pub struct ResultRow {
     pub content_hash: Vec<u8>,
     pub confidence: Option<f32>,
     pub validation_errors: Option<serde_json::Value>,
+    pub field_meta: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -28,6 +29,8 @@ pub struct NewResult {
     pub confidence: Option<f32>,
     /// JSON array text of validation errors (lenient mode), if any.
     pub validation_errors: Option<String>,
+    /// JSON object text of what the extractor said of each field, if it said anything.
+    pub field_meta: Option<String>,
 }
 
 /// A run's results in id order, after the `after` cursor, those `filters` take (the
@@ -43,7 +46,7 @@ pub async fn list(
     sqlx::query_as!(
         ResultRow,
         r#"SELECT id AS "id: ResultId", run_id AS "run_id: RunId", source_url, data, content_hash, confidence,
-                  validation_errors, created_at
+                  validation_errors, field_meta, created_at
            FROM results r
            WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2)
              AND ($4::float8 IS NULL OR coalesce(r.confidence, 1) >= $4)
@@ -73,6 +76,7 @@ pub struct ExportItem {
     pub source_url: String,
     pub confidence: Option<f32>,
     pub validation_errors: Option<String>,
+    pub field_meta: Option<String>,
 }
 
 /// What an export reads: one run, or every run of a job with each item once.
@@ -99,7 +103,7 @@ pub async fn export_batch(
             sqlx::query_as!(
                 ExportItem,
                 r#"SELECT id AS "id: ResultId", data::text AS "data!", source_url, confidence,
-                          validation_errors::text AS validation_errors
+                          validation_errors::text AS validation_errors, field_meta::text AS field_meta
                    FROM results r
                    WHERE run_id = $1 AND ($2::uuid IS NULL OR id > $2)
                      AND ($3::float8 IS NULL OR coalesce(r.confidence, 1) >= $3)
@@ -124,7 +128,7 @@ pub async fn export_batch(
             sqlx::query_as!(
                 ExportItem,
                 r#"SELECT id AS "id: ResultId", data::text AS "data!", source_url, confidence,
-                          validation_errors::text AS validation_errors
+                          validation_errors::text AS validation_errors, field_meta::text AS field_meta
                    FROM results r
                    WHERE job_id = $1 AND ($2::uuid IS NULL OR id > $2)
                      AND ($3::float8 IS NULL OR coalesce(r.confidence, 1) >= $3)

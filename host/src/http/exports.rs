@@ -44,7 +44,8 @@ pub struct ExportIn {
     pub format: String,
     /// Options: the host's own — `fields` (columns to export, in order), `omit` (columns
     /// to leave out), `include` (extra columns: `source_url`, `confidence`,
-    /// `validation_errors`, written as `_source_url`, `_confidence`, `_validation_errors`),
+    /// `validation_errors`, `fields`, written as `_source_url`, `_confidence`,
+    /// `_validation_errors`, `_fields`),
     /// `gzip` (text formats) — and the exporter's, documented per format. Unknown options
     /// are refused (`invalid_export_options`).
     #[serde(default)]

@@ -94,6 +94,11 @@ pub struct PreviewItem {
     pub data: serde_json::Value,
     /// The plugin's confidence, 0 to 1.
     pub confidence: Option<f32>,
+    /// What the extractor said of each field (by name): its confidence and where the
+    /// value was found, as results store it. Absent when it said nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, crate::model::FieldMeta>>)]
+    pub fields: Option<serde_json::Value>,
     /// What the schema's validation finds wrong with it, by JSON pointer.
     pub problems: Vec<Problem>,
     /// Whether a run would store it: strict validation drops invalid items, and empty
@@ -212,6 +217,7 @@ fn page_out(p: preview::PagePreview) -> PagePreview {
             .map(|i| PreviewItem {
                 data: i.data,
                 confidence: i.confidence,
+                fields: i.fields,
                 problems: i.problems,
                 kept: i.kept,
             })

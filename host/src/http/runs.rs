@@ -14,7 +14,7 @@ use super::list::{Page, PageQuery};
 use crate::db::runs::Counters;
 use crate::db::{self, results::ResultRow, runs::RunOverrides, runs::RunRow};
 use crate::ids::{JobId, ResultId, RunId};
-use crate::model::{PageState, RunStatus, Trigger};
+use crate::model::{FieldMeta, PageState, RunStatus, Trigger};
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -540,6 +540,11 @@ pub struct ResultOut {
     /// Lenient mode: how the item breaks the schema.
     #[schema(value_type = Option<Vec<Object>>)]
     pub validation_errors: Option<serde_json::Value>,
+    /// What the extractor said of each field (by name): its own confidence and where the
+    /// value was found. Absent when it said nothing (plugins built for WIT 0.1.0 never do).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, FieldMeta>>)]
+    pub fields: Option<serde_json::Value>,
     /// Stored.
     pub created_at: DateTime<Utc>,
 }
@@ -553,6 +558,7 @@ impl From<ResultRow> for ResultOut {
             content_hash: hex::encode(r.content_hash),
             confidence: r.confidence,
             validation_errors: r.validation_errors,
+            fields: r.field_meta,
             created_at: r.created_at,
         }
     }

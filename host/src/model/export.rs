@@ -17,6 +17,8 @@ text_enum! {
         Confidence = "confidence",
         /// What schema validation said of the item (or null), as `_validation_errors`.
         ValidationErrors = "validation_errors",
+        /// What the extractor said of each field (or null), as `_fields`.
+        Fields = "fields",
     }
 }
 
@@ -27,6 +29,7 @@ impl ExtraColumn {
             Self::SourceUrl => "_source_url",
             Self::Confidence => "_confidence",
             Self::ValidationErrors => "_validation_errors",
+            Self::Fields => "_fields",
         }
     }
 
@@ -39,6 +42,10 @@ impl ExtraColumn {
                 serde_json::json!({"type": ["array", "null"], "items": {"type": "object",
                     "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}})
             }
+            Self::Fields => serde_json::json!({"type": ["object", "null"],
+                "additionalProperties": {"type": "object", "properties": {
+                    "confidence": {"type": "number"}, "origin": {"type": "string"},
+                    "detail": {"type": "string"}}}}),
         }
     }
 }
@@ -169,14 +176,14 @@ impl HostOptions {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => {
                 let list: Vec<String> = serde_json::from_value(v).map_err(|_| {
-                    "option `include` must be a list of: source_url, confidence, validation_errors"
+                    "option `include` must be a list of: source_url, confidence, validation_errors, fields"
                         .to_owned()
                 })?;
                 let mut extras: Vec<ExtraColumn> = Vec::new();
                 for name in list {
                     let extra: ExtraColumn = name.parse().map_err(|_| {
                         format!(
-                            "option `include` takes source_url, confidence and validation_errors, not {name:?}"
+                            "option `include` takes source_url, confidence, validation_errors and fields, not {name:?}"
                         )
                     })?;
                     if !extras.contains(&extra) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::types::PluginError;
+use super::bindings::{v0_1, v0_2};
 use super::store::PluginState;
 pub(crate) use super::trap::HostTrap;
 
@@ -30,21 +30,30 @@ pub struct PluginErrorInfo {
     pub message: String,
 }
 
-impl From<PluginError> for PluginErrorInfo {
-    fn from(e: PluginError) -> Self {
+impl PluginErrorInfo {
+    fn of(kind: PluginErrorKind, message: String) -> Self {
+        Self { kind, message }
+    }
+}
+
+impl From<v0_1::types::PluginError> for PluginErrorInfo {
+    fn from(e: v0_1::types::PluginError) -> Self {
+        use v0_1::types::PluginError as E;
         match e {
-            PluginError::InvalidInput(message) => Self {
-                kind: PluginErrorKind::InvalidInput,
-                message,
-            },
-            PluginError::Unsupported(message) => Self {
-                kind: PluginErrorKind::Unsupported,
-                message,
-            },
-            PluginError::Other(message) => Self {
-                kind: PluginErrorKind::Other,
-                message,
-            },
+            E::InvalidInput(m) => Self::of(PluginErrorKind::InvalidInput, m),
+            E::Unsupported(m) => Self::of(PluginErrorKind::Unsupported, m),
+            E::Other(m) => Self::of(PluginErrorKind::Other, m),
+        }
+    }
+}
+
+impl From<v0_2::types::PluginError> for PluginErrorInfo {
+    fn from(e: v0_2::types::PluginError) -> Self {
+        use v0_2::types::PluginError as E;
+        match e {
+            E::InvalidInput(m) => Self::of(PluginErrorKind::InvalidInput, m),
+            E::Unsupported(m) => Self::of(PluginErrorKind::Unsupported, m),
+            E::Other(m) => Self::of(PluginErrorKind::Other, m),
         }
     }
 }

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::bindings;
-use super::bindings::exporter::ExporterPlugin;
 use super::call::off_thread;
 use super::engine::Runtime;
-use super::error::{CallError, CallErrorKind, classify};
+use super::error::{CallError, CallErrorKind, PluginErrorInfo, classify};
 use super::load::{LoadedPlugin, Pre};
 use super::store::{PluginState, arm, fuel_used};
+use super::world::ExporterInstance;
 
 impl Runtime {
     /// Start an export: instantiate the exporter and open a writer.
@@ -37,10 +36,7 @@ impl Runtime {
             };
             let mut store = this.new_store(&this.defaults, this.clock(&this.defaults, owner));
             let result = pre.instantiate(&mut store).and_then(|instance| {
-                let writer = instance
-                    .trawl_plugin_exporter()
-                    .writer()
-                    .call_open(&mut store, &schema, &options)?;
+                let writer = instance.open(&mut store, &schema, &options)?;
                 Ok((instance, writer))
             });
             let fuel = fuel_used(&this.defaults, &store);
@@ -48,7 +44,7 @@ impl Runtime {
             match result {
                 Err(trap) => Err(classify(trap, &store, &label).with_fuel(fuel)),
                 Ok((_, Err(e))) => {
-                    Err(CallError::new(&label, CallErrorKind::Plugin(e.into())).with_fuel(fuel))
+                    Err(CallError::new(&label, CallErrorKind::Plugin(e)).with_fuel(fuel))
                 }
                 Ok((instance, Ok(writer))) => Ok(ExportSession {
                     runtime: this.clone(),
@@ -69,7 +65,7 @@ impl Runtime {
 
 struct SessionInner {
     store: Store<PluginState>,
-    instance: ExporterPlugin,
+    instance: ExporterInstance,
     writer: ResourceAny,
 }
 
@@ -101,10 +97,7 @@ impl ExportSession {
                 instance,
                 writer,
             } = inner;
-            instance
-                .trawl_plugin_exporter()
-                .writer()
-                .call_write(store, *writer, &rows)
+            instance.write(store, *writer, &rows)
         })
         .await
     }
@@ -117,19 +110,14 @@ impl ExportSession {
                 instance,
                 writer,
             } = inner;
-            instance
-                .trawl_plugin_exporter()
-                .writer()
-                .call_finish(store, *writer)
+            instance.finish(store, *writer)
         })
         .await
     }
 
     async fn call<F>(&mut self, f: F) -> Result<Vec<u8>, CallError>
     where
-        F: FnOnce(
-                &mut SessionInner,
-            ) -> wasmtime::Result<Result<Vec<u8>, bindings::types::PluginError>>
+        F: FnOnce(&mut SessionInner) -> wasmtime::Result<Result<Vec<u8>, PluginErrorInfo>>
             + Send
             + 'static,
     {
@@ -154,7 +142,7 @@ impl ExportSession {
             let max_output = runtime.defaults.max_output;
             let out = match result {
                 Err(trap) => Err(classify(trap, &inner.store, &label2)),
-                Ok(Err(e)) => Err(CallError::new(&label2, CallErrorKind::Plugin(e.into()))),
+                Ok(Err(e)) => Err(CallError::new(&label2, CallErrorKind::Plugin(e))),
                 Ok(Ok(bytes)) if bytes.len() as u64 > max_output => Err(CallError::new(
                     &label2,
                     CallErrorKind::OutputLimit(format!(

@@ -12,17 +12,31 @@ use super::load::{LoadedPlugin, Pre};
 use super::log::LogLine;
 use super::page::{PageData, PageResource};
 use super::store::{PluginState, fuel_used};
+use super::world::RawItem;
+use crate::model::FieldMeta;
 use crate::validate::ItemIssue;
 
 /// Time past a call's deadline that finding its pagination links may take, for a plugin
 /// that returned just in time.
 const LINK_GRACE: Duration = Duration::from_secs(1);
 
+/// One item the plugin returned, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractedItem {
+    /// The item, a JSON object.
+    pub value: serde_json::Value,
+    /// How sure the plugin is of it, in [0, 1], or none.
+    pub confidence: Option<f32>,
+    /// What the plugin said of its fields (0.2.0 plugins), by field name: only fields the
+    /// item has, each once (the first entry wins), confidences clamped into [0, 1].
+    pub fields: Vec<(String, FieldMeta)>,
+}
+
 /// The output of one `extract` call.
 #[derive(Debug)]
 pub struct ExtractOutput {
-    /// Items as parsed JSON objects with their confidence (in [0, 1], or none).
-    pub items: Vec<(serde_json::Value, Option<f32>)>,
+    /// Items as parsed JSON objects with their confidence and field metadata.
+    pub items: Vec<ExtractedItem>,
     /// Items that could not be read (not JSON, not an object), by their index in what
     /// the plugin returned; `items` holds the others, in order.
     pub refused: Vec<ItemIssue>,
@@ -153,9 +167,7 @@ impl Runtime {
             let instance = pre.instantiate(&mut store)?;
             let page = store.data_mut().table.push(resource)?;
             page_rep = Some(page.rep());
-            instance
-                .trawl_plugin_extractor()
-                .call_extract(&mut store, page, schema, options)
+            instance.extract(&mut store, page, schema, options)
         })();
         let fuel = fuel_used(limits, &store);
         if is_html && let Some(rep) = page_rep {
@@ -168,8 +180,7 @@ impl Runtime {
             Err(trap) => return Err(classify(trap, &store, &label).with_fuel(fuel)),
             Ok(Err(plugin_error)) => {
                 return Err(
-                    CallError::new(&label, CallErrorKind::Plugin(plugin_error.into()))
-                        .with_fuel(fuel),
+                    CallError::new(&label, CallErrorKind::Plugin(plugin_error)).with_fuel(fuel)
                 );
             }
             Ok(Ok(extraction)) => extraction,
@@ -191,7 +202,18 @@ impl Runtime {
                 limits.max_follow
             ));
         }
-        let bytes: usize = extraction.items.iter().map(|i| i.json.len()).sum();
+        // Field metadata counts as output too: a plugin could send megabytes of detail.
+        let bytes: usize = extraction
+            .items
+            .iter()
+            .map(|i| {
+                i.json.len()
+                    + i.fields
+                        .iter()
+                        .map(|(name, f)| name.len() + f.detail.as_ref().map_or(0, String::len) + 16)
+                        .sum::<usize>()
+            })
+            .sum();
         if bytes as u64 > limits.max_output {
             return fail(format!(
                 "{bytes} bytes of items (limit {})",
@@ -203,32 +225,10 @@ impl Runtime {
         let mut items = Vec::with_capacity(extraction.items.len());
         let mut refused = Vec::new();
         for (index, item) in extraction.items.into_iter().enumerate() {
-            let value = match serde_json::from_str::<serde_json::Value>(&item.json) {
-                Ok(value) if value.is_object() => value,
-                Ok(_) => {
-                    refused.push(ItemIssue::new(
-                        index,
-                        ItemIssue::NOT_AN_OBJECT,
-                        "the item is JSON but not an object",
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    refused.push(ItemIssue::new(
-                        index,
-                        ItemIssue::NOT_JSON,
-                        format!("the item is not JSON: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            // A confidence is a probability: NaN says nothing (none), anything else is
-            // clamped into [0, 1] (infinities too), as the SDK's `with_confidence` does.
-            let confidence = item
-                .confidence
-                .filter(|c| !c.is_nan())
-                .map(|c| c.clamp(0.0, 1.0));
-            items.push((value, confidence));
+            match read_item(index, item) {
+                Ok(item) => items.push(item),
+                Err(issue) => refused.push(issue),
+            }
         }
         // Pagination links come from the same DOM the plugin used: the page is parsed once.
         // The call's deadline bounds it too, with a moment's grace for a plugin that
@@ -266,15 +266,118 @@ impl Runtime {
     }
 }
 
+/// One item the plugin returned, read: refused (with its index and why) when it is not a
+/// JSON object. Field metadata is kept for the item's own top-level fields only, each once.
+fn read_item(index: usize, item: RawItem) -> Result<ExtractedItem, ItemIssue> {
+    let value = match serde_json::from_str::<serde_json::Value>(&item.json) {
+        Ok(value) if value.is_object() => value,
+        Ok(_) => {
+            return Err(ItemIssue::new(
+                index,
+                ItemIssue::NOT_AN_OBJECT,
+                "the item is JSON but not an object",
+            ));
+        }
+        Err(e) => {
+            return Err(ItemIssue::new(
+                index,
+                ItemIssue::NOT_JSON,
+                format!("the item is not JSON: {e}"),
+            ));
+        }
+    };
+    let mut fields: Vec<(String, FieldMeta)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (name, mut meta) in item.fields {
+        if !value.as_object().is_some_and(|o| o.contains_key(&name)) || !seen.insert(name.clone()) {
+            continue;
+        }
+        meta.confidence = probability(meta.confidence);
+        fields.push((name, meta));
+    }
+    Ok(ExtractedItem {
+        value,
+        confidence: probability(item.confidence),
+        fields,
+    })
+}
+
+/// A confidence is a probability: NaN says nothing (none), anything else is clamped into
+/// [0, 1] (infinities too), as the SDK's `with_confidence` does.
+fn probability(confidence: Option<f32>) -> Option<f32> {
+    confidence
+        .filter(|c| !c.is_nan())
+        .map(|c| c.clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Field metadata is kept for fields the item has, once each (the first wins), with
+    /// confidences made probabilities; an item that is not an object is refused.
+    #[test]
+    fn field_metadata_is_kept_for_the_items_own_fields_once() {
+        use crate::model::FieldOrigin;
+        let meta = |confidence: f32, detail: &str| FieldMeta {
+            confidence: Some(confidence),
+            origin: FieldOrigin::StructuredData,
+            detail: Some(detail.into()),
+        };
+        let item = RawItem {
+            json: r#"{"price": 9.5, "sku": "A1"}"#.into(),
+            confidence: Some(f32::NAN),
+            fields: vec![
+                ("price".into(), meta(2.0, "first")),
+                ("price".into(), meta(0.1, "second")),
+                ("colour".into(), meta(0.5, "not in the item")),
+                ("sku".into(), meta(f32::NAN, "unknown")),
+            ],
+        };
+        let read = read_item(0, item).expect("an object");
+        assert_eq!(read.confidence, None);
+        assert_eq!(
+            read.fields,
+            [
+                (
+                    "price".to_string(),
+                    FieldMeta {
+                        confidence: Some(1.0),
+                        ..meta(0.0, "first")
+                    }
+                ),
+                (
+                    "sku".to_string(),
+                    FieldMeta {
+                        confidence: None,
+                        ..meta(0.0, "unknown")
+                    }
+                ),
+            ]
+        );
+        let refused = read_item(
+            3,
+            RawItem {
+                json: "[1]".into(),
+                confidence: None,
+                fields: Vec::new(),
+            },
+        )
+        .expect_err("not an object");
+        assert_eq!(refused.index, 3);
+    }
 
     /// Refused items leave gaps: each kept item knows its place in the plugin's list.
     #[test]
     fn kept_items_know_their_index() {
         let output = |refused: &[usize], kept: usize| ExtractOutput {
-            items: (0..kept).map(|_| (serde_json::json!({}), None)).collect(),
+            items: (0..kept)
+                .map(|_| ExtractedItem {
+                    value: serde_json::json!({}),
+                    confidence: None,
+                    fields: Vec::new(),
+                })
+                .collect(),
             refused: refused
                 .iter()
                 .map(|&i| ItemIssue::new(i, ItemIssue::NOT_JSON, "x"))

@@ -1,124 +1,210 @@
-//! The host side of the imports a plugin gets: `page` (queries answered by the page's
-//! DOM, within the call's bounds and clock), `log` and `types`.
+//! The host side of the imports a plugin gets, for every WIT version served: `page`
+//! (queries answered by the page's DOM, within the call's bounds and clock), `log` and
+//! `types`. The versions share one implementation; each only converts its own types.
 
-use trawl_dom::DomError;
+use trawl_dom::{DomError, FlatTree};
 use wasmtime::component::Resource;
 
-use super::bindings::log::{self, Level};
-use super::bindings::page::{Field, Host, HostPage, Node, QueryError, Source};
-use super::bindings::types;
+use super::bindings::{v0_1, v0_2};
 use super::error::HostTrap;
 use super::page::PageResource;
 use super::store::PluginState;
 
-/// A failed query: the plugin's own mistake comes back to it as a value; a bound of the
-/// host's stops the call.
-fn answer<T>(result: Result<T, DomError>) -> wasmtime::Result<Result<T, QueryError>> {
+/// A failed query, version-neutral: the plugin's own mistake, to be answered as a value.
+enum Mistake {
+    BadSelector(String),
+    BadNode(u32),
+}
+
+/// The plugin's own mistake comes back to it as a value; a bound of the host's stops the
+/// call.
+fn answer<T>(result: Result<T, DomError>) -> wasmtime::Result<Result<T, Mistake>> {
     match result {
         Ok(value) => Ok(Ok(value)),
-        Err(DomError::BadSelector(message)) => Ok(Err(QueryError::BadSelector(message))),
-        Err(DomError::BadNode(node)) => Ok(Err(QueryError::BadNode(node))),
+        Err(DomError::BadSelector(message)) => Ok(Err(Mistake::BadSelector(message))),
+        Err(DomError::BadNode(node)) => Ok(Err(Mistake::BadNode(node))),
         Err(e) => Err(HostTrap::from_dom(e)),
     }
 }
 
-fn source(source: Source) -> trawl_dom::Source {
-    match source {
-        Source::Text => trawl_dom::Source::Text,
-        Source::InnerHtml => trawl_dom::Source::InnerHtml,
-        Source::OuterHtml => trawl_dom::Source::OuterHtml,
-        Source::Attr(name) => trawl_dom::Source::Attr(name),
-        Source::Url(name) => trawl_dom::Source::Url(name),
-    }
-}
-
-impl HostPage for PluginState {
-    fn url(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&page)?.data.url.clone())
+impl PluginState {
+    fn page_data(&self, page: &Resource<PageResource>) -> wasmtime::Result<&super::page::PageData> {
+        Ok(&self.table.get(page)?.data)
     }
 
-    fn status(&mut self, page: Resource<PageResource>) -> wasmtime::Result<u16> {
-        Ok(self.table.get(&page)?.data.status)
-    }
-
-    fn headers(&mut self, page: Resource<PageResource>) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.table.get(&page)?.data.headers.clone())
-    }
-
-    fn body(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&page)?.data.body.clone())
-    }
-
-    fn select(
+    fn select_nodes(
         &mut self,
-        page: Resource<PageResource>,
-        scopes: Vec<Node>,
-        selector: String,
-    ) -> wasmtime::Result<Result<Vec<Vec<Node>>, QueryError>> {
+        page: &Resource<PageResource>,
+        scopes: &[u32],
+        selector: &str,
+    ) -> wasmtime::Result<Result<Vec<Vec<u32>>, Mistake>> {
         let PluginState { table, clock, .. } = self;
-        let page = table.get_mut(&page)?;
+        let page = table.get_mut(page)?;
         let limits = page.limits.clone();
         answer(
             page.dom(clock)
-                .and_then(|dom| dom.select(&scopes, &selector, &limits, clock)),
+                .and_then(|dom| dom.select(scopes, selector, &limits, clock)),
         )
     }
 
-    fn read(
+    fn read_fields(
         &mut self,
-        page: Resource<PageResource>,
-        nodes: Vec<Node>,
-        fields: Vec<Field>,
-    ) -> wasmtime::Result<Result<Vec<Vec<Vec<String>>>, QueryError>> {
+        page: &Resource<PageResource>,
+        nodes: &[u32],
+        fields: &[trawl_dom::Field],
+    ) -> wasmtime::Result<Result<Vec<Vec<Vec<String>>>, Mistake>> {
         let PluginState { table, clock, .. } = self;
-        let page = table.get_mut(&page)?;
+        let page = table.get_mut(page)?;
         let limits = page.limits.clone();
-        let fields: Vec<trawl_dom::Field> = fields
-            .into_iter()
-            .map(|f| trawl_dom::Field {
-                selector: f.selector,
-                source: source(f.source),
-                all: f.all,
-            })
-            .collect();
         answer(
             page.dom(clock)
-                .and_then(|dom| dom.read(&nodes, &fields, &limits, clock)),
+                .and_then(|dom| dom.read(nodes, fields, &limits, clock)),
         )
     }
 
-    fn drop(&mut self, page: Resource<PageResource>) -> wasmtime::Result<()> {
-        self.table.delete(page)?;
-        Ok(())
+    fn whole_tree(
+        &mut self,
+        page: &Resource<PageResource>,
+    ) -> wasmtime::Result<Result<FlatTree, Mistake>> {
+        let PluginState { table, clock, .. } = self;
+        let page = table.get_mut(page)?;
+        let limits = page.limits.clone();
+        answer(page.dom(clock).and_then(|dom| dom.tree(&limits, clock)))
+    }
+
+    fn push_log(&mut self, level: &'static str, message: String) -> wasmtime::Result<()> {
+        self.logs.push(level, message).map_err(wasmtime::Error::new)
     }
 }
 
-impl Host for PluginState {}
+/// One version's `page` and `log` host traits, over the shared implementation.
+macro_rules! serve_version {
+    ($module:ident, $v:ident) => {
+        mod $module {
+            use super::*;
+            use $v::log::{self, Level};
+            use $v::page::{Field, Host, HostPage, Node, QueryError, Source};
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Trace => "trace",
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Warn => "warn",
-        Level::Error => "error",
-    }
+            pub(super) fn mistake(m: Mistake) -> QueryError {
+                match m {
+                    Mistake::BadSelector(message) => QueryError::BadSelector(message),
+                    Mistake::BadNode(node) => QueryError::BadNode(node),
+                }
+            }
+
+            pub(super) fn field(f: Field) -> trawl_dom::Field {
+                trawl_dom::Field {
+                    selector: f.selector,
+                    source: match f.source {
+                        Source::Text => trawl_dom::Source::Text,
+                        Source::InnerHtml => trawl_dom::Source::InnerHtml,
+                        Source::OuterHtml => trawl_dom::Source::OuterHtml,
+                        Source::Attr(name) => trawl_dom::Source::Attr(name),
+                        Source::Url(name) => trawl_dom::Source::Url(name),
+                    },
+                    all: f.all,
+                }
+            }
+
+            impl HostPage for PluginState {
+                fn url(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
+                    Ok(self.page_data(&page)?.url.clone())
+                }
+
+                fn status(&mut self, page: Resource<PageResource>) -> wasmtime::Result<u16> {
+                    Ok(self.page_data(&page)?.status)
+                }
+
+                fn headers(
+                    &mut self,
+                    page: Resource<PageResource>,
+                ) -> wasmtime::Result<Vec<(String, String)>> {
+                    Ok(self.page_data(&page)?.headers.clone())
+                }
+
+                fn body(&mut self, page: Resource<PageResource>) -> wasmtime::Result<String> {
+                    Ok(self.page_data(&page)?.body.clone())
+                }
+
+                fn select(
+                    &mut self,
+                    page: Resource<PageResource>,
+                    scopes: Vec<Node>,
+                    selector: String,
+                ) -> wasmtime::Result<Result<Vec<Vec<Node>>, QueryError>> {
+                    Ok(self
+                        .select_nodes(&page, &scopes, &selector)?
+                        .map_err(mistake))
+                }
+
+                fn read(
+                    &mut self,
+                    page: Resource<PageResource>,
+                    nodes: Vec<Node>,
+                    fields: Vec<Field>,
+                ) -> wasmtime::Result<Result<Vec<Vec<Vec<String>>>, QueryError>> {
+                    let fields: Vec<trawl_dom::Field> = fields.into_iter().map(field).collect();
+                    Ok(self.read_fields(&page, &nodes, &fields)?.map_err(mistake))
+                }
+
+                tree_method!($v);
+
+                fn drop(&mut self, page: Resource<PageResource>) -> wasmtime::Result<()> {
+                    self.table.delete(page)?;
+                    Ok(())
+                }
+            }
+
+            impl Host for PluginState {}
+
+            impl log::Host for PluginState {
+                fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+                    let level = match level {
+                        Level::Trace => "trace",
+                        Level::Debug => "debug",
+                        Level::Info => "info",
+                        Level::Warn => "warn",
+                        Level::Error => "error",
+                    };
+                    self.push_log(level, message)
+                }
+            }
+
+            impl $v::types::Host for PluginState {}
+        }
+    };
 }
 
-impl log::Host for PluginState {
-    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.logs
-            .push(level_name(level), message)
-            .map_err(wasmtime::Error::new)
-    }
+/// `page.tree`, which 0.1.0 does not have.
+macro_rules! tree_method {
+    (v0_1) => {};
+    (v0_2) => {
+        fn tree(
+            &mut self,
+            page: Resource<PageResource>,
+        ) -> wasmtime::Result<Result<v0_2::page::Tree, QueryError>> {
+            Ok(self
+                .whole_tree(&page)?
+                .map_err(mistake)
+                .map(|t| v0_2::page::Tree {
+                    parent: t.parent,
+                    tag: t.tag,
+                    text: t.text,
+                    attributes: t.attributes,
+                    node: t.node,
+                }))
+        }
+    };
 }
 
-impl types::Host for PluginState {}
+serve_version!(serve_v0_1, v0_1);
+serve_version!(serve_v0_2, v0_2);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::runtime::page::test_resource as resource;
+    use v0_1::page::{Field, HostPage, QueryError, Source};
 
     fn state() -> PluginState {
         PluginState {

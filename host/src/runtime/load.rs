@@ -12,16 +12,14 @@ use wasmtime::component::{Component, Linker};
 
 pub use crate::model::PluginKind;
 
-use super::bindings;
-use super::bindings::exporter::{ExporterPlugin, ExporterPluginPre};
-use super::bindings::extractor::{ExtractorPlugin, ExtractorPluginPre};
 use super::clock::CallClock;
 use super::error::{CallError, classify};
 use super::limits::CallLimits;
 use super::store::{PluginState, new_store};
+use super::world::{ExporterPre, ExtractorPre, add_to_linkers};
 
 /// The WIT package versions this host serves.
-pub const WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// What a plugin says about itself (its `info()`, and `format()` for exporters).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -45,8 +43,8 @@ pub struct PluginManifest {
 }
 
 pub(super) enum Pre {
-    Extractor(ExtractorPluginPre<PluginState>),
-    Exporter(ExporterPluginPre<PluginState>),
+    Extractor(ExtractorPre),
+    Exporter(ExporterPre),
 }
 
 /// A compiled plugin, ready to instantiate.
@@ -112,22 +110,9 @@ impl Linkers {
     pub(super) fn new(engine: &Engine) -> wasmtime::Result<Self> {
         let mut extractor = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut extractor)?;
-        ExtractorPlugin::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
-            &mut extractor,
-            |s| s,
-        )?;
         let mut exporter = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut exporter)?;
-        ExporterPlugin::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
-            &mut exporter,
-            |s| s,
-        )?;
-        // An exporter built with an SDK that also knows the extractor world may import
-        // `page`; it can never get one, but linking it costs nothing.
-        bindings::page::add_to_linker::<_, wasmtime::component::HasSelf<PluginState>>(
-            &mut exporter,
-            |s| s,
-        )?;
+        add_to_linkers(&mut extractor, &mut exporter)?;
         Ok(Self {
             extractor,
             exporter,
@@ -166,22 +151,10 @@ impl Loader {
         }
         let component = self.compile(parts.engine, bytes, &digest)?;
         let wit_version = wit_version_of(&component, parts.engine)?;
-        let extractor = parts
-            .linkers
-            .extractor
-            .instantiate_pre(&component)
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|pre| ExtractorPluginPre::new(pre).map_err(|e| format!("{e:#}")));
-        let pre = match extractor {
+        let pre = match ExtractorPre::new(&parts.linkers.extractor, &component, &wit_version) {
             Ok(pre) => Pre::Extractor(pre),
             Err(as_extractor) => {
-                let exporter = parts
-                    .linkers
-                    .exporter
-                    .instantiate_pre(&component)
-                    .map_err(|e| format!("{e:#}"))
-                    .and_then(|pre| ExporterPluginPre::new(pre).map_err(|e| format!("{e:#}")));
-                match exporter {
+                match ExporterPre::new(&parts.linkers.exporter, &component, &wit_version) {
                     Ok(pre) => Pre::Exporter(pre),
                     Err(as_exporter) => {
                         return Err(LoadError::WrongWorld(format!(
@@ -272,9 +245,7 @@ fn manifest(
     let label = "plugin being loaded";
     match pre {
         Pre::Extractor(pre) => {
-            let result = pre
-                .instantiate(&mut store)
-                .and_then(|p| p.trawl_plugin_extractor().call_info(&mut store));
+            let result = pre.instantiate(&mut store).and_then(|p| p.info(&mut store));
             let info = result.map_err(|e| classify(e, &store, label))?;
             Ok(PluginManifest {
                 name: info.name,
@@ -287,11 +258,9 @@ fn manifest(
             })
         }
         Pre::Exporter(pre) => {
-            let result = pre.instantiate(&mut store).and_then(|p| {
-                let info = p.trawl_plugin_exporter().call_info(&mut store)?;
-                let format = p.trawl_plugin_exporter().call_format(&mut store)?;
-                Ok((info, format))
-            });
+            let result = pre
+                .instantiate(&mut store)
+                .and_then(|p| p.info_and_format(&mut store));
             let (info, format) = result.map_err(|e| classify(e, &store, label))?;
             Ok(PluginManifest {
                 name: info.name,

@@ -245,6 +245,11 @@ impl Plan {
                     .as_deref()
                     .and_then(|e| serde_json::from_str(e).ok())
                     .unwrap_or(Value::Null),
+                ExtraColumn::Fields => item
+                    .field_meta
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str(e).ok())
+                    .unwrap_or(Value::Null),
             };
             if out.len() > 1 {
                 out.push(',');

@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - `scan`: the page's JSON-LD texts and microdata elements, in five DOM calls at most.
-//! - `repair`: the JSON that pages write turned into JSON that parses.
+//! - the SDK's `json_repair`: the JSON that pages write turned into JSON that parses.
 //! - `microdata`: microdata elements turned into JSON-LD-shaped entities.
 //! - `graph`: the page's entities: top-level ones, by type, by `@id`.
 //! - `schema`: the item schema's hints, read into a plan.
@@ -19,7 +19,6 @@ pub mod coerce;
 pub mod graph;
 pub mod map;
 pub mod microdata;
-pub mod repair;
 pub mod scan;
 pub mod schema;
 
@@ -37,7 +36,7 @@ impl JsonLdExtractor {
         let found = scan::scan(dom, sources(options)?)?;
         let mut roots: Vec<Value> = Vec::new();
         for (n, text) in found.scripts.iter().enumerate() {
-            let (values, error) = repair::parse_script(text);
+            let (values, error) = trawl_sdk::json_repair::parse_script(text);
             if let Some(error) = error {
                 let kept = match values.len() {
                     0 => String::from("skipped"),

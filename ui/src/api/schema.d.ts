@@ -1138,7 +1138,8 @@ export interface components {
             /**
              * @description Options: the host's own — `fields` (columns to export, in order), `omit` (columns
              *     to leave out), `include` (extra columns: `source_url`, `confidence`,
-             *     `validation_errors`, written as `_source_url`, `_confidence`, `_validation_errors`),
+             *     `validation_errors`, `fields`, written as `_source_url`, `_confidence`,
+             *     `_validation_errors`, `_fields`),
              *     `gzip` (text formats) — and the exporter's, documented per format. Unknown options
              *     are refused (`invalid_export_options`).
              */
@@ -1281,6 +1282,26 @@ export interface components {
              */
             user_agent: string | null;
         };
+        /**
+         * @description What the extractor said of one field of a stored item: its own confidence, and where
+         *     the value was found. Stored beside the item as `{"<field>": {…}}`.
+         */
+        FieldMeta: {
+            /**
+             * Format: float
+             * @description How sure the extractor is of this value, in [0, 1], when it says.
+             */
+            confidence?: number | null;
+            /** @description Finer detail for people (`json-ld`, `og:price:amount`, `the h1`). */
+            detail?: string | null;
+            /** @description Where the value was found. */
+            origin: components["schemas"]["FieldOrigin"];
+        };
+        /**
+         * @description Where an extractor found the value of an item's field.
+         * @enum {string}
+         */
+        FieldOrigin: "structured_data" | "meta" | "page_text" | "hint" | "other";
         /** @description A schema given in the request, as `POST /v1/schemas` takes it (without a name). */
         InlineSchema: {
             /** @description The JSON Schema of one item, with `x-` extraction hints for the plugin. */
@@ -2070,6 +2091,13 @@ export interface components {
                 created_at: string;
                 /** @description The item. */
                 data: Record<string, unknown>;
+                /**
+                 * @description What the extractor said of each field (by name): its own confidence and where the
+                 *     value was found. Absent when it said nothing (plugins built for WIT 0.1.0 never do).
+                 */
+                fields?: {
+                    [key: string]: components["schemas"]["FieldMeta"];
+                } | null;
                 /** @description Id (also the cursor). */
                 id: components["schemas"]["ResultId"];
                 /** @description The page it came from. */
@@ -2397,6 +2425,13 @@ export interface components {
             /** @description The item, as it would be stored. */
             data: Record<string, unknown>;
             /**
+             * @description What the extractor said of each field (by name): its confidence and where the
+             *     value was found, as results store it. Absent when it said nothing.
+             */
+            fields?: {
+                [key: string]: components["schemas"]["FieldMeta"];
+            } | null;
+            /**
              * @description Whether a run would store it: strict validation drops invalid items, and empty
              *     items (none of the schema's properties found) are never stored.
              */
@@ -2636,6 +2671,13 @@ export interface components {
             created_at: string;
             /** @description The item. */
             data: Record<string, unknown>;
+            /**
+             * @description What the extractor said of each field (by name): its own confidence and where the
+             *     value was found. Absent when it said nothing (plugins built for WIT 0.1.0 never do).
+             */
+            fields?: {
+                [key: string]: components["schemas"]["FieldMeta"];
+            } | null;
             /** @description Id (also the cursor). */
             id: components["schemas"]["ResultId"];
             /** @description The page it came from. */

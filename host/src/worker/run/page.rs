@@ -6,7 +6,8 @@ use super::context::{Failure, RunCtx};
 use crate::crawl::VisitResult;
 use crate::db::{self, pages::Outcome, results::NewResult, runs::Counters};
 use crate::model::reach::RenderMode;
-use crate::model::{PageState, ValidationMode};
+use crate::model::{PageState, ValidationMode, field_meta_json};
+use crate::runtime::ExtractedItem;
 use crate::validate::{self, ItemIssue};
 use crate::worker::writer::{StoreError, Unpaid};
 
@@ -215,7 +216,12 @@ async fn extract_page(
     let mut empty = 0i64;
     let mut rows = Vec::with_capacity(output.items.len());
     let indexes: Vec<usize> = output.item_indexes().collect();
-    for ((mut item, confidence), index) in output.items.into_iter().zip(indexes) {
+    for (extracted, index) in output.items.into_iter().zip(indexes) {
+        let ExtractedItem {
+            value: mut item,
+            confidence,
+            fields,
+        } = extracted;
         if validate::is_empty_item(&item) {
             empty += 1;
             issues.push(ItemIssue::new(
@@ -252,6 +258,7 @@ async fn extract_page(
             confidence,
             validation_errors: (!problems.is_empty())
                 .then(|| serde_json::to_string(&problems).expect("problems always serialise")),
+            field_meta: field_meta_json(&fields).map(|meta| meta.to_string()),
         });
     }
     let next =
