@@ -122,15 +122,18 @@ async fn article_bodies_are_found_on_real_pages_as_well_as_the_target_asks() -> 
 /// The article body floor: the target.
 const ARTICLE_BODY_FLOOR: f64 = 0.96;
 
-/// A site serving the first `n` pages of a corpus at `/<corpus>/<key>.html`.
+/// A site serving `pages` at `/<corpus>/<key>.html`, and an index at `/<corpus>/` that
+/// links to each of them, for a crawl to find.
 fn site_pages(
     corpus: &str,
     pages: &[AnnotatedPage],
     into: &mut HashMap<String, (String, Vec<u8>)>,
 ) -> Vec<String> {
     let mut paths = Vec::new();
+    let mut index = String::from("<!doctype html><title>index</title><ul>");
     for page in pages {
         let path = format!("/{corpus}/{}.html", page.key);
+        index.push_str(&format!("<li><a href=\"{path}\">{}</a></li>", page.key));
         into.insert(
             path.clone(),
             (
@@ -140,6 +143,11 @@ fn site_pages(
         );
         paths.push(path);
     }
+    index.push_str("</ul>");
+    into.insert(
+        format!("/{corpus}/"),
+        ("text/html; charset=utf-8".to_owned(), index.into_bytes()),
+    );
     paths
 }
 
@@ -160,16 +168,18 @@ async fn both_extract_in_a_job_and_in_the_preview_with_each_fields_origin() -> a
     let host = TestHost::start().await?;
     let key = host.member("auto@example.com").await?;
 
-    for (plugin, schema, paths, must) in [
+    for (plugin, schema, corpus, paths, must) in [
         (
             "product-extractor",
             quality::product_schema(),
+            "products",
             &product_paths,
             "price",
         ),
         (
             "article-extractor",
             quality::article_schema(),
+            "articles",
             &article_paths,
             "markdown",
         ),
@@ -184,14 +194,24 @@ async fn both_extract_in_a_job_and_in_the_preview_with_each_fields_origin() -> a
             .await?;
         assert_eq!(status, 201, "{saved}");
         let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+        // A crawl from the index finds every page; the pages' own links lead off the site
+        // or outside the corpus folder, and are not followed.
         let run = host
             .run_job(
                 &key,
-                json!({"name": plugin, "schema_id": saved["id"], "start_urls": urls,
-                       "max_pages": urls.len()}),
+                json!({"name": plugin, "schema_id": saved["id"],
+                       "start_urls": [format!("{base}/{corpus}/")],
+                       "pagination": {"type": "crawl",
+                                      "include": [format!("/{corpus}/[0-9a-f]{{64}}\\.html$")]},
+                       "max_pages": urls.len() + 1}),
             )
             .await?;
         assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(
+            run["counters"]["pages_fetched"].as_u64(),
+            Some(urls.len() as u64 + 1),
+            "{run}"
+        );
         let results = host
             .all_results(&key, run["id"].as_str().expect("run id"))
             .await?;

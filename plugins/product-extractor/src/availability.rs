@@ -3,8 +3,9 @@
 //! schema.org's short names (`InStock`, `OutOfStock`, …); and the add-to-cart wording
 //! that says a product can be bought.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use crate::util::{self, FastSet};
 
 /// The short names this plugin writes.
 pub const NAMES: &[&str] = &[
@@ -231,7 +232,11 @@ const WORDING: &[(&str, &str)] = &[
 /// assert_eq!(wording("Instructions"), None);
 /// ```
 pub fn wording(text: &str) -> Option<&'static str> {
-    let lower = text.trim().to_lowercase();
+    let text = text.trim();
+    if text.is_empty() || text.len() > 400 || !maybe_phrase(text, &WORDING_FIRST) {
+        return None;
+    }
+    let lower = text.to_lowercase();
     if lower.is_empty() || lower.chars().count() > 80 {
         return None;
     }
@@ -245,11 +250,17 @@ pub fn wording(text: &str) -> Option<&'static str> {
     })
 }
 
+/// The cheap test before lower-casing a text: one of its words starts a phrase, or it
+/// is in a script written without spaces.
+fn maybe_phrase(text: &str, firsts: &FastSet<&str>) -> bool {
+    util::any_word_in(text, firsts) || text.chars().any(|c| c > '\u{2e80}')
+}
+
 /// The first words of the wording phrases, to pass over most texts at once.
-static WORDING_FIRST: LazyLock<HashSet<&'static str>> =
+static WORDING_FIRST: LazyLock<FastSet<&'static str>> =
     LazyLock::new(|| WORDING.iter().map(|(p, _)| first_word(p)).collect());
 /// The first words of the add-to-cart phrases.
-static CART_FIRST: LazyLock<HashSet<&'static str>> =
+static CART_FIRST: LazyLock<FastSet<&'static str>> =
     LazyLock::new(|| ADD_TO_CART.iter().map(|p| first_word(p)).collect());
 
 fn first_word(phrase: &str) -> &str {
@@ -262,7 +273,7 @@ fn first_word(phrase: &str) -> &str {
 
 /// Whether one of the text's words starts a phrase, or the text is in a script written
 /// without spaces (whose phrases are searched as they are).
-fn any_first_word(words: &[&str], firsts: &HashSet<&str>, lower: &str) -> bool {
+fn any_first_word(words: &[&str], firsts: &FastSet<&str>, lower: &str) -> bool {
     words.iter().any(|w| firsts.contains(w)) || lower.chars().any(|c| c > '\u{2e80}')
 }
 
@@ -387,7 +398,11 @@ const ADD_TO_CART: &[&str] = &[
 /// assert!(!is_add_to_cart("Add to wishlist"));
 /// ```
 pub fn is_add_to_cart(text: &str) -> bool {
-    let lower = text.trim().to_lowercase();
+    let text = text.trim();
+    if text.is_empty() || text.len() > 200 || !maybe_phrase(text, &CART_FIRST) {
+        return false;
+    }
+    let lower = text.to_lowercase();
     if lower.is_empty() || lower.chars().count() > 40 {
         return false;
     }

@@ -2,8 +2,9 @@
 //! ISO 4217 codes, with the page's language and the URL's country deciding what the
 //! ambiguous symbols (`$`, `¥`, `kr`) stand for.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use crate::util::FastSet;
 
 /// What the page says about where it is from: its language and its country.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,7 +147,7 @@ const SYMBOLS: &[(&str, &str)] = &[
 ];
 
 /// The first characters of the symbols, to pass over most of a text at once.
-static SYMBOL_STARTS: LazyLock<HashSet<char>> = LazyLock::new(|| {
+static SYMBOL_STARTS: LazyLock<FastSet<char>> = LazyLock::new(|| {
     SYMBOLS
         .iter()
         .filter_map(|(s, _)| s.chars().next())

@@ -9,7 +9,7 @@
 //! ancestor with it, which is cheap to climb and tells the product's own block from the
 //! related products further away.
 
-use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use trawl_sdk::{Origin, Tree};
 
@@ -18,7 +18,9 @@ use crate::currency::Locale;
 use crate::fields::{Fields, Found, Val};
 use crate::price;
 use crate::schema::Key;
-use crate::util::{self, attr_words, bounded_text, collapse, gtin_checks, gtin_digits};
+use crate::util::{
+    self, FastMap, FastSet, attr_words, bounded_text, collapse, gtin_checks, gtin_digits,
+};
 
 /// Candidates of each kind looked at, at most.
 const MAX_CANDIDATES: usize = 400;
@@ -42,6 +44,8 @@ struct Flags {
     variant: Vec<bool>,
     /// Depth in the tree.
     depth: Vec<u32>,
+    /// The first element shown marked as a breadcrumb trail.
+    breadcrumb: Option<usize>,
 }
 
 const SKIP_TAGS: &[&str] = &[
@@ -181,41 +185,6 @@ fn in_list(list: &[&str], word: &str) -> bool {
     list.iter().any(|l| l.eq_ignore_ascii_case(word))
 }
 
-/// Whether the first or last word of one of the element's class and id tokens is in
-/// `list` (`related-products` is about `related`): what a token is about, not the
-/// modifiers inside long generated names (`a-aui_pci_risk_banner_210084-c` is no banner).
-fn edge_word_in(tree: &Tree, i: usize, list: &[&str], modifiers: bool) -> bool {
-    tree.attributes(i).iter().any(|(name, value)| {
-        WORD_ATTRS.iter().any(|a| name.eq_ignore_ascii_case(a))
-            && value.split_ascii_whitespace().take(12).any(|token| {
-                // A BEM modifier (`section--withoutSidebar`) says how, not what; but
-                // `price--old` is what a list price is.
-                let token = if modifiers {
-                    token
-                } else {
-                    token.split("--").next().unwrap_or(token)
-                };
-                if looks_hashed(token) {
-                    return false;
-                }
-                let mut first = None;
-                let mut last = None;
-                let mut count = 0;
-                for w in util::words(token) {
-                    if w.len() < 2 || w.bytes().all(|b| b.is_ascii_digit()) {
-                        continue;
-                    }
-                    count += 1;
-                    first.get_or_insert(w);
-                    last = Some(w);
-                }
-                count <= 4
-                    && (first.is_some_and(|w| in_list(list, w))
-                        || last.is_some_and(|w| in_list(list, w)))
-            })
-    })
-}
-
 /// Whether a class looks generated (`adFHlH`, `mROyo1`, `_0xLoFW`): its "words" are
 /// noise, not names.
 fn looks_hashed(token: &str) -> bool {
@@ -233,23 +202,98 @@ fn looks_hashed(token: &str) -> bool {
     upper > 0 && lower > 0 && (digits > 0 || run)
 }
 
-/// Whether a class or id names a list price (`old-price`, `price--was`, `listPrice`,
-/// `list-price`; not `prices-list`).
-fn list_marked(tree: &Tree, i: usize) -> bool {
-    if edge_word_in(tree, i, LIST_WORDS, true) && !edge_word_in(tree, i, &["sale", "special"], true)
-    {
-        return true;
-    }
-    tree.attributes(i).iter().any(|(name, value)| {
-        WORD_ATTRS.iter().any(|a| name.eq_ignore_ascii_case(a)) && {
-            let mut prev_list = false;
-            util::words(value).any(|w| {
-                let hit = prev_list && w.eq_ignore_ascii_case("price");
-                prev_list = w.eq_ignore_ascii_case("list");
-                hit
-            })
+/// What the edge words of an element's classes and ids say, as bits: for chrome,
+/// product, picker and breadcrumb words BEM modifiers are left out (`bare`), for list and
+/// sale words they count (`full`). `list-price` (the words `list` then `price`) is a list
+/// price too.
+fn edge_bits(tree: &Tree, i: usize) -> (u8, u8) {
+    let (mut bare, mut full) = (0u8, 0u8);
+    for (name, value) in tree.attributes(i) {
+        if !WORD_ATTRS.iter().any(|a| name.eq_ignore_ascii_case(a)) {
+            continue;
         }
-    })
+        for token in value.split_ascii_whitespace().take(12) {
+            if looks_hashed(token) {
+                continue;
+            }
+            let stem = token.split("--").next().unwrap_or(token);
+            let token_bits = |t: &str| {
+                let mut first = None;
+                let mut last = None;
+                let mut count = 0;
+                let mut prev_list = false;
+                let mut list_price = false;
+                for w in util::words(t) {
+                    if w.len() < 2 || w.bytes().all(|b| b.is_ascii_digit()) {
+                        continue;
+                    }
+                    list_price |= prev_list && w.eq_ignore_ascii_case("price");
+                    prev_list = w.eq_ignore_ascii_case("list");
+                    count += 1;
+                    first.get_or_insert(w);
+                    last = Some(w);
+                }
+                let mut bits = if count <= 4 {
+                    first.map_or(0, word_bits) | last.map_or(0, word_bits)
+                } else {
+                    0
+                };
+                if list_price {
+                    bits |= LIST;
+                }
+                bits
+            };
+            let all = token_bits(token);
+            full |= all;
+            bare |= if stem.len() == token.len() {
+                all
+            } else {
+                token_bits(stem)
+            };
+        }
+    }
+    (bare, full)
+}
+
+const CHROME: u8 = 1;
+const PRODUCT: u8 = 2;
+const PICKER: u8 = 4;
+const LIST: u8 = 8;
+const SALE: u8 = 16;
+const BREADCRUMB: u8 = 32;
+
+/// Each listed word, lower-case, and the kinds it says.
+static WORD_KINDS: LazyLock<FastMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut map: FastMap<&'static str, u8> = FastMap::default();
+    for (list, bit) in [
+        (CHROME_WORDS, CHROME),
+        (PRODUCT_WORDS, PRODUCT),
+        (PICKER_WORDS, PICKER),
+        (LIST_WORDS, LIST),
+        (&["sale", "special"][..], SALE),
+        (&["breadcrumb", "breadcrumbs"][..], BREADCRUMB),
+    ] {
+        for w in list {
+            *map.entry(w).or_insert(0) |= bit;
+        }
+    }
+    map
+});
+
+/// The kinds one word says (compared ignoring ASCII case, with no allocation for the
+/// short words class names are made of).
+fn word_bits(word: &str) -> u8 {
+    let mut buf = [0u8; 32];
+    let Some(slot) = buf.get_mut(..word.len()) else {
+        return 0;
+    };
+    slot.copy_from_slice(word.as_bytes());
+    slot.make_ascii_lowercase();
+    std::str::from_utf8(slot)
+        .ok()
+        .and_then(|w| WORD_KINDS.get(w))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Whether an inline style hides the element (`display: none`, `visibility: hidden`;
@@ -274,6 +318,7 @@ impl Flags {
             own_chrome: vec![false; n],
             list: vec![false; n],
             variant: vec![false; n],
+            breadcrumb: None,
             depth: vec![0; n],
         };
         for i in 1..n {
@@ -303,18 +348,26 @@ impl Flags {
             if matches!(tag, "html" | "body" | "main") {
                 continue;
             }
+            let (bare, full) = edge_bits(tree, i);
+            if flags.breadcrumb.is_none()
+                && (bare & BREADCRUMB != 0
+                    || tree
+                        .attr(i, "aria-label")
+                        .is_some_and(|l| util::contains_ci(l, "breadcrumb")))
+            {
+                flags.breadcrumb = Some(i);
+            }
             flags.own_chrome[i] = matches!(tag, "nav" | "footer" | "aside")
-                || (edge_word_in(tree, i, CHROME_WORDS, false)
-                    && !edge_word_in(tree, i, PRODUCT_WORDS, false));
+                || (bare & CHROME != 0 && bare & PRODUCT == 0);
             if !flags.variant[i]
-                && (tree
-                    .attr(i, "role")
-                    .is_some_and(|r| r == "radiogroup" || r == "listbox")
-                    || edge_word_in(tree, i, PICKER_WORDS, false))
+                && (bare & PICKER != 0
+                    || tree
+                        .attr(i, "role")
+                        .is_some_and(|r| r == "radiogroup" || r == "listbox"))
             {
                 flags.variant[i] = true;
             }
-            if !flags.list[i] && list_marked(tree, i) {
+            if !flags.list[i] && full & LIST != 0 && full & SALE == 0 {
                 flags.list[i] = true;
             }
         }
@@ -440,7 +493,11 @@ fn title_rule(t: &mut Text<'_>, head_title: Option<&str>, fields: &mut Fields) {
         let marked = !heading
             && !matches!(tag, "a" | "button" | "meta" | "img" | "input" | "label")
             && (tree.attr(i, "itemprop") == Some("name")
-                || (any_word(tree, i, |w| w.eq_ignore_ascii_case("product"))
+                || (tree
+                    .attributes(i)
+                    .iter()
+                    .any(|(_, v)| util::contains_ci(v, "product"))
+                    && any_word(tree, i, |w| w.eq_ignore_ascii_case("product"))
                     && any_word(tree, i, |w| {
                         w.eq_ignore_ascii_case("title") || w.eq_ignore_ascii_case("name")
                     })));
@@ -609,20 +666,6 @@ pub fn explain_prices(tree: &Tree, locale: &Locale, title: Option<&str>) -> Vec<
         text.anchor,
         text.anchor.and_then(|a| bounded_text(tree, a, 80, 200))
     )];
-    if let Ok(at) = std::env::var("PRODUCT_ENTRY")
-        && let Ok(at) = at.parse::<usize>()
-        && at < tree.len()
-    {
-        for a in std::iter::once(at).chain(tree.ancestors(at)) {
-            out.push(format!(
-                "  {a} {} skip={} chrome={} list={}",
-                tree.tag(a),
-                text.flags.skip[a],
-                text.flags.chrome[a],
-                text.flags.list[a]
-            ));
-        }
-    }
     for c in price_candidates(&text, locale) {
         out.push(format!(
             "{:>7.2} {} {:?} {:?} list={} attr={} {:?}",
@@ -646,7 +689,7 @@ fn price_rule(t: &Text<'_>, locale: &Locale, fields: &mut Fields) {
 fn price_candidates(t: &Text<'_>, locale: &Locale) -> Vec<PriceCandidate> {
     let tree = t.tree;
     let flags = &t.flags;
-    let mut looked: HashSet<usize> = HashSet::new();
+    let mut looked: FastSet<usize> = FastSet::default();
     let mut candidates: Vec<PriceCandidate> = Vec::new();
     for i in 1..tree.len() {
         if candidates.len() >= MAX_PRICE_CANDIDATES {
@@ -656,28 +699,37 @@ fn price_candidates(t: &Text<'_>, locale: &Locale) -> Vec<PriceCandidate> {
             continue;
         }
         let (element, attr) = if tree.is_element(i) {
-            let attr = any_word(tree, i, |w| {
-                ["price", "preis", "prix", "precio", "prezzo", "preco"]
-                    .iter()
-                    .any(|p| util::contains_ci(w, p))
-                    || w.eq_ignore_ascii_case("cena")
-                    || w.eq_ignore_ascii_case("fiyat")
-            }) && !any_word(tree, i, |w| {
-                in_list(
-                    &[
-                        "unit",
-                        "base",
-                        "baseprice",
-                        "grundpreis",
-                        "range",
-                        "filter",
-                        "shipping",
-                        "label",
-                        "per",
-                    ],
-                    w,
-                )
+            // A cheap look first: most elements say nothing of prices.
+            let maybe = tree.attributes(i).iter().any(|(name, value)| {
+                WORD_ATTRS.iter().any(|a| name.eq_ignore_ascii_case(a))
+                    && ["pri", "pre", "cena", "fiyat"]
+                        .iter()
+                        .any(|p| util::contains_ci(value, p))
             });
+            let attr = maybe
+                && any_word(tree, i, |w| {
+                    ["price", "preis", "prix", "precio", "prezzo", "preco"]
+                        .iter()
+                        .any(|p| util::contains_ci(w, p))
+                        || w.eq_ignore_ascii_case("cena")
+                        || w.eq_ignore_ascii_case("fiyat")
+                })
+                && !any_word(tree, i, |w| {
+                    in_list(
+                        &[
+                            "unit",
+                            "base",
+                            "baseprice",
+                            "grundpreis",
+                            "range",
+                            "filter",
+                            "shipping",
+                            "label",
+                            "per",
+                        ],
+                        w,
+                    )
+                });
             if !attr {
                 continue;
             }
@@ -1024,8 +1076,20 @@ const LABELS: &[(&str, Key, f32)] = &[
     ("produttore", Key::Brand, 0.5),
 ];
 
+/// The first characters of the labels, to pass over most texts at once.
+static LABEL_STARTS: LazyLock<FastSet<char>> = LazyLock::new(|| {
+    LABELS
+        .iter()
+        .filter_map(|(l, _, _)| l.chars().next())
+        .collect()
+});
+
 /// The label a short text starts with, and the rest of the text after it.
 fn label_of(lower: &str) -> Option<(&'static (&'static str, Key, f32), &str)> {
+    let first = lower.chars().next()?;
+    if !LABEL_STARTS.contains(&first) {
+        return None;
+    }
     let mut best: Option<(&(&str, Key, f32), &str)> = None;
     for label in LABELS {
         let Some(rest) = lower.strip_prefix(label.0) else {
@@ -1116,7 +1180,19 @@ fn label_rule(t: &Text<'_>, fields: &mut Fields) {
             continue;
         }
         let raw = tree.text(i);
-        if raw.len() > 160 || raw.trim().is_empty() {
+        if raw.len() > 160 {
+            continue;
+        }
+        // Most texts start with no label's first letter: pass them by before allocating.
+        let Some(first) = raw
+            .trim_start()
+            .chars()
+            .next()
+            .and_then(|c| c.to_lowercase().next())
+        else {
+            continue;
+        };
+        if !LABEL_STARTS.contains(&first) {
             continue;
         }
         let lower = collapse(raw).to_lowercase();
@@ -1386,14 +1462,7 @@ fn id_token(token: &str) -> Option<String> {
 /// marked as one (`class="breadcrumb"`, `aria-label="Breadcrumb"`).
 fn breadcrumb_rule(t: &Text<'_>, fields: &mut Fields) {
     let tree = t.tree;
-    let Some(trail) = (1..tree.len()).find(|&i| {
-        tree.is_element(i)
-            && !t.flags.skip[i]
-            && (edge_word_in(tree, i, &["breadcrumb", "breadcrumbs"], false)
-                || tree
-                    .attr(i, "aria-label")
-                    .is_some_and(|l| util::contains_ci(l, "breadcrumb")))
-    }) else {
+    let Some(trail) = t.flags.breadcrumb else {
         return;
     };
     let mut names: Vec<String> = Vec::new();

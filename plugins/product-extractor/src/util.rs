@@ -251,3 +251,51 @@ pub fn strip_tags(text: &str) -> String {
     // No space before punctuation that the tags left apart.
     collapsed.replace(" .", ".").replace(" ,", ",")
 }
+
+/// A small, fast hasher (FNV-1a) for the plugin's own lookup tables: the default one is
+/// built against attackers, which the plugin's static word lists do not need, and costs
+/// many more instructions per lookup in the sandbox.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A set hashed with [`Fnv`].
+pub type FastSet<T> = std::collections::HashSet<T, std::hash::BuildHasherDefault<Fnv>>;
+/// A map hashed with [`Fnv`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Whether one of the words of `text` (split at anything not a letter or digit), lower-
+/// cased, is in `set`; short ASCII words are lower-cased without allocating.
+pub fn any_word_in(text: &str, set: &FastSet<&str>) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let mut buf = [0u8; 32];
+            match buf.get_mut(..w.len()) {
+                Some(slot) if w.is_ascii() => {
+                    slot.copy_from_slice(w.as_bytes());
+                    slot.make_ascii_lowercase();
+                    std::str::from_utf8(slot).is_ok_and(|l| set.contains(l))
+                }
+                _ => set.contains(w.to_lowercase().as_str()),
+            }
+        })
+}

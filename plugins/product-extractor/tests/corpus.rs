@@ -4,7 +4,8 @@
 //! `cargo test -p product-extractor --release --test corpus -- --nocapture` prints the
 //! table; `PRODUCT_DEBUG=1` also lists each failing page with expected and found values;
 //! `PRODUCT_KEY=<key prefix>` runs the pages whose key starts so and prints every field
-//! found (with `PRODUCT_PROBE=<text>`, the ancestors of the texts that contain it);
+//! found and the item (with `PRODUCT_PROBE=<text>`, the ancestors of the texts that
+//! contain it; with `PRODUCT_PRICES=1`, the page-text price candidates and their scores);
 //! `PRODUCT_SLOW=1` prints each page that was the slowest so far; `PRODUCT_TEXT_ONLY=1`
 //! scores the page-text rules alone (option `structured_data: false`), without floors.
 

@@ -4,6 +4,26 @@ import { ConfidenceBar } from "../charts";
 import { SkeletonRows } from "../Skeleton";
 
 type Problem = { path?: unknown; message?: unknown };
+type FieldMeta = { confidence?: number; origin?: string; detail?: string };
+
+const ORIGINS: Record<string, string> = {
+  structured_data: "structured data",
+  meta: "meta tag",
+  page_text: "page text",
+  hint: "hint",
+  other: "other",
+};
+
+/** What the extractor said of one field: where the value came from and how sure it is. */
+function FieldOrigin({ meta }: { meta: FieldMeta | undefined }) {
+  if (!meta || typeof meta.origin !== "string") return null;
+  const sure = typeof meta.confidence === "number" ? ` · ${Math.round(meta.confidence * 100)}%` : "";
+  return (
+    <span class="cell-origin" title={meta.detail ?? undefined}>
+      {(ORIGINS[meta.origin] ?? meta.origin) + sure}
+    </span>
+  );
+}
 
 /** The validation errors of one item, by the property they are about ("" for the item). */
 function problemsByField(r: ResultOut, names: string[]): Map<string, string[]> {
@@ -46,6 +66,7 @@ export function ResultsTable({ items, columns, loading }: { items: ResultOut[]; 
             items.map((r) => {
               const problems = problemsByField(r, names);
               const data = (r.data ?? {}) as Record<string, unknown>;
+              const fields = (r.fields ?? {}) as Record<string, FieldMeta>;
               const itemProblems = problems.get("");
               return (
                 <tr key={r.id} class={problems.size ? "invalid" : ""} data-result={r.id}>
@@ -67,6 +88,7 @@ export function ResultsTable({ items, columns, loading }: { items: ResultOut[]; 
                     return (
                       <td key={c} class={mine ? "invalid-cell" : ""} title={mine?.join("; ")}>
                         {c in data ? short(data[c], 200) : <span class="muted">—</span>}
+                        {c in data && <FieldOrigin meta={fields[c]} />}
                         {mine?.map((m, k) => (
                           <span key={k} class="cell-problem">
                             {m}
