@@ -1,29 +1,21 @@
 //! The whole extraction on small pages: metadata from each source, the schema's names
 //! and types, and hints overriding the automatic values.
 
-#[path = "../../jsonld-extractor/tests/support/dom.rs"]
+#[path = "../../support/dom.rs"]
 mod dom;
 
 use article_extractor::extract_article;
 use article_extractor::markdown::Style;
 use article_extractor::schema::Plan;
 use serde_json::{Value, json};
-use trawl_sdk::{Extraction, Origin, Tree};
+use trawl_sdk::{Extraction, Origin};
 
 const URL: &str = "https://news.example.com/2024/03/05/rivers/";
-
-fn tree_of(html: &str) -> Tree {
-    let limits = trawl_dom::Limits::default();
-    let mut doc =
-        trawl_dom::Document::parse(html, URL, &limits, &trawl_dom::Deadline::NONE).expect("parses");
-    let f = doc.tree(&limits, &trawl_dom::Deadline::NONE).expect("tree");
-    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
-}
 
 fn run(html: &str, schema: Value) -> Result<Extraction, trawl_sdk::PluginError> {
     let plan = Plan::parse(&schema)?;
     let dom = dom::ScraperDom::new(URL, html);
-    extract_article(&tree_of(html), URL, &plan, Style::default(), &dom)
+    extract_article(&dom::tree_of(html, URL), URL, &plan, Style::default(), &dom)
 }
 
 fn item(html: &str, schema: Value) -> (Value, Extraction) {
@@ -310,7 +302,7 @@ fn large_pages_stay_linear() {
         "<div>".repeat(300),
         "</div>".repeat(300)
     ));
-    let tree = tree_of(&html);
+    let tree = dom::tree_of(&html, URL);
     assert!(tree.len() > 50_000, "{} entries", tree.len());
     let plan = Plan::everything();
     let dom = dom::ScraperDom::new(URL, "<html></html>");
@@ -373,7 +365,8 @@ fn markdown_options() {
         images: false,
         links: false,
     };
-    let extraction = extract_article(&tree_of(&html), URL, &plan, style, &dom).expect("extracts");
+    let extraction =
+        extract_article(&dom::tree_of(&html, URL), URL, &plan, style, &dom).expect("extracts");
     let item: Value = serde_json::from_str(&extraction.items[0].json).expect("json");
     let md = item["markdown"].as_str().expect("markdown");
     assert!(md.ends_with("next week, see more"), "{md}");

@@ -8,6 +8,9 @@
 //! of that class); `ARTICLE_META=1` prints each page's metadata; `ARTICLE_LD=1` compares
 //! the pages' JSON-LD `articleBody`; `ARTICLE_DUMP=dir` writes each body and Markdown.
 
+#[path = "../../support/dom.rs"]
+mod dom;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -15,27 +18,7 @@ use std::path::Path;
 use article_extractor::schema::Plan;
 use article_extractor::{extract_article, markdown::Style};
 use serde_json::Value;
-use trawl_sdk::{Dom, Field, Node, QueryError, Table, Tree};
-
-/// No hints in the corpus run: the DOM is never asked.
-struct NoDom;
-
-impl Dom for NoDom {
-    fn select_in(&self, scopes: &[Node], _: &str) -> Result<Vec<Vec<Node>>, QueryError> {
-        Ok(vec![Vec::new(); scopes.len()])
-    }
-    fn read(&self, nodes: &[Node], _: &[Field]) -> Result<Table, QueryError> {
-        Ok(Table::new(nodes.to_vec(), vec![Vec::new(); nodes.len()]))
-    }
-}
-
-fn tree_of(html: &str, url: &str) -> Tree {
-    let limits = trawl_dom::Limits::default();
-    let mut doc =
-        trawl_dom::Document::parse(html, url, &limits, &trawl_dom::Deadline::NONE).expect("parses");
-    let f = doc.tree(&limits, &trawl_dom::Deadline::NONE).expect("tree");
-    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
-}
+use trawl_sdk::Tree;
 
 /// Runs of word characters (Unicode alphanumerics and `_`), case kept.
 fn words(s: &str) -> Vec<&str> {
@@ -173,10 +156,10 @@ fn corpus_body_f1() {
             .expect("gzip");
         let html = String::from_utf8_lossy(&bytes);
         let url = entry["url"].as_str().unwrap_or_default();
-        let tree = tree_of(&html, url);
+        let tree = dom::tree_of(&html, url);
         let timer = std::time::Instant::now();
         let extraction =
-            extract_article(&tree, url, &plan, Style::default(), &NoDom).expect("extracts");
+            extract_article(&tree, url, &plan, Style::default(), &dom::NoDom).expect("extracts");
         let took = timer.elapsed();
         if slowest.as_ref().is_none_or(|(t, _, _)| took > *t) {
             slowest = Some((took, key.clone(), tree.len()));

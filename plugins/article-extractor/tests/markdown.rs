@@ -1,25 +1,17 @@
 //! Rendering tricky blocks as Markdown and plain text, on trees the host's own DOM builds.
 
+#[path = "../../support/dom.rs"]
+mod dom;
+
 use article_extractor::markdown::{Renderer, Style};
 use article_extractor::url::Base;
-use trawl_sdk::Tree;
-
-fn tree_of(html: &str) -> Tree {
-    let limits = trawl_dom::Limits::default();
-    let mut doc = trawl_dom::Document::parse(
-        html,
-        "https://example.com/news/story.html",
-        &limits,
-        &trawl_dom::Deadline::NONE,
-    )
-    .expect("parses");
-    let f = doc.tree(&limits, &trawl_dom::Deadline::NONE).expect("tree");
-    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
-}
 
 /// The Markdown and the plain text of the page's `<body>`.
 fn render(body: &str) -> (String, String) {
-    let tree = tree_of(&format!("<!doctype html><html><body>{body}</body></html>"));
+    let tree = dom::tree_of(
+        &format!("<!doctype html><html><body>{body}</body></html>"),
+        "https://example.com/news/story.html",
+    );
     let base = Base::parse("https://example.com/news/story.html");
     let root = tree.find("body").expect("a body");
     let dropped = vec![false; tree.len()];

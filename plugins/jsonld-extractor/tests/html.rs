@@ -1,7 +1,7 @@
 //! The whole extraction natively, on small pages, with the `scraper`-backed DOM of
-//! `support/dom.rs` standing in for the host's.
+//! `plugins/support/dom.rs` standing in for the host's.
 
-#[path = "support/dom.rs"]
+#[path = "../../support/dom.rs"]
 mod dom;
 
 use dom::ScraperDom;

@@ -911,35 +911,9 @@ fn candidate_text(tree: &Tree, flags: &Flags, i: usize, max_entries: usize) -> O
     if flags.list[i] {
         return bounded_text(tree, i, 200, max_entries);
     }
-    let range = tree.descendants(i);
-    if range.len() > max_entries {
-        return None;
-    }
-    let mut out = String::new();
-    for d in range {
-        if flags.list[d] || flags.skip[d] {
-            continue;
-        }
-        let t = util::head(tree.text(d), 240);
-        if t.trim().is_empty() {
-            continue;
-        }
-        let t = collapse(t);
-        let cents = t.len() == 2
-            && t.bytes().all(|b| b.is_ascii_digit())
-            && out.ends_with(|c: char| c.is_ascii_digit())
-            && tree.parent(d).is_some_and(|p| tree.tag(p) == "sup");
-        if cents {
-            out.push('.');
-        } else if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&t);
-        if out.len() > 200 {
-            break;
-        }
-    }
-    Some(out)
+    util::bounded_text_of(tree, i, 200, max_entries, |d| {
+        !(flags.list[d] || flags.skip[d])
+    })
 }
 
 /// Labels, lower-case, the field they name and how much they say.

@@ -36,6 +36,17 @@ pub fn collapse(text: &str) -> String {
 /// bytes are gathered; `None` when the subtree has more than `max_entries` entries.
 /// Two digits in a `<sup>` right after a number are its cents (`12<sup>99</sup>`).
 pub fn bounded_text(tree: &Tree, i: usize, max: usize, max_entries: usize) -> Option<String> {
+    bounded_text_of(tree, i, max, max_entries, |_| true)
+}
+
+/// [`bounded_text`] of the text entries `keep` takes.
+pub fn bounded_text_of(
+    tree: &Tree,
+    i: usize,
+    max: usize,
+    max_entries: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Option<String> {
     if tree.is_text(i) {
         return Some(collapse(head(tree.text(i), max)));
     }
@@ -45,6 +56,9 @@ pub fn bounded_text(tree: &Tree, i: usize, max: usize, max_entries: usize) -> Op
     }
     let mut out = String::new();
     for d in range {
+        if !keep(d) {
+            continue;
+        }
         let t = head(tree.text(d), max);
         if t.trim().is_empty() {
             continue;

@@ -9,34 +9,17 @@
 //! `PRODUCT_SLOW=1` prints each page that was the slowest so far; `PRODUCT_TEXT_ONLY=1`
 //! scores the page-text rules alone (option `structured_data: false`), without floors.
 
+#[path = "../../support/dom.rs"]
+mod dom;
+
 use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use trawl_sdk::{Dom, Field, Node, Options, QueryError, Table, Tree};
+use trawl_sdk::Options;
 
 use product_extractor::currency::{self, Locale};
 use product_extractor::schema::Plan;
-
-/// A DOM for a schema without hints: it is never asked anything.
-struct NoDom;
-
-impl Dom for NoDom {
-    fn select_in(&self, scopes: &[Node], _: &str) -> Result<Vec<Vec<Node>>, QueryError> {
-        Ok(vec![Vec::new(); scopes.len()])
-    }
-    fn read(&self, nodes: &[Node], _: &[Field]) -> Result<Table, QueryError> {
-        Ok(Table::new(nodes.to_vec(), Vec::new()))
-    }
-}
-
-fn tree_of(html: &str, url: &str) -> Tree {
-    let limits = trawl_dom::Limits::default();
-    let mut doc =
-        trawl_dom::Document::parse(html, url, &limits, &trawl_dom::Deadline::NONE).expect("parses");
-    let f = doc.tree(&limits, &trawl_dom::Deadline::NONE).expect("tree");
-    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
-}
 
 const FIELDS: &[&str] = &["price", "currency", "sku", "gtin", "brand", "availability"];
 
@@ -132,7 +115,7 @@ fn product_pages_corpus() {
             .read_to_end(&mut bytes)
             .expect("gzip");
         let html = String::from_utf8_lossy(&bytes);
-        let tree = tree_of(&html, url);
+        let tree = dom::tree_of(&html, url);
         if !only.is_empty() {
             let (fields, locale) = product_extractor::find_fields(&tree, url, &plan);
             println!("{locale:?}\n{fields:#?}");
@@ -164,7 +147,7 @@ fn product_pages_corpus() {
         }
         let t0 = std::time::Instant::now();
         let extraction =
-            product_extractor::extract_tree(&tree, url, &plan, &NoDom).expect("extraction");
+            product_extractor::extract_tree(&tree, url, &plan, &dom::NoDom).expect("extraction");
         let took = t0.elapsed();
         if took > slowest.1 {
             slowest = (tree.len(), took);

@@ -1,29 +1,21 @@
 //! The whole extraction on small hand-written pages, one per source (JSON-LD, microdata,
 //! RDFa, meta tags, the page's text), with the host's own DOM answering hints.
 
-#[path = "../../jsonld-extractor/tests/support/dom.rs"]
+#[path = "../../support/dom.rs"]
 mod dom;
 
 use dom::ScraperDom;
 use serde_json::{Value, json};
-use trawl_sdk::{Extraction, Options, Origin, Tree};
+use trawl_sdk::{Extraction, Options, Origin};
 
 use product_extractor::schema::Plan;
 
 const URL: &str = "https://shop.example.com/p/anvil-123456.html";
 
-fn tree_of(html: &str) -> Tree {
-    let limits = trawl_dom::Limits::default();
-    let mut doc =
-        trawl_dom::Document::parse(html, URL, &limits, &trawl_dom::Deadline::NONE).expect("parses");
-    let f = doc.tree(&limits, &trawl_dom::Deadline::NONE).expect("tree");
-    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
-}
-
 fn run(html: &str, schema: Value, options: &str) -> Extraction {
     let plan = Plan::parse(&schema, &Options::new(options)).expect("plan");
     let dom = ScraperDom::new(URL, html);
-    product_extractor::extract_tree(&tree_of(html), URL, &plan, &dom).expect("extraction")
+    product_extractor::extract_tree(&dom::tree_of(html, URL), URL, &plan, &dom).expect("extraction")
 }
 
 fn schema() -> Value {
@@ -373,7 +365,7 @@ fn unknown_hints_are_refused() {
     )
     .expect("a plan");
     let dom = ScraperDom::new(URL, TEXT_PAGE);
-    let err = product_extractor::extract_tree(&tree_of(TEXT_PAGE), URL, &plan, &dom)
+    let err = product_extractor::extract_tree(&dom::tree_of(TEXT_PAGE, URL), URL, &plan, &dom)
         .expect_err("a bad selector");
     assert!(
         err.message().starts_with("/properties/price/x-selector"),

@@ -1,10 +1,13 @@
-//! A [`Dom`] that answers the plugin's queries with the host's own DOM ([`trawl_dom`]),
-//! for native tests of the whole extraction.
+//! What the bundled plugins' native tests share (each includes this file by `#[path]`):
+//! a [`Dom`] that answers the plugin's queries with the host's own DOM ([`trawl_dom`]),
+//! and the page's [`Tree`] as the host's `page.tree` builds it, for native tests of the
+//! whole extraction.
+#![allow(dead_code)]
 
 use std::cell::RefCell;
 
 use trawl_dom::{Deadline, Document, DomError, Limits};
-use trawl_sdk::{Dom, Field, Node, QueryError, Source, Table};
+use trawl_sdk::{Dom, Field, Node, QueryError, Source, Table, Tree};
 
 pub struct ScraperDom {
     doc: RefCell<Document>,
@@ -74,5 +77,26 @@ impl Dom for ScraperDom {
             .read(&handles, &fields, &self.limits, &Deadline::NONE)
             .map_err(query_error)?;
         Ok(Table::new(nodes.to_vec(), cells))
+    }
+}
+
+/// The page's flat tree, as the host's `page.tree` answers it.
+pub fn tree_of(html: &str, url: &str) -> Tree {
+    let limits = Limits::default();
+    let mut doc = Document::parse(html, url, &limits, &Deadline::NONE).expect("a test page parses");
+    let f = doc.tree(&limits, &Deadline::NONE).expect("a tree");
+    Tree::from_parts(f.parent, f.tag, f.text, f.attributes, f.node).expect("well formed")
+}
+
+/// A DOM for a schema without hints: nothing it is asked matches.
+pub struct NoDom;
+
+impl Dom for NoDom {
+    fn select_in(&self, scopes: &[Node], _: &str) -> Result<Vec<Vec<Node>>, QueryError> {
+        Ok(vec![Vec::new(); scopes.len()])
+    }
+
+    fn read(&self, nodes: &[Node], _: &[Field]) -> Result<Table, QueryError> {
+        Ok(Table::new(nodes.to_vec(), vec![Vec::new(); nodes.len()]))
     }
 }
