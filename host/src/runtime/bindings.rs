@@ -25,8 +25,8 @@ pub mod v0_1 {
             world: "exporter-plugin",
             imports: { default: trappable },
             with: {
-                "trawl:plugin/types": super::extractor::trawl::plugin::types,
-                "trawl:plugin/log": super::extractor::trawl::plugin::log,
+                "trawl:plugin/types": crate::runtime::bindings::v0_1::extractor::trawl::plugin::types,
+                "trawl:plugin/log": crate::runtime::bindings::v0_1::extractor::trawl::plugin::log,
             },
         });
     }
@@ -55,8 +55,8 @@ pub mod v0_2 {
             world: "exporter-plugin",
             imports: { default: trappable },
             with: {
-                "trawl:plugin/types": super::extractor::trawl::plugin::types,
-                "trawl:plugin/log": super::extractor::trawl::plugin::log,
+                "trawl:plugin/types": crate::runtime::bindings::v0_2::extractor::trawl::plugin::types,
+                "trawl:plugin/log": crate::runtime::bindings::v0_2::extractor::trawl::plugin::log,
             },
         });
     }
