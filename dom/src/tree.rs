@@ -54,10 +54,10 @@ impl Document {
         let mut meter = Meter::new(clock);
         let mut tree = FlatTree::default();
         let mut handles = Vec::new();
-        // The index of each open entry, by the ego-tree node it stands for: a node's
-        // parent is the nearest listed ancestor (a left-out comment has no children, and
-        // a left-out `<template>` is skipped with everything under it).
-        let mut open: Vec<(ego_tree::NodeId, u32)> = Vec::new();
+        // Each open element: the ego-tree node, its index here, and whether its text is
+        // kept. A node's parent is the nearest listed ancestor (a left-out comment has no
+        // children, and a left-out `<template>` is skipped with everything under it).
+        let mut open: Vec<(ego_tree::NodeId, u32, bool)> = Vec::new();
         let root = self.html.tree.root();
         budget.charge(ENTRY)?;
         tree.parent.push(0);
@@ -65,12 +65,10 @@ impl Document {
         tree.text.push(String::new());
         tree.attributes.push(Vec::new());
         tree.node.push(0);
-        open.push((root.id(), 0));
+        open.push((root.id(), 0, true));
         let mut walk = root.traverse();
         // Skipping a subtree: the node whose close ends the skip.
         let mut skipping: Option<ego_tree::NodeId> = None;
-        // Whether the text of the innermost open element is kept.
-        let mut text_kept: Vec<bool> = vec![true];
         walk.next(); // the document's own open
         for edge in walk {
             meter.tick()?;
@@ -100,7 +98,7 @@ impl Document {
                                     limits.max_handles
                                 )));
                             }
-                            let parent = open.last().map_or(0, |&(_, i)| i);
+                            let parent = open.last().map_or(0, |&(_, i, _)| i);
                             let index = tree.parent.len() as u32;
                             tree.parent.push(parent);
                             tree.tag.push(name.to_owned());
@@ -113,7 +111,6 @@ impl Document {
                             );
                             tree.node.push((self.handles.len() + handles.len()) as u32);
                             handles.push(node.id());
-                            open.push((node.id(), index));
                             let keeps_text = match name {
                                 "style" => false,
                                 "script" => el
@@ -121,14 +118,16 @@ impl Document {
                                     .is_some_and(|t| t.to_ascii_lowercase().contains("json")),
                                 _ => true,
                             };
-                            text_kept.push(keeps_text);
+                            open.push((node.id(), index, keeps_text));
                         }
                         Html5Node::Text(text) => {
-                            if !text_kept.last().copied().unwrap_or(true) {
+                            let Some(&(_, parent, kept)) = open.last() else {
+                                continue;
+                            };
+                            if !kept {
                                 continue;
                             }
                             budget.charge(ENTRY + text.len())?;
-                            let parent = open.last().map_or(0, |&(_, i)| i);
                             tree.parent.push(parent);
                             tree.tag.push(String::new());
                             tree.text.push(String::from(&**text));
@@ -145,9 +144,8 @@ impl Document {
                         }
                         continue;
                     }
-                    if open.last().is_some_and(|&(id, _)| id == node.id()) && open.len() > 1 {
+                    if open.last().is_some_and(|&(id, _, _)| id == node.id()) && open.len() > 1 {
                         open.pop();
-                        text_kept.pop();
                     }
                 }
             }

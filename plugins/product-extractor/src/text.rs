@@ -147,15 +147,7 @@ const LIST_WORDS: &[&str] = &[
 
 fn words_of(tree: &Tree, i: usize) -> Vec<String> {
     let mut words = Vec::new();
-    for name in [
-        "class",
-        "id",
-        "itemprop",
-        "data-testid",
-        "data-test",
-        "data-qa",
-        "data-automation-id",
-    ] {
+    for name in WORD_ATTRS {
         if let Some(v) = tree.attr(i, name) {
             words.extend(attr_words(v));
         }
