@@ -32,9 +32,9 @@ use crate::native::{LISTING_SCHEMA, Listing};
 use crate::stats::{median, median_f64, percentile};
 
 /// The targets: the plugin within this factor of native, per page…
-pub const TARGET_RATIO: f64 = 1.25;
+pub const TARGET_RATIO: f64 = 1.10;
 /// …and a fresh instantiation under this, median.
-pub const TARGET_INSTANTIATE: Duration = Duration::from_micros(30);
+pub const TARGET_INSTANTIATE: Duration = Duration::from_micros(20);
 
 /// Options of `trawl-bench extract`.
 #[derive(clap::Args, Debug, Clone)]

@@ -2,6 +2,9 @@
 //! parses the command line.
 //!
 //! # Layout
+//! - [`api`]: `trawl-bench api-load` and `first-item`: the API's latency under load and the
+//!   time to a run's first result, against a running host.
+//! - [`ceiling`]: `trawl-bench ceiling`: the parse-only ceiling of a crawl's pages.
 //! - [`corpus`]: the books.toscrape.com pages, read from the Scrapy benchmark tarball.
 //! - [`native`]: the listing fields extracted in plain Rust, the baseline for the plugin.
 //! - [`autoextract`]: `trawl-bench autoextract`: the selector-free extractors' quality on
@@ -11,7 +14,9 @@
 //! - [`platform`]: `trawl-bench platform`: per-call overhead, start-up from the compile
 //!   cache, throughput with the pooling allocator on and off.
 
+pub mod api;
 pub mod autoextract;
+pub mod ceiling;
 pub mod corpus;
 pub mod extract;
 pub mod native;

@@ -21,6 +21,12 @@ enum Command {
     /// product-extractor and article-extractor on the annotated corpora: precision,
     /// recall and F1 per field, and the time per page against css-extractor.
     Autoextract(trawl_bench::autoextract::Args),
+    /// The parse-only ceiling: the host's DOM built from every page of a site on all cores.
+    Ceiling(trawl_bench::ceiling::Args),
+    /// Concurrent API clients against a running host: results, run and event stream.
+    ApiLoad(trawl_bench::api::LoadArgs),
+    /// From starting a run to its first result readable through the API.
+    FirstItem(trawl_bench::api::FirstItemArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +38,9 @@ fn main() -> anyhow::Result<()> {
         Command::Extract(args) => println!("{}", trawl_bench::extract::run(&args, &tokio)?),
         Command::Platform(args) => println!("{}", trawl_bench::platform::run(&args, &tokio)?),
         Command::Autoextract(args) => println!("{}", trawl_bench::autoextract::run(&args)?),
+        Command::Ceiling(args) => println!("{}", trawl_bench::ceiling::run(&args)?),
+        Command::ApiLoad(args) => println!("{}", trawl_bench::api::load(&args, &tokio)?),
+        Command::FirstItem(args) => println!("{}", trawl_bench::api::first_item(&args, &tokio)?),
     }
     Ok(())
 }

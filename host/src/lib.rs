@@ -15,7 +15,8 @@
 //!   Schema checks, canonical JSON, content hashes), [`keys`] (API keys and the first
 //!   admin). Beside them [`telemetry`] (metric names and the functions that record
 //!   them): it uses nothing of trawl's but the model's enums, so every floor may record.
-//!   And [`rate_limit`] (the API's request rate per key, counted in this host's memory).
+//!   And [`rate_limit`] (the API's request rate per key, counted in this host's memory),
+//!   [`key_use`] (when this host last wrote down each key's use).
 //! - Outbound work: [`crawl`] (one request, a run's session with politeness, robots.txt and
 //!   retries; charsets; URL normalisation), [`storage`] (export files and signed links),
 //!   [`bundled`] (the plugins compiled into the binary, registered at start-up).
@@ -39,6 +40,7 @@ pub mod crawl;
 pub mod db;
 pub mod http;
 pub mod ids;
+pub mod key_use;
 pub mod keys;
 pub mod model;
 pub mod net;

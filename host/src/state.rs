@@ -47,6 +47,8 @@ pub struct AppState {
     pub stopping: Arc<watch::Sender<bool>>,
     /// The API's request rate per key, counted in this host.
     pub rate_limits: Arc<RateLimits>,
+    /// When this host last wrote down each API key's use.
+    pub key_use: Arc<crate::key_use::KeyUse>,
     /// Headless Chromium for `browser` pages, started on first use.
     pub browser: trawl_browser::BrowserPool,
 }
@@ -123,6 +125,7 @@ impl AppState {
             run_changes: broadcast::channel(1024).0,
             stopping: Arc::new(watch::channel(false).0),
             rate_limits: Arc::new(RateLimits::new(rate)),
+            key_use: Arc::default(),
         };
         let bundled = crate::bundled::register(&state.pool, &state.runtime)
             .await

@@ -115,6 +115,55 @@ async fn no_key_or_a_bad_key_is_401() {
     assert_eq!(body["error"]["code"], "invalid_api_key");
 }
 
+/// Authenticating reads: a key's `last_used_at` is written beside the first request, and
+/// not again by the requests of the next minute; a revoked key is refused at once.
+#[tokio::test]
+async fn a_keys_use_is_written_down_once_a_minute_and_revoking_is_immediate() {
+    let api = Api::new().await;
+    let key = api.user("used@example.com", "member").await;
+    let hash = keys::hash_api_key(&key);
+    let last_used = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "SELECT last_used_at FROM api_keys WHERE key_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_one(&api.state.pool)
+        .await
+        .expect("the key's row")
+    };
+    assert_eq!(last_used().await, None);
+    let (status, _) = api.call("GET", "/v1/schemas", Some(&key), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut first = None;
+    for _ in 0..100 {
+        first = last_used().await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(first.is_some(), "the first use was not written down");
+    for _ in 0..20 {
+        let (status, _) = api.call("GET", "/v1/schemas", Some(&key), None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        last_used().await,
+        first,
+        "a use within the minute wrote again"
+    );
+
+    sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1")
+        .bind(&hash)
+        .execute(&api.state.pool)
+        .await
+        .expect("revoking");
+    let (status, body) = api.call("GET", "/v1/schemas", Some(&key), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+}
+
 #[tokio::test]
 async fn another_tenants_rows_are_404() {
     let api = Api::new().await;

@@ -175,6 +175,45 @@ async fn pages_per_run_past_the_quota_are_refused() -> anyhow::Result<()> {
     host.stop().await
 }
 
+/// An operator who raises the pages quota gets crawls that large: nothing else caps them.
+#[tokio::test]
+async fn the_pages_quota_is_the_only_cap_on_a_runs_pages() -> anyhow::Result<()> {
+    let host = TestHost::start_with(|c| c.quotas.max_pages = 300_000).await?;
+    let key = host.member("big@example.com").await?;
+    let (_, s) = host
+        .call("POST", "/v1/schemas", &key, Some(schema("s")))
+        .await?;
+    let mut body = job(&s["id"]);
+    body["max_pages"] = json!(200_000);
+    let (status, created) = host
+        .call("POST", "/v1/jobs", &key, Some(body.clone()))
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["max_pages"], 200_000, "{created}");
+    let id = created["id"].as_str().context("id")?;
+    let runs = format!("/v1/jobs/{id}/runs");
+    let (status, run) = host
+        .call("POST", &runs, &key, Some(json!({"max_pages": 300_000})))
+        .await?;
+    assert_eq!(status, 201, "{run}");
+    let answer = host
+        .call("POST", &runs, &key, Some(json!({"max_pages": 300_001})))
+        .await?;
+    assert_eq!(refused(&answer), (403, "quota_max_pages"), "{}", answer.1);
+    for bad in [0, -5] {
+        body["max_pages"] = json!(bad);
+        let answer = host
+            .call("POST", "/v1/jobs", &key, Some(body.clone()))
+            .await?;
+        assert_eq!(refused(&answer), (422, "invalid_job"), "{}", answer.1);
+        let answer = host
+            .call("POST", &runs, &key, Some(json!({"max_pages": bad})))
+            .await?;
+        assert_eq!(answer.0, 422, "{}", answer.1);
+    }
+    host.stop().await
+}
+
 #[tokio::test]
 async fn schedules_busier_than_the_quota_are_refused() -> anyhow::Result<()> {
     let host =

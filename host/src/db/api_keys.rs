@@ -59,17 +59,17 @@ pub struct Authenticated {
     pub rate_burst: Option<i32>,
 }
 
-/// The user holding the key with this hash, unless it was revoked.
+/// The user holding the key with this hash, unless it was revoked. A read: the key's
+/// use is written down apart, by [`record_use`].
 pub async fn authenticate(
     ex: impl PgExecutor<'_>,
     key_hash: &[u8],
 ) -> Result<Option<Authenticated>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"UPDATE api_keys k SET last_used_at = now()
-           FROM users u
-           WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.id = k.user_id
-           RETURNING u.id AS "id: UserId", u.email, u.role AS "role: Role", u.credits, u.created_at,
-                     k.id AS "key: ApiKeyId", u.quota_rate_limit, u.quota_rate_burst"#,
+        r#"SELECT u.id AS "id: UserId", u.email, u.role AS "role: Role", u.credits, u.created_at,
+                  k.id AS "key: ApiKeyId", u.quota_rate_limit, u.quota_rate_burst
+           FROM api_keys k JOIN users u ON u.id = k.user_id
+           WHERE k.key_hash = $1 AND k.revoked_at IS NULL"#,
         key_hash
     )
     .fetch_optional(ex)
@@ -86,6 +86,17 @@ pub async fn authenticate(
         rate_limit: r.quota_rate_limit,
         rate_burst: r.quota_rate_burst,
     }))
+}
+
+/// Write down that the key was used now.
+pub async fn record_use(ex: impl PgExecutor<'_>, key: ApiKeyId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE api_keys SET last_used_at = now() WHERE id = $1",
+        key as ApiKeyId
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 /// A user's keys.

@@ -57,6 +57,15 @@ async fn authenticate(parts: &Parts, state: &AppState, key: &str) -> Result<User
             )
         })?;
     super::rate_limit::charge(parts, state, &who)?;
+    if state.key_use.due(who.key, std::time::Instant::now()) {
+        let pool = state.pool.clone();
+        let key = who.key;
+        tokio::spawn(async move {
+            if let Err(e) = db::api_keys::record_use(&pool, key).await {
+                tracing::warn!(%key, "recording an API key's use: {e}");
+            }
+        });
+    }
     Ok(who.user)
 }
 

@@ -48,9 +48,9 @@ pub struct JobIn {
     #[serde(default = "no_pagination")]
     pub pagination: Pagination,
     /// Pages fetched at most in one run (default 100); at most the caller's `max_pages`
-    /// quota (`quota_max_pages` otherwise).
+    /// quota (`quota_max_pages` otherwise; 100,000 unless the operator or an admin sets it).
     #[serde(default = "default_max_pages")]
-    #[schema(minimum = 1, maximum = 100000)]
+    #[schema(minimum = 1)]
     pub max_pages: i32,
     /// Requests in flight at once (default 4, at most 64). Pages already fetched are
     /// extracted and stored beside them, up to twice as many pages in progress.

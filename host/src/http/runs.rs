@@ -272,13 +272,11 @@ pub(super) fn run_overrides(headers: &HeaderMap, body: &[u8]) -> Result<RunOverr
             message: "must be at least 1".into(),
         });
     }
-    if overrides
-        .max_pages
-        .is_some_and(|n| !(1..=100_000).contains(&n))
-    {
+    // The most is the owner's `quota_max_pages`, checked with the other quotas.
+    if overrides.max_pages.is_some_and(|n| n < 1) {
         problems.push(crate::validate::Problem {
             path: "/max_pages".into(),
-            message: "must be 1 to 100000".into(),
+            message: "must be at least 1".into(),
         });
     }
     if !problems.is_empty() {

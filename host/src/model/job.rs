@@ -51,7 +51,7 @@ pub struct RunOverrides {
     pub start_urls: Option<Vec<String>>,
     /// Fetch at most this many pages instead of the job's `max_pages`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 100000)]
+    #[schema(minimum = 1)]
     pub max_pages: Option<i32>,
     /// End the run `succeeded` (reason `credit_cap_reached`) once it has cost this many
     /// credits, instead of the job's `max_credits`.
@@ -186,8 +186,9 @@ impl JobSpec<'_> {
         {
             problem("/fetch/body", "must be at most 1 MiB".into());
         }
-        if !(1..=100_000).contains(&spec.max_pages) {
-            problem("/max_pages", "must be 1 to 100000".into());
+        // The most is the owner's `quota_max_pages`, checked with the other quotas.
+        if spec.max_pages < 1 {
+            problem("/max_pages", "must be at least 1".into());
         }
         if !(1..=64).contains(&spec.concurrency) {
             problem("/concurrency", "must be 1 to 64".into());

@@ -1384,7 +1384,7 @@ export interface components {
             /**
              * Format: int32
              * @description Pages fetched at most in one run (default 100); at most the caller's `max_pages`
-             *     quota (`quota_max_pages` otherwise).
+             *     quota (`quota_max_pages` otherwise; 100,000 unless the operator or an admin sets it).
              */
             max_pages?: number;
             /** @description A name for people. */
