@@ -484,3 +484,37 @@ async fn a_broken_stored_schedule_stops_quietly() -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+/// The scheduler's wait: none to compute without a schedule (it then looks once an
+/// interval), the time to the earliest enabled occurrence otherwise, zero once it is due.
+/// (It once said "due now" with no schedule at all, and every host looked every 5 ms.)
+#[tokio::test]
+async fn the_wait_for_the_next_occurrence_needs_a_schedule() -> anyhow::Result<()> {
+    let host = host(Duration::from_secs(3600)).await?;
+    let pool = &host.state.pool;
+    let until = || trawl_host::db::jobs::until_next_due(pool);
+    assert_eq!(until().await?, None, "no job at all");
+    let (key, body) = job_body(&host).await?;
+    let (status, job) = host.call("POST", "/v1/jobs", &key, Some(body)).await?;
+    anyhow::ensure!(status == 201, "job: {job}");
+    let id = job_id(&job)?;
+    assert_eq!(until().await?, None, "a job without a schedule");
+    let set =
+        |sql: &'static str| async move { sqlx::query(sql).bind(id).execute(pool).await.map(drop) };
+    set("UPDATE scraping_jobs SET next_run_at = now() + interval '1 hour' WHERE id = $1").await?;
+    let wait = until().await?.context("a schedule an hour away")?;
+    assert!(
+        wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
+    set("UPDATE scraping_jobs SET enabled = false WHERE id = $1").await?;
+    assert_eq!(until().await?, None, "a disabled job's schedule");
+    set("UPDATE scraping_jobs SET enabled = true, next_run_at = now() - interval '1 minute' WHERE id = $1")
+        .await?;
+    assert_eq!(
+        until().await?,
+        Some(Duration::ZERO),
+        "an occurrence already due"
+    );
+    host.stop().await
+}

@@ -364,7 +364,9 @@ pub async fn until_next_due(
     ex: impl PgExecutor<'_>,
 ) -> Result<Option<std::time::Duration>, sqlx::Error> {
     let micros = sqlx::query_scalar!(
-        r#"SELECT (extract(epoch FROM greatest(min(next_run_at) - now(), interval '0')) * 1000000)::bigint
+        // Not `greatest(min(…) - now(), '0')`: GREATEST skips NULLs, so with no schedule at
+        // all it said "due now", and every host's scheduler looked again every 5 ms.
+        r#"SELECT (extract(epoch FROM min(next_run_at) - now()) * 1000000)::bigint
            FROM scraping_jobs WHERE enabled AND next_run_at IS NOT NULL"#
     )
     .fetch_one(ex)
